@@ -1,0 +1,104 @@
+#ifndef GBRANK_PARAMS_H
+#define GBRANK_PARAMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gbrank/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum gbr_objective {
+    GBR_OBJ_SQUARED_ERROR = 0,
+    GBR_OBJ_LOGISTIC
+};
+
+enum gbr_proposal {
+    GBR_PROPOSAL_GLOBAL = 0,
+    GBR_PROPOSAL_LOCAL,
+    GBR_PROPOSAL_EXACT,
+    GBR_PROPOSAL_FIXED
+};
+
+enum gbr_grow {
+    GBR_GROW_DEPTHWISE = 0,
+    GBR_GROW_LOSSGUIDE
+};
+
+enum gbr_log_level {
+    GBR_LOG_ERROR = 0,
+    GBR_LOG_WARN,
+    GBR_LOG_INFO,
+    GBR_LOG_DEBUG
+};
+
+/* Receives one line of progress (no newline). */
+typedef void (*gbr_log_fn)(int level, const char *msg, void *ud);
+
+#define GBR_METRIC_LIST_SIZE 256
+
+/* Training parameters. Fill with gbr_params_init, then change fields
+ * directly or by name with gbr_params_set. The table in the manual lists
+ * each one with its range. */
+typedef struct gbr_params {
+    int objective;              /* enum gbr_objective */
+    int proposal;               /* enum gbr_proposal */
+    int grow;                   /* enum gbr_grow */
+    int n_rounds;
+    double learning_rate;
+    int max_depth;              /* 0: no limit (lossguide only) */
+    int max_leaves;             /* 0: no limit */
+    int max_bin;
+    double sketch_eps;
+    double lambda;
+    double alpha;
+    double gamma;
+    double min_child_weight;
+    double subsample;
+    double colsample_bytree;
+    uint64_t seed;
+    int n_threads;              /* 0: all cores */
+    int early_stop;             /* 0: off */
+    char metric[GBR_METRIC_LIST_SIZE]; /* comma list; "" = objective's */
+    gbr_log_fn log_fn;          /* NULL: silent */
+    void *log_ud;
+} gbr_params;
+
+/* Set every field to its default. */
+GBR_API void gbr_params_init(gbr_params *p);
+
+/* Set the parameter called name (underscores or hyphens) from its text
+ * form. Returns GBR_OK, or GBR_EPARAM with a message naming the parameter,
+ * its range and the value given. Thread-safe on distinct p. */
+GBR_API int gbr_params_set(gbr_params *p, const char *name,
+                           const char *value, gbr_error *err);
+
+/* Check all fields and their combinations. GBR_OK or GBR_EPARAM. */
+GBR_API int gbr_params_check(const gbr_params *p, gbr_error *err);
+
+/* One row of the parameter table, for help texts and documentation. */
+typedef struct gbr_param_info {
+    const char *name;           /* with underscores, e.g. "max_depth" */
+    const char *type;           /* "int", "double", "choice", "string" */
+    const char *def;            /* default, as text */
+    const char *range;          /* e.g. "[0, 63]" or "global|local|..." */
+    const char *help;           /* one line */
+} gbr_param_info;
+
+/* Number of parameters, and row i of the table (NULL when i is out of
+ * range). The strings are static. */
+GBR_API size_t gbr_params_count(void);
+GBR_API const gbr_param_info *gbr_params_info(size_t i);
+
+/* Write the current value of the parameter name as text into buf.
+ * GBR_OK or GBR_EPARAM (unknown name). */
+GBR_API int gbr_params_get(const gbr_params *p, const char *name, char *buf,
+                           size_t size, gbr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

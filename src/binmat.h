@@ -1,0 +1,48 @@
+#ifndef GBRANK_BINMAT_H
+#define GBRANK_BINMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gbrank/error.h"
+#include "sketch.h"
+
+/* The training matrix as bin indices, row major: entry (r, f) is the bin of
+ * row r's value of feature f under the current cuts, or n_bins(f) when the
+ * row lacks it. Entries take width bytes each: 1 when every feature fits in
+ * 256 codes, else 2, else 4. */
+typedef struct gbr_binmat {
+    size_t n_rows;
+    uint32_t n_features;
+    int width;
+    void *bins;
+} gbr_binmat;
+
+/* Room for n_rows x n_features entries of up to max_codes codes each.
+ * GBR_OK or GBR_ENOMEM. */
+int gbr_binmat_alloc(gbr_binmat *bm, size_t n_rows, uint32_t n_features,
+                     size_t max_codes, gbr_error *err);
+void gbr_binmat_free(gbr_binmat *bm);
+
+/* Bin every value of the sorted columns under cuts; features in parallel.
+ * Each column is walked once with a moving cut, so this is linear in the
+ * number of values. */
+void gbr_binmat_fill(gbr_binmat *bm, const gbr_columns *cols,
+                     const gbr_cuts *cuts, int nt);
+
+static inline uint32_t
+gbr_binmat_get(const gbr_binmat *bm, size_t r, uint32_t f)
+{
+    size_t at = r * bm->n_features + f;
+
+    switch (bm->width) {
+    case 1:
+        return ((const uint8_t *)bm->bins)[at];
+    case 2:
+        return ((const uint16_t *)bm->bins)[at];
+    default:
+        return ((const uint32_t *)bm->bins)[at];
+    }
+}
+
+#endif

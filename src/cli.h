@@ -1,0 +1,56 @@
+#ifndef GBRANK_CLI_H
+#define GBRANK_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "gbrank/gbrank.h"
+
+/* Exit statuses of the gbrank program. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* One subcommand: its name, its synopsis (as usage() and the manual show
+ * it) and what runs it. */
+struct cli_cmd {
+    const char *name;
+    const char *synopsis;
+    int (*run)(int argc, char **argv);
+};
+
+int cmd_fit(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+
+/* Print "gbrank: <msg>" on stderr; returns status. */
+int cli_error(int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Print the synopsis of command name (all commands when NULL) to fp. */
+void cli_usage(FILE *fp, const char *name);
+
+/* If arg is "--key=value" (or "--key" when value_out is NULL), match key
+ * and return 1, setting *value_out. */
+int cli_opt(const char *arg, const char *key, const char **value_out);
+
+/* Read a libsvm file into a dataset. CLI_OK or CLI_FAIL (message printed). */
+int cli_load(const char *path, gbr_dataset **out);
+
+/* Open path for writing through a temporary file in the same directory;
+ * cli_commit renames it into place, cli_abort removes it. "-" or NULL is
+ * stdout. */
+struct cli_out {
+    FILE *fp;
+    char *path;
+    char *tmp;
+};
+int cli_out_open(struct cli_out *o, const char *path);
+int cli_out_commit(struct cli_out *o);
+void cli_out_abort(struct cli_out *o);
+
+/* Parse a thread count for predict and eval. */
+int cli_threads(const char *v, int *out);
+
+#endif

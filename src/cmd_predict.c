@@ -1,0 +1,175 @@
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Load the model and the data named by a predict or eval command line and
+ * compute predictions. */
+static int
+predict_all(const char *model_path, const char *data_path, int margin,
+            int n_threads, gbr_booster **b, gbr_dataset **ds, double **pred)
+{
+    gbr_error err;
+    size_t n;
+
+    if (gbr_booster_load(model_path, b, &err) != GBR_OK)
+        return cli_error(CLI_FAIL, "%s", err.msg);
+    if (cli_load(data_path, ds) != CLI_OK)
+        return CLI_FAIL;
+    n = gbr_dataset_n_rows(*ds);
+    *pred = malloc(n * sizeof **pred);
+    if (!*pred)
+        return cli_error(CLI_FAIL, "out of memory for %zu predictions", n);
+    if (gbr_booster_predict(*b, *ds, margin, n_threads, *pred, n, &err) !=
+        GBR_OK)
+        return cli_error(CLI_FAIL, "%s", err.msg);
+    return CLI_OK;
+}
+
+int
+cmd_predict(int argc, char **argv)
+{
+    const char *model = NULL, *data = NULL, *output = NULL, *v;
+    int margin = 0, n_threads = 0, status;
+    gbr_booster *b = NULL;
+    gbr_dataset *ds = NULL;
+    double *pred = NULL;
+    struct cli_out out;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            cli_usage(stdout, "predict");
+            return CLI_OK;
+        } else if (cli_opt(a, "model", &v)) {
+            model = v;
+        } else if (cli_opt(a, "output", &v)) {
+            output = v;
+        } else if (cli_opt(a, "margin", NULL)) {
+            margin = 1;
+        } else if (cli_opt(a, "threads", &v)) {
+            if ((status = cli_threads(v, &n_threads)) != CLI_OK)
+                return status;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return cli_error(CLI_USAGE, "unknown option \"%.40s\"", a);
+        } else if (!data) {
+            data = a;
+        } else {
+            return cli_error(CLI_USAGE, "more than one data file");
+        }
+    }
+    if (!model || !data) {
+        cli_error(CLI_USAGE, "%s", !model ? "--model=file is required"
+                                          : "a data file is required");
+        cli_usage(stderr, "predict");
+        return CLI_USAGE;
+    }
+    status = predict_all(model, data, margin, n_threads, &b, &ds, &pred);
+    if (status == CLI_OK && (status = cli_out_open(&out, output)) == CLI_OK) {
+        size_t n = gbr_dataset_n_rows(ds);
+
+        for (size_t r = 0; r < n; r++)
+            fprintf(out.fp, "%.9g\n", pred[r]);
+        status = cli_out_commit(&out);
+    }
+    free(pred);
+    gbr_dataset_free(ds);
+    gbr_booster_free(b);
+    return status;
+}
+
+int
+cmd_eval(int argc, char **argv)
+{
+    const char *model = NULL, *data = NULL, *metrics = NULL, *v;
+    int n_threads = 0, status;
+    gbr_booster *b = NULL;
+    gbr_dataset *ds = NULL;
+    double *pred = NULL;
+    char *list = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            cli_usage(stdout, "eval");
+            return CLI_OK;
+        } else if (cli_opt(a, "model", &v)) {
+            model = v;
+        } else if (cli_opt(a, "metric", &v)) {
+            metrics = v;
+        } else if (cli_opt(a, "threads", &v)) {
+            if ((status = cli_threads(v, &n_threads)) != CLI_OK)
+                return status;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return cli_error(CLI_USAGE, "unknown option \"%.40s\"", a);
+        } else if (!data) {
+            data = a;
+        } else {
+            return cli_error(CLI_USAGE, "more than one data file");
+        }
+    }
+    if (!model || !data) {
+        cli_error(CLI_USAGE, "%s", !model ? "--model=file is required"
+                                          : "a data file is required");
+        cli_usage(stderr, "eval");
+        return CLI_USAGE;
+    }
+    status = predict_all(model, data, 0, n_threads, &b, &ds, &pred);
+    if (status != CLI_OK)
+        goto done;
+    if (!metrics) {
+        const gbr_params *p = gbr_booster_params(b);
+
+        metrics = p->metric[0] ? p->metric
+                  : p->objective == GBR_OBJ_LOGISTIC ? "logloss"
+                                                     : "rmse";
+    }
+    list = strdup(metrics);
+    if (!list) {
+        status = cli_error(CLI_FAIL, "out of memory");
+        goto done;
+    }
+    /* Evaluate every metric before printing any, so that a bad name
+     * prints nothing but the error. */
+    size_t n_names = 1;
+
+    for (const char *c = list; *c; c++)
+        n_names += *c == ',';
+    double *values = malloc(n_names * sizeof *values);
+    char **names = malloc(n_names * sizeof *names);
+    size_t k = 0;
+
+    if (!values || !names) {
+        free(values);
+        free(names);
+        status = cli_error(CLI_FAIL, "out of memory");
+        goto done;
+    }
+    for (char *tok = list; tok; k++) {
+        char *comma = strchr(tok, ',');
+        gbr_error err;
+
+        if (comma)
+            *comma = '\0';
+        names[k] = tok;
+        tok = comma ? comma + 1 : NULL;
+        if (gbr_eval_metric(names[k], ds, pred, gbr_dataset_n_rows(ds), n_threads,
+                            &values[k], &err) != GBR_OK) {
+            status = cli_error(CLI_FAIL, "%s", err.msg);
+            break;
+        }
+    }
+    if (status == CLI_OK)
+        for (size_t i = 0; i < k; i++)
+            printf("%s\t%.6f\n", names[i], values[i]);
+    free(values);
+    free(names);
+done:
+    free(list);
+    free(pred);
+    gbr_dataset_free(ds);
+    gbr_booster_free(b);
+    return status;
+}

@@ -1,0 +1,299 @@
+#include "grow.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "parallel.h"
+#include "partition.h"
+#include "util.h"
+
+int
+gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
+                   uint32_t n_features, size_t hist_size, gbr_error *err)
+{
+    memset(ws, 0, sizeof *ws);
+    ws->p = p;
+    ws->nt = gbr_threads(p->n_threads);
+    ws->n_rows = n_rows;
+    ws->n_features = n_features;
+    ws->hist_size = hist_size;
+    ws->rows = gbr_reallocarray(NULL, n_rows, sizeof(uint32_t));
+    ws->scratch = gbr_reallocarray(NULL, n_rows, sizeof(uint32_t));
+    ws->block_count = gbr_reallocarray(NULL, n_rows / GBR_ROW_BLOCK + 1,
+                                       sizeof(size_t));
+    ws->cand = gbr_reallocarray(NULL, n_features, sizeof(gbr_split));
+    ws->feat_on = gbr_calloc(n_features, 1);
+    if (!ws->rows || !ws->scratch || !ws->block_count || !ws->cand ||
+        !ws->feat_on) {
+        gbr_workspace_free(ws);
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for the workspace "
+                        "of %zu rows", n_rows);
+    }
+    memset(ws->feat_on, 1, n_features);
+    return GBR_OK;
+}
+
+void
+gbr_workspace_free(gbr_workspace *ws)
+{
+    if (!ws)
+        return;
+    for (size_t i = 0; i < ws->pool_n; i++)
+        gbr_free(ws->pool[i]);
+    gbr_free(ws->pool);
+    gbr_free(ws->free_hist);
+    gbr_free(ws->rows);
+    gbr_free(ws->scratch);
+    gbr_free(ws->block_count);
+    gbr_free(ws->cand);
+    gbr_free(ws->feat_on);
+    gbr_free(ws->bnodes);
+    gbr_free(ws->open);
+    memset(ws, 0, sizeof *ws);
+}
+
+/* A histogram from the pool; the pool grows only until it holds as many
+ * as the largest tree needs at once, then is reused. */
+static gbr_hbin *
+hist_get(gbr_workspace *ws)
+{
+    if (ws->free_n > 0)
+        return ws->free_hist[--ws->free_n];
+    if (ws->pool_n == ws->pool_cap) {
+        size_t cap = ws->pool_cap ? 2 * ws->pool_cap : 8;
+        gbr_hbin **pool = gbr_reallocarray(ws->pool, cap, sizeof *pool);
+
+        if (!pool)
+            return NULL;
+        ws->pool = pool;
+        gbr_hbin **fl = gbr_reallocarray(ws->free_hist, cap, sizeof *fl);
+        if (!fl)
+            return NULL;
+        ws->free_hist = fl;
+        ws->pool_cap = cap;
+    }
+    gbr_hbin *h = gbr_reallocarray(NULL, ws->hist_size, sizeof *h);
+
+    if (!h)
+        return NULL;
+    ws->pool[ws->pool_n++] = h;
+    return h;
+}
+
+static void
+hist_put(gbr_workspace *ws, gbr_hbin *h)
+{
+    if (h)
+        ws->free_hist[ws->free_n++] = h;
+}
+
+static int
+reserve_nodes(gbr_workspace *ws, gbr_tree *t, size_t need, gbr_error *err)
+{
+    if (need > ws->bnodes_cap) {
+        size_t cap = ws->bnodes_cap ? ws->bnodes_cap : 64;
+
+        while (cap < need)
+            cap *= 2;
+        gbr_bnode *bn = gbr_reallocarray(ws->bnodes, cap, sizeof *bn);
+        if (!bn)
+            return gbr_fail(err, GBR_ENOMEM, "out of memory for tree nodes");
+        ws->bnodes = bn;
+        size_t *open = gbr_reallocarray(ws->open, cap, sizeof *open);
+        if (!open)
+            return gbr_fail(err, GBR_ENOMEM, "out of memory for tree nodes");
+        ws->open = open;
+        ws->bnodes_cap = cap;
+    }
+    return gbr_tree_reserve(t, ws->bnodes_cap, err);
+}
+
+/* Sums of the root's gradients in fixed row blocks, merged in block order,
+ * so that they do not depend on the thread count. */
+static void
+root_sums(const gbr_workspace *ws, size_t n, const gbr_gpair *gp,
+          double *sum_g, double *sum_h)
+{
+    double g = 0, h = 0;
+
+    for (size_t b = 0; b < n; b += GBR_ROW_BLOCK) {
+        size_t e = b + GBR_ROW_BLOCK < n ? b + GBR_ROW_BLOCK : n;
+        double bg = 0, bh = 0;
+
+        for (size_t i = b; i < e; i++) {
+            bg += gp[ws->rows[i]].g;
+            bh += gp[ws->rows[i]].h;
+        }
+        g += bg;
+        h += bh;
+    }
+    *sum_g = g;
+    *sum_h = h;
+}
+
+/* Whether node nid may still be split at all: under the depth limit, with
+ * enough hessian for two children. */
+static int
+may_split(const gbr_workspace *ws, const gbr_bnode *bn)
+{
+    const gbr_params *p = ws->p;
+
+    if (p->max_depth > 0 && bn->depth >= p->max_depth)
+        return 0;
+    if (bn->end - bn->begin < 2)
+        return 0;
+    return bn->sum_h >= 2 * p->min_child_weight;
+}
+
+/* The open node to expand next: depth-wise takes them in the order they
+ * were made (level by level), loss-guided the one of highest gain, ties to
+ * the lower node id. Removes it from the open list. */
+static size_t
+take_open(gbr_workspace *ws)
+{
+    size_t at = 0;
+
+    if (ws->p->grow == GBR_GROW_LOSSGUIDE) {
+        for (size_t i = 1; i < ws->n_open; i++) {
+            const gbr_split *a = &ws->bnodes[ws->open[i]].split;
+            const gbr_split *b = &ws->bnodes[ws->open[at]].split;
+
+            if (a->gain > b->gain ||
+                (a->gain == b->gain && ws->open[i] < ws->open[at]))
+                at = i;
+        }
+    }
+    size_t nid = ws->open[at];
+
+    memmove(ws->open + at, ws->open + at + 1,
+            (ws->n_open - at - 1) * sizeof *ws->open);
+    ws->n_open--;
+    return nid;
+}
+
+static void
+set_leaf(gbr_tree *t, size_t nid, const gbr_bnode *bn, const gbr_params *p)
+{
+    t->feature[nid] = -1;
+    t->left[nid] = -1;
+    t->right[nid] = -1;
+    t->threshold[nid] = 0;
+    t->default_left[nid] = 0;
+    t->value[nid] = p->learning_rate *
+                    gbr_split_leaf_value(bn->sum_g, bn->sum_h, p);
+}
+
+int
+gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_binmat *bm,
+              const gbr_cuts *cuts, const gbr_gpair *gp, gbr_tree *t,
+              gbr_error *err)
+{
+    const gbr_params *p = ws->p;
+    const int nt = ws->nt;
+    size_t n_leaves = 1;
+    int rc;
+
+    t->n_nodes = 0;
+    ws->n_open = 0;
+    ws->free_n = ws->pool_n;
+    memcpy(ws->free_hist, ws->pool, ws->pool_n * sizeof *ws->pool);
+    if ((rc = reserve_nodes(ws, t, 1, err)) != GBR_OK)
+        return rc;
+    gbr_bnode *root = &ws->bnodes[0];
+
+    memset(root, 0, sizeof *root);
+    root->end = n_rows;
+    root_sums(ws, n_rows, gp, &root->sum_g, &root->sum_h);
+    gbr_tree_add_leaf(t, 0);
+    set_leaf(t, 0, root, p);
+    if (may_split(ws, root)) {
+        root->hist = hist_get(ws);
+        if (!root->hist)
+            return gbr_fail(err, GBR_ENOMEM, "out of memory for histograms");
+        gbr_hist_build(root->hist, bm, cuts, gp, ws->rows, n_rows,
+                       ws->feat_on, nt);
+        root->split = gbr_split_find(root->hist, cuts, root->sum_g,
+                                     root->sum_h, p, ws->feat_on, ws->cand,
+                                     nt);
+        ws->open[ws->n_open++] = 0;
+    }
+    while (ws->n_open > 0) {
+        size_t nid = take_open(ws);
+        gbr_bnode *bn = &ws->bnodes[nid];
+
+        if (!(bn->split.gain > GBR_MIN_GAIN) ||
+            (p->max_leaves > 0 && n_leaves >= (size_t)p->max_leaves)) {
+            hist_put(ws, bn->hist);
+            bn->hist = NULL;
+            continue;
+        }
+        if ((rc = reserve_nodes(ws, t, t->n_nodes + 2, err)) != GBR_OK)
+            return rc;
+        bn = &ws->bnodes[nid];
+        const gbr_split s = bn->split;
+        const uint32_t absent = (uint32_t)(cuts->cut_ptr[s.fid + 1] -
+                                           cuts->cut_ptr[s.fid]);
+        size_t n_left = gbr_partition_rows(ws->rows + bn->begin,
+                                           bn->end - bn->begin, bm, s.fid,
+                                           s.bin, absent, s.default_left,
+                                           ws->scratch, ws->block_count, nt);
+        size_t lid = gbr_tree_add_leaf(t, 0), rid = gbr_tree_add_leaf(t, 0);
+        gbr_bnode *l = &ws->bnodes[lid], *r = &ws->bnodes[rid];
+
+        t->feature[nid] = (int32_t)s.fid;
+        t->threshold[nid] = cuts->cut_val[cuts->cut_ptr[s.fid] + s.bin];
+        t->default_left[nid] = (uint8_t)s.default_left;
+        t->left[nid] = (int32_t)lid;
+        t->right[nid] = (int32_t)rid;
+        t->value[nid] = 0;
+        n_leaves++;
+        memset(l, 0, sizeof *l);
+        memset(r, 0, sizeof *r);
+        l->begin = bn->begin;
+        l->end = bn->begin + n_left;
+        r->begin = l->end;
+        r->end = bn->end;
+        l->sum_g = s.gl;
+        l->sum_h = s.hl;
+        r->sum_g = s.gr;
+        r->sum_h = s.hr;
+        l->depth = r->depth = bn->depth + 1;
+        set_leaf(t, lid, l, p);
+        set_leaf(t, rid, r, p);
+
+        int split_l = may_split(ws, l), split_r = may_split(ws, r);
+        gbr_hbin *parent = bn->hist;
+
+        bn->hist = NULL;
+        if (!split_l && !split_r) {
+            hist_put(ws, parent);
+            continue;
+        }
+        /* Build the smaller child; the parent's histogram less it is the
+         * larger child's, computed in place. */
+        gbr_bnode *small = l->end - l->begin <= r->end - r->begin ? l : r;
+        gbr_bnode *large = small == l ? r : l;
+
+        small->hist = hist_get(ws);
+        if (!small->hist)
+            return gbr_fail(err, GBR_ENOMEM, "out of memory for histograms");
+        gbr_hist_build(small->hist, bm, cuts, gp, ws->rows + small->begin,
+                       small->end - small->begin, ws->feat_on, nt);
+        gbr_hist_subtract(parent, small->hist, gbr_cuts_hist_size(cuts), nt);
+        large->hist = parent;
+        for (int side = 0; side < 2; side++) {
+            gbr_bnode *c = side ? r : l;
+            size_t cid = side ? rid : lid;
+
+            if (!(side ? split_r : split_l)) {
+                hist_put(ws, c->hist);
+                c->hist = NULL;
+                continue;
+            }
+            c->split = gbr_split_find(c->hist, cuts, c->sum_g, c->sum_h, p,
+                                      ws->feat_on, ws->cand, nt);
+            ws->open[ws->n_open++] = cid;
+        }
+    }
+    return GBR_OK;
+}

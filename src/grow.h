@@ -1,0 +1,64 @@
+#ifndef GBRANK_GROW_H
+#define GBRANK_GROW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gbrank/params.h"
+#include "binmat.h"
+#include "hist.h"
+#include "sketch.h"
+#include "split.h"
+#include "tree.h"
+
+/* What the grower keeps of a node while the tree grows: its slice of the
+ * row list, its sums, its best split and its histogram (while it has one). */
+typedef struct gbr_bnode {
+    size_t begin, end;
+    double sum_g, sum_h;
+    int depth;
+    gbr_split split;
+    gbr_hbin *hist;
+} gbr_bnode;
+
+/* Everything one fit needs while growing trees, sized once at the start of
+ * the fit and reused for every node and round. */
+typedef struct gbr_workspace {
+    const gbr_params *p;
+    int nt;
+    size_t n_rows;
+    uint32_t n_features;
+    uint32_t *rows;             /* n_rows: the tree's rows, by node */
+    uint32_t *scratch;          /* n_rows */
+    size_t *block_count;        /* n_rows / GBR_ROW_BLOCK + 1 */
+    gbr_split *cand;            /* n_features */
+    uint8_t *feat_on;           /* n_features */
+    size_t hist_size;           /* slots per histogram, at most */
+    gbr_hbin **pool;            /* histograms made so far */
+    size_t pool_n, pool_cap;
+    gbr_hbin **free_hist;       /* those not in use */
+    size_t free_n;
+    gbr_bnode *bnodes;
+    size_t bnodes_cap;
+    size_t *open;               /* nodes waiting to be split */
+    size_t n_open;
+} gbr_workspace;
+
+/* Size a workspace for n_rows rows, n_features features and histograms of
+ * at most hist_size slots. GBR_OK or GBR_ENOMEM. */
+int gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
+                       uint32_t n_features, size_t hist_size,
+                       gbr_error *err);
+void gbr_workspace_free(gbr_workspace *ws);
+
+/* Grow one tree into t over rows[0 .. n_rows-1] of the workspace (set by
+ * the caller, in increasing order), with the gradients gp binned by bm
+ * under cuts, expanding depth-wise or best-first as p->grow says, within
+ * p->max_depth and p->max_leaves. Leaf values include the learning rate.
+ * Afterwards ws->bnodes[leaf] gives each leaf's slice of ws->rows.
+ * GBR_OK or GBR_ENOMEM. */
+int gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_binmat *bm,
+                  const gbr_cuts *cuts, const gbr_gpair *gp, gbr_tree *t,
+                  gbr_error *err);
+
+#endif

@@ -1,0 +1,75 @@
+#ifndef GBRANK_SKETCH_H
+#define GBRANK_SKETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gbrank/error.h"
+
+/* The present values of each feature, sorted once per fit: column f holds
+ * entries [col_ptr[f], col_ptr[f + 1]) of val (ascending, NaN left out)
+ * and row (the row of each value; equal values in row order). */
+typedef struct gbr_columns {
+    size_t n_rows;
+    uint32_t n_features;
+    size_t *col_ptr;            /* n_features + 1 */
+    float *val;
+    uint32_t *row;
+    uint32_t *n_distinct;       /* distinct values per feature */
+} gbr_columns;
+
+/* Candidate splits. Feature f has n_bins(f) = cut_ptr[f + 1] - cut_ptr[f]
+ * bins; bin k holds the values v with cut_val[k - 1] <= v < cut_val[k]
+ * (cut_val[-1] taken as minus infinity), and its last cut is +infinity.
+ * Its histogram takes n_bins(f) + 1 slots from hist_ptr(f) = cut_ptr[f] + f,
+ * the last slot for absent values. */
+typedef struct gbr_cuts {
+    uint32_t n_features;
+    size_t *cut_ptr;            /* n_features + 1 */
+    float *cut_val;             /* room for cap values */
+    size_t cap;
+    size_t *count;              /* scratch: cuts per feature */
+} gbr_cuts;
+
+static inline size_t
+gbr_cuts_hist_ptr(const gbr_cuts *c, uint32_t f)
+{
+    return c->cut_ptr[f] + f;
+}
+
+static inline size_t
+gbr_cuts_hist_size(const gbr_cuts *c)
+{
+    return c->cut_ptr[c->n_features] + c->n_features;
+}
+
+/* Sort the present values of each feature of the CSR rows. Features run in
+ * parallel on nt threads. GBR_OK or GBR_ENOMEM. */
+int gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
+                      const size_t *row_ptr, const uint32_t *index,
+                      const float *value, int nt, gbr_error *err);
+void gbr_columns_free(gbr_columns *cols);
+
+/* Room for cuts of at most max_bins bins per feature (fewer where a feature
+ * has fewer distinct values). GBR_OK or GBR_ENOMEM. */
+int gbr_cuts_alloc(gbr_cuts *cuts, const gbr_columns *cols, size_t max_bins,
+                   gbr_error *err);
+void gbr_cuts_free(gbr_cuts *cuts);
+
+/* Propose at most max_bins bins per feature from the sorted columns, each
+ * row weighing weight[row] (all 1 when weight is NULL): a feature with at
+ * most max_bins distinct values gets one bin per value; otherwise bins are
+ * closed greedily at the weighted quantiles k W / max_bins, so no bin but a
+ * single heavy value outweighs W / max_bins by more than one value. Cuts
+ * lie halfway between neighbouring distinct values. With absent_counts,
+ * a feature that some rows lack gets one bin fewer, so that its bin of
+ * absent values stays within max_bins codes. Features run in parallel on
+ * nt threads; the result does not depend on nt. */
+void gbr_cuts_propose(gbr_cuts *cuts, const gbr_columns *cols,
+                      const double *weight, size_t max_bins,
+                      int absent_counts, int nt);
+
+/* The bin of value v in feature f: the first k with v < cut_val[k]. */
+uint32_t gbr_cuts_bin(const gbr_cuts *cuts, uint32_t f, float v);
+
+#endif

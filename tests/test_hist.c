@@ -1,0 +1,244 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "binmat.h"
+#include "hist.h"
+#include "partition.h"
+#include "sketch.h"
+#include "util.h"
+
+static uint64_t rng_state = 7;
+
+static uint64_t
+rng_next(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A bin matrix filled directly with random codes, and cuts that give each
+ * feature a random number of bins (one feature of 300, so width 2 can be
+ * asked for), plus random gradients. */
+struct fixture {
+    size_t n_rows;
+    uint32_t nf;
+    gbr_cuts cuts;
+    gbr_binmat bm;
+    gbr_gpair *gp;
+    uint32_t *rows;
+    size_t n_sel;
+};
+
+static void
+fixture_make(struct fixture *fx, int width)
+{
+    size_t total = 0;
+
+    fx->n_rows = 20000;
+    fx->nf = 9;
+    memset(&fx->cuts, 0, sizeof fx->cuts);
+    fx->cuts.n_features = fx->nf;
+    fx->cuts.cut_ptr = calloc(fx->nf + 1, sizeof(size_t));
+    for (uint32_t f = 0; f < fx->nf; f++) {
+        size_t nb = f == 4 && width > 1 ? 300 : 1 + rng_next() % 40;
+
+        fx->cuts.cut_ptr[f + 1] = fx->cuts.cut_ptr[f] + nb;
+        total += nb;
+    }
+    fx->cuts.cut_val = calloc(total, sizeof(float));
+    fx->cuts.cap = total;
+    assert_int_equal(gbr_binmat_alloc(&fx->bm, fx->n_rows, fx->nf,
+                                      width > 1 ? 301 : 41, NULL), GBR_OK);
+    assert_int_equal(fx->bm.width, width);
+    for (size_t r = 0; r < fx->n_rows; r++) {
+        for (uint32_t f = 0; f < fx->nf; f++) {
+            /* Codes up to n_bins(f): the last is the absent slot. */
+            uint32_t nb = (uint32_t)(fx->cuts.cut_ptr[f + 1] -
+                                     fx->cuts.cut_ptr[f]);
+            uint32_t code = (uint32_t)(rng_next() % (nb + 1));
+            size_t at = r * fx->nf + f;
+
+            if (width == 1)
+                ((uint8_t *)fx->bm.bins)[at] = (uint8_t)code;
+            else
+                ((uint16_t *)fx->bm.bins)[at] = (uint16_t)code;
+        }
+    }
+    fx->gp = malloc(fx->n_rows * sizeof *fx->gp);
+    fx->rows = malloc(fx->n_rows * sizeof *fx->rows);
+    fx->n_sel = 0;
+    for (size_t r = 0; r < fx->n_rows; r++) {
+        fx->gp[r].g = (float)((double)(rng_next() % 2001) / 1000.0 - 1.0);
+        fx->gp[r].h = (float)((double)(rng_next() % 1000) / 1000.0);
+        if (rng_next() % 3)
+            fx->rows[fx->n_sel++] = (uint32_t)r;
+    }
+}
+
+static void
+fixture_free(struct fixture *fx)
+{
+    gbr_cuts_free(&fx->cuts);
+    gbr_binmat_free(&fx->bm);
+    free(fx->gp);
+    free(fx->rows);
+}
+
+/* Brute force: sum each row's pair into its slot, row by row. */
+static gbr_hbin *
+hist_oracle(const struct fixture *fx, const uint32_t *rows, size_t n,
+            const uint8_t *feat_on)
+{
+    gbr_hbin *h = calloc(gbr_cuts_hist_size(&fx->cuts), sizeof *h);
+
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t f = 0; f < fx->nf; f++) {
+            if (feat_on && !feat_on[f])
+                continue;
+            size_t s = gbr_cuts_hist_ptr(&fx->cuts, f) +
+                       gbr_binmat_get(&fx->bm, rows[i], f);
+
+            h[s].g += fx->gp[rows[i]].g;
+            h[s].h += fx->gp[rows[i]].h;
+        }
+    return h;
+}
+
+/* The kernel sums the same rows in the same order as the oracle, so the
+ * results agree exactly, for both widths and for any thread count. */
+static void
+test_hist_matches_oracle(void **state)
+{
+    (void)state;
+    for (int width = 1; width <= 2; width++) {
+        struct fixture fx;
+
+        fixture_make(&fx, width);
+        size_t size = gbr_cuts_hist_size(&fx.cuts);
+        gbr_hbin *want = hist_oracle(&fx, fx.rows, fx.n_sel, NULL);
+
+        for (int nt = 1; nt <= 4; nt++) {
+            gbr_hbin *got = malloc(size * sizeof *got);
+
+            memset(got, 0xff, size * sizeof *got);
+            gbr_hist_build(got, &fx.bm, &fx.cuts, fx.gp, fx.rows, fx.n_sel,
+                           NULL, nt);
+            assert_memory_equal(got, want, size * sizeof *got);
+            free(got);
+        }
+        free(want);
+        fixture_free(&fx);
+    }
+}
+
+/* Features switched off are left untouched. */
+static void
+test_hist_skips_features_off(void **state)
+{
+    struct fixture fx;
+    uint8_t on[9] = { 1, 0, 1, 1, 0, 1, 1, 1, 0 };
+
+    (void)state;
+    fixture_make(&fx, 1);
+    size_t size = gbr_cuts_hist_size(&fx.cuts);
+    gbr_hbin *want = hist_oracle(&fx, fx.rows, fx.n_sel, on);
+    gbr_hbin *got = calloc(size, sizeof *got);
+
+    gbr_hist_build(got, &fx.bm, &fx.cuts, fx.gp, fx.rows, fx.n_sel, on, 2);
+    assert_memory_equal(got, want, size * sizeof *got);
+    free(got);
+    free(want);
+    fixture_free(&fx);
+}
+
+/* Stable partition: left rows then right rows, each in input order, equal
+ * to a serial filter, for any thread count; and parent - left = right to
+ * rounding in the histograms. */
+static void
+test_hist_partition_and_subtraction(void **state)
+{
+    struct fixture fx;
+
+    (void)state;
+    fixture_make(&fx, 1);
+    size_t size = gbr_cuts_hist_size(&fx.cuts);
+    uint32_t fid = 2, bin = (uint32_t)((fx.cuts.cut_ptr[3] -
+                                        fx.cuts.cut_ptr[2]) / 2);
+    uint32_t absent = (uint32_t)(fx.cuts.cut_ptr[3] - fx.cuts.cut_ptr[2]);
+
+    for (int dl = 0; dl < 2; dl++) {
+        uint32_t *want = malloc(fx.n_sel * sizeof *want);
+        size_t n_left = 0, at = 0;
+
+        for (size_t i = 0; i < fx.n_sel; i++) {
+            uint32_t code = gbr_binmat_get(&fx.bm, fx.rows[i], fid);
+
+            if (code == absent ? dl : code <= bin)
+                n_left++;
+        }
+        for (int side = 0; side < 2; side++)
+            for (size_t i = 0; i < fx.n_sel; i++) {
+                uint32_t code = gbr_binmat_get(&fx.bm, fx.rows[i], fid);
+                int left = code == absent ? dl : code <= bin;
+
+                if (left == !side)
+                    want[at++] = fx.rows[i];
+            }
+        for (int nt = 1; nt <= 3; nt++) {
+            uint32_t *rows = malloc(fx.n_sel * sizeof *rows);
+            uint32_t *scratch = malloc(fx.n_sel * sizeof *scratch);
+            size_t *blocks = malloc((fx.n_sel / GBR_ROW_BLOCK + 1) *
+                                    sizeof *blocks);
+
+            memcpy(rows, fx.rows, fx.n_sel * sizeof *rows);
+            assert_int_equal(gbr_partition_rows(rows, fx.n_sel, &fx.bm, fid,
+                                                bin, absent, dl, scratch,
+                                                blocks, nt), n_left);
+            assert_memory_equal(rows, want, fx.n_sel * sizeof *rows);
+            if (nt == 1) {
+                gbr_hbin *parent = hist_oracle(&fx, fx.rows, fx.n_sel, NULL);
+                gbr_hbin *left = calloc(size, sizeof *left);
+                gbr_hbin *right = hist_oracle(&fx, rows + n_left,
+                                              fx.n_sel - n_left, NULL);
+
+                gbr_hist_build(left, &fx.bm, &fx.cuts, fx.gp, rows, n_left,
+                               NULL, 2);
+                gbr_hist_subtract(parent, left, size, 2);
+                for (size_t s = 0; s < size; s++) {
+                    assert_true(fabs(parent[s].g - right[s].g) < 1e-9);
+                    assert_true(fabs(parent[s].h - right[s].h) < 1e-9);
+                }
+                free(parent);
+                free(left);
+                free(right);
+            }
+            free(rows);
+            free(scratch);
+            free(blocks);
+        }
+        free(want);
+    }
+    fixture_free(&fx);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hist_matches_oracle),
+        cmocka_unit_test(test_hist_skips_features_off),
+        cmocka_unit_test(test_hist_partition_and_subtraction),
+    };
+
+    return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
+}

@@ -1,0 +1,359 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "binmat.h"
+#include "sketch.h"
+
+/* Random sparse rows with ties, NaN and absent values, in CSR form. */
+struct rows {
+    size_t n_rows;
+    uint32_t n_features;
+    size_t *row_ptr;
+    uint32_t *index;
+    float *value;
+};
+
+static uint64_t rng_state;
+
+static uint64_t
+rng_next(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double
+rng_unif(void)
+{
+    return (double)(rng_next() >> 11) * 0x1.0p-53;
+}
+
+/* Feature f: 0 a handful of tied values, 1 continuous, 2 a single value,
+ * 3 mostly absent, others continuous with some NaN. */
+static void
+rows_make(struct rows *d, size_t n_rows, uint32_t n_features, uint64_t seed)
+{
+    size_t nnz = 0;
+
+    rng_state = seed;
+    d->n_rows = n_rows;
+    d->n_features = n_features;
+    d->row_ptr = malloc((n_rows + 1) * sizeof *d->row_ptr);
+    d->index = malloc(n_rows * n_features * sizeof *d->index);
+    d->value = malloc(n_rows * n_features * sizeof *d->value);
+    d->row_ptr[0] = 0;
+    for (size_t r = 0; r < n_rows; r++) {
+        for (uint32_t f = 0; f < n_features; f++) {
+            double u = rng_unif();
+            float v;
+
+            if (f == 3 && u < 0.9)
+                continue;
+            if (f > 3 && u < 0.1)
+                continue;
+            if (f == 0)
+                v = (float)floor(rng_unif() * 5);
+            else if (f == 2)
+                v = 7.5f;
+            else if (f > 3 && u < 0.15)
+                v = NAN;
+            else
+                v = (float)(rng_unif() * 100 - 50);
+            d->index[nnz] = f;
+            d->value[nnz++] = v;
+        }
+        d->row_ptr[r + 1] = nnz;
+    }
+}
+
+static void
+rows_free(struct rows *d)
+{
+    free(d->row_ptr);
+    free(d->index);
+    free(d->value);
+}
+
+static int
+setup(void **state)
+{
+    struct rows *d = malloc(sizeof *d);
+
+    rows_make(d, 3000, 8, 42);
+    *state = d;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    rows_free(*state);
+    free(*state);
+    return 0;
+}
+
+/* Each column holds exactly the row's present non-NaN values, sorted by
+ * value then row, and n_distinct counts them. */
+static void
+test_sketch_columns_sorted(void **state)
+{
+    const struct rows *d = *state;
+    gbr_columns cols;
+
+    assert_int_equal(gbr_columns_build(&cols, d->n_rows, d->n_features,
+                                       d->row_ptr, d->index, d->value, 2,
+                                       NULL), GBR_OK);
+    for (uint32_t f = 0; f < d->n_features; f++) {
+        size_t count = 0;
+
+        for (size_t j = 0; j < d->row_ptr[d->n_rows]; j++)
+            count += d->index[j] == f && !isnan(d->value[j]);
+        assert_int_equal(cols.col_ptr[f + 1] - cols.col_ptr[f], count);
+        uint32_t nd = 0;
+
+        for (size_t j = cols.col_ptr[f]; j < cols.col_ptr[f + 1]; j++) {
+            uint32_t r = cols.row[j];
+            int found = 0;
+
+            for (size_t k = d->row_ptr[r]; k < d->row_ptr[r + 1]; k++)
+                if (d->index[k] == f && d->value[k] == cols.val[j])
+                    found = 1;
+            assert_true(found);
+            if (j > cols.col_ptr[f]) {
+                assert_true(cols.val[j - 1] <= cols.val[j]);
+                if (cols.val[j - 1] == cols.val[j])
+                    assert_true(cols.row[j - 1] < r);
+                else
+                    nd++;
+            } else {
+                nd++;
+            }
+        }
+        assert_int_equal(cols.n_distinct[f], nd);
+    }
+    assert_int_equal(cols.n_distinct[0], 5);
+    assert_int_equal(cols.n_distinct[2], 1);
+    gbr_columns_free(&cols);
+}
+
+/* Weight of the rows of feature f whose value lies in [lo, hi). */
+static double
+weight_between(const gbr_columns *cols, uint32_t f, const double *w,
+               float lo, float hi)
+{
+    double s = 0;
+
+    for (size_t j = cols->col_ptr[f]; j < cols->col_ptr[f + 1]; j++)
+        if (cols->val[j] >= lo && cols->val[j] < hi)
+            s += w ? w[cols->row[j]] : 1.0;
+    return s;
+}
+
+/* Heaviest run of one value in feature f. */
+static double
+heaviest_value(const gbr_columns *cols, uint32_t f, const double *w)
+{
+    double best = 0, run = 0;
+
+    for (size_t j = cols->col_ptr[f]; j < cols->col_ptr[f + 1]; j++) {
+        if (j > cols->col_ptr[f] && cols->val[j] != cols->val[j - 1])
+            run = 0;
+        run += w ? w[cols->row[j]] : 1.0;
+        if (run > best)
+            best = run;
+    }
+    return best;
+}
+
+/* Against a brute-force weighted rank: cuts increase and end at +inf, no
+ * feature gets more than max_bins bins, each bin weighs less than
+ * W / max_bins plus the heaviest single value, and a feature with few
+ * distinct values gets one bin per value. Run with heavy, tiny and zero
+ * weights. */
+static void
+test_sketch_weighted_bins_oracle(void **state)
+{
+    const struct rows *d = *state;
+    gbr_columns cols;
+    gbr_cuts cuts;
+    double *w = malloc(d->n_rows * sizeof *w);
+    const size_t max_bins = 16;
+
+    assert_int_equal(gbr_columns_build(&cols, d->n_rows, d->n_features,
+                                       d->row_ptr, d->index, d->value, 1,
+                                       NULL), GBR_OK);
+    assert_int_equal(gbr_cuts_alloc(&cuts, &cols, max_bins, NULL), GBR_OK);
+    for (int pass = 0; pass < 4; pass++) {
+        for (size_t r = 0; r < d->n_rows; r++) {
+            double u = rng_unif();
+
+            w[r] = pass == 0 ? 1.0
+                 : pass == 1 ? (u < 0.01 ? 1000.0 : 1e-3 * u)
+                 : pass == 2 ? u
+                             : 0.0;
+        }
+        gbr_cuts_propose(&cuts, &cols, w, max_bins, 0, 2);
+        for (uint32_t f = 0; f < d->n_features; f++) {
+            size_t b = cuts.cut_ptr[f], n = cuts.cut_ptr[f + 1] - b;
+            const double *wf = pass == 3 ? NULL : w;
+            double total = weight_between(&cols, f, wf, -INFINITY, INFINITY);
+            double bound = total / (double)max_bins +
+                           heaviest_value(&cols, f, wf);
+
+            assert_true(n >= 1 && n <= max_bins);
+            assert_true(isinf(cuts.cut_val[b + n - 1]));
+            if (cols.n_distinct[f] <= max_bins)
+                assert_int_equal(n, cols.n_distinct[f]);
+            for (size_t k = 0; k < n; k++) {
+                float lo = k ? cuts.cut_val[b + k - 1] : -INFINITY;
+
+                if (k)
+                    assert_true(cuts.cut_val[b + k - 1] <
+                                cuts.cut_val[b + k]);
+                assert_true(weight_between(&cols, f, wf, lo,
+                                           cuts.cut_val[b + k]) <
+                            bound * (1 + 1e-12));
+            }
+        }
+    }
+    gbr_cuts_free(&cuts);
+    gbr_columns_free(&cols);
+    free(w);
+}
+
+/* Cuts fall strictly between neighbouring values, so each distinct value
+ * of a small feature lands alone in its bin, in order. */
+static void
+test_sketch_distinct_values_own_bins(void **state)
+{
+    static const float vals[] = { 1.0f, 1.0f, 2.0f, 1.0000001f, 3.5f,
+                                  -2.0f, 2.0f };
+    size_t row_ptr[8];
+    uint32_t index[7] = { 0 };
+    gbr_columns cols;
+    gbr_cuts cuts;
+
+    (void)state;
+    for (size_t r = 0; r <= 7; r++)
+        row_ptr[r] = r;
+    assert_int_equal(gbr_columns_build(&cols, 7, 1, row_ptr, index, vals, 1,
+                                       NULL), GBR_OK);
+    assert_int_equal(cols.n_distinct[0], 5);
+    assert_int_equal(gbr_cuts_alloc(&cuts, &cols, 256, NULL), GBR_OK);
+    gbr_cuts_propose(&cuts, &cols, NULL, 256, 1, 1);
+    assert_int_equal(cuts.cut_ptr[1], 5);
+    assert_int_equal(gbr_cuts_bin(&cuts, 0, -2.0f), 0);
+    assert_int_equal(gbr_cuts_bin(&cuts, 0, 1.0f), 1);
+    assert_int_equal(gbr_cuts_bin(&cuts, 0, 1.0000001f), 2);
+    assert_int_equal(gbr_cuts_bin(&cuts, 0, 2.0f), 3);
+    assert_int_equal(gbr_cuts_bin(&cuts, 0, 3.5f), 4);
+    assert_int_equal(gbr_cuts_bin(&cuts, 0, 1e30f), 4);
+    assert_int_equal(gbr_cuts_bin(&cuts, 0, -1e30f), 0);
+    gbr_cuts_free(&cuts);
+    gbr_columns_free(&cols);
+}
+
+/* The bin matrix agrees with gbr_cuts_bin for every present value, holds
+ * n_bins(f) for absent or NaN values, for fixed bins that count the absent
+ * bin, and does not depend on the thread count. */
+static void
+test_sketch_binmat_matches_bin(void **state)
+{
+    const struct rows *d = *state;
+    gbr_columns cols;
+    gbr_cuts cuts;
+    gbr_binmat bm, bm4;
+
+    assert_int_equal(gbr_columns_build(&cols, d->n_rows, d->n_features,
+                                       d->row_ptr, d->index, d->value, 2,
+                                       NULL), GBR_OK);
+    assert_int_equal(gbr_cuts_alloc(&cuts, &cols, 32, NULL), GBR_OK);
+    gbr_cuts_propose(&cuts, &cols, NULL, 32, 1, 2);
+    /* Feature 3 has absent values: one bin fewer. */
+    assert_true(cuts.cut_ptr[4] - cuts.cut_ptr[3] <= 31);
+    assert_int_equal(cuts.cut_ptr[2] - cuts.cut_ptr[1], 32);
+    assert_int_equal(gbr_binmat_alloc(&bm, d->n_rows, d->n_features, 33,
+                                      NULL), GBR_OK);
+    assert_int_equal(bm.width, 1);
+    assert_int_equal(gbr_binmat_alloc(&bm4, d->n_rows, d->n_features, 70000,
+                                      NULL), GBR_OK);
+    assert_int_equal(bm4.width, 4);
+    gbr_binmat_fill(&bm, &cols, &cuts, 1);
+    gbr_binmat_fill(&bm4, &cols, &cuts, 4);
+    for (size_t r = 0; r < d->n_rows; r++) {
+        for (uint32_t f = 0; f < d->n_features; f++) {
+            float v = NAN;
+            uint32_t expect;
+
+            for (size_t k = d->row_ptr[r]; k < d->row_ptr[r + 1]; k++)
+                if (d->index[k] == f)
+                    v = d->value[k];
+            expect = isnan(v) ? (uint32_t)(cuts.cut_ptr[f + 1] -
+                                           cuts.cut_ptr[f])
+                              : gbr_cuts_bin(&cuts, f, v);
+            assert_int_equal(gbr_binmat_get(&bm, r, f), expect);
+            assert_int_equal(gbr_binmat_get(&bm4, r, f), expect);
+        }
+    }
+    gbr_binmat_free(&bm);
+    gbr_binmat_free(&bm4);
+    gbr_cuts_free(&cuts);
+    gbr_columns_free(&cols);
+}
+
+/* Cuts do not depend on the thread count. */
+static void
+test_sketch_threads_identical(void **state)
+{
+    const struct rows *d = *state;
+    gbr_columns c1, c4;
+    gbr_cuts k1, k4;
+    double *w = malloc(d->n_rows * sizeof *w);
+
+    for (size_t r = 0; r < d->n_rows; r++)
+        w[r] = rng_unif();
+    assert_int_equal(gbr_columns_build(&c1, d->n_rows, d->n_features,
+                                       d->row_ptr, d->index, d->value, 1,
+                                       NULL), GBR_OK);
+    assert_int_equal(gbr_columns_build(&c4, d->n_rows, d->n_features,
+                                       d->row_ptr, d->index, d->value, 4,
+                                       NULL), GBR_OK);
+    assert_memory_equal(c1.val, c4.val, c1.col_ptr[8] * sizeof(float));
+    assert_memory_equal(c1.row, c4.row, c1.col_ptr[8] * sizeof(uint32_t));
+    assert_int_equal(gbr_cuts_alloc(&k1, &c1, 64, NULL), GBR_OK);
+    assert_int_equal(gbr_cuts_alloc(&k4, &c4, 64, NULL), GBR_OK);
+    gbr_cuts_propose(&k1, &c1, w, 64, 0, 1);
+    gbr_cuts_propose(&k4, &c4, w, 64, 0, 4);
+    assert_memory_equal(k1.cut_ptr, k4.cut_ptr, 9 * sizeof(size_t));
+    assert_memory_equal(k1.cut_val, k4.cut_val,
+                        k1.cut_ptr[8] * sizeof(float));
+    gbr_cuts_free(&k1);
+    gbr_cuts_free(&k4);
+    gbr_columns_free(&c1);
+    gbr_columns_free(&c4);
+    free(w);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sketch_columns_sorted),
+        cmocka_unit_test(test_sketch_weighted_bins_oracle),
+        cmocka_unit_test(test_sketch_distinct_values_own_bins),
+        cmocka_unit_test(test_sketch_binmat_matches_bin),
+        cmocka_unit_test(test_sketch_threads_identical),
+    };
+
+    return cmocka_run_group_tests_name("sketch", tests, setup, teardown);
+}

@@ -1,0 +1,168 @@
+/* Helpers shared by the test drivers: a deterministic generator, datasets
+ * from dense arrays, temporary files and a double comparison. Everything is
+ * static inline so that a driver may use any subset without warnings.
+ * Include after <cmocka.h>. */
+#ifndef GBRANK_TESTUTIL_H
+#define GBRANK_TESTUTIL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gbrank/dataset.h"
+#include "gbrank/error.h"
+
+/* cmocka 1.1's assert_float_equal converts its arguments to float, which
+ * cannot hold a 1e-12 tolerance; this compares doubles. */
+#define assert_near(a, b, tol)                                            \
+    do {                                                                  \
+        const double got_ = (a);                                          \
+        const double want_ = (b);                                         \
+        const double tol_ = (tol);                                        \
+        if (!(fabs(got_ - want_) <= tol_))                                \
+            fail_msg("%s = %.17g, expected %.17g (tolerance %g)", #a,     \
+                     got_, want_, tol_);                                  \
+    } while (0)
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* splitmix64: a small deterministic generator, so that the random tests
+ * do not depend on the C library's rand(). */
+typedef struct tu_rng {
+    uint64_t s;
+} tu_rng;
+
+static inline uint64_t
+tu_next(tu_rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1), 53 bits. */
+static inline double
+tu_unit(tu_rng *r)
+{
+    return (double)(tu_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform in [lo, hi). */
+static inline double
+tu_uniform(tu_rng *r, double lo, double hi)
+{
+    return lo + (hi - lo) * tu_unit(r);
+}
+
+/* Uniform integer in [0, n). */
+static inline size_t
+tu_below(tu_rng *r, size_t n)
+{
+    return (size_t)(tu_next(r) % n);
+}
+
+/* A dataset from a dense row-major matrix x of n_rows x n_features (NaN
+ * marks an absent value, left out of the rows), labels and optional
+ * weights. Fails the test when creation fails. */
+static inline gbr_dataset *
+tu_dataset(size_t n_rows, size_t n_features, const float *x,
+           const float *label, const float *weight)
+{
+    size_t *row_ptr = calloc(n_rows + 1, sizeof *row_ptr);
+    size_t cells = n_rows * n_features ? n_rows * n_features : 1;
+    uint32_t *index = calloc(cells, sizeof *index);
+    float *value = calloc(cells, sizeof *value);
+    gbr_dataset *ds = NULL;
+    gbr_error err = { 0, "" };
+    size_t nnz = 0;
+
+    assert_non_null(row_ptr);
+    assert_non_null(index);
+    assert_non_null(value);
+    for (size_t r = 0; r < n_rows; r++) {
+        for (size_t f = 0; f < n_features; f++) {
+            float v = x[r * n_features + f];
+
+            if (isnan(v))
+                continue;
+            index[nnz] = (uint32_t)f;
+            value[nnz++] = v;
+        }
+        row_ptr[r + 1] = nnz;
+    }
+    gbr_csr csr = { n_rows, n_features, row_ptr, index, value,
+                    (float *)label, (float *)weight, 0, NULL };
+
+    if (gbr_dataset_create(&csr, &ds, &err) != GBR_OK)
+        fail_msg("gbr_dataset_create: %s", err.msg);
+    free(row_ptr);
+    free(index);
+    free(value);
+    return ds;
+}
+
+/* Random features in [0, 1), each absent with probability p_absent. */
+static inline void
+tu_fill_x(tu_rng *r, float *x, size_t n_rows, size_t n_features,
+          double p_absent)
+{
+    for (size_t i = 0; i < n_rows * n_features; i++)
+        x[i] = tu_unit(r) < p_absent ? NAN : (float)tu_unit(r);
+}
+
+/* A fresh empty temporary file; its name goes into path (at least 64
+ * bytes). */
+static inline void
+tu_temp_path(char *path, size_t size)
+{
+    const char *dir = getenv("TMPDIR");
+
+    snprintf(path, size, "%s/gbr_testXXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+/* The whole content of path (NUL-terminated, *size bytes), or fail. */
+static inline char *
+tu_read_file(const char *path, size_t *size)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+
+    assert_non_null(fp);
+    assert_non_null(buf);
+    for (;;) {
+        n += fread(buf + n, 1, cap - n, fp);
+        if (n < cap)
+            break;
+        cap *= 2;
+        buf = realloc(buf, cap + 1);
+        assert_non_null(buf);
+    }
+    assert_false(ferror(fp));
+    fclose(fp);
+    buf[n] = '\0';
+    *size = n;
+    return buf;
+}
+
+/* Write size bytes of data to path, replacing it. */
+static inline void
+tu_write_file(const char *path, const void *data, size_t size)
+{
+    FILE *fp = fopen(path, "wb");
+
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, size, fp), size);
+    assert_int_equal(fclose(fp), 0);
+}
+
+#endif
