@@ -290,7 +290,9 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
                          p->proposal == GBR_PROPOSAL_FIXED, nt);
         gbr_binmat_fill(&f->bm, &f->cols, &f->cuts, nt);
     }
-    b->base_score = gbr_objective_base_score(p->objective, &od);
+    b->base_score = isnan(p->base_score)
+                        ? gbr_objective_base_score(p->objective, &od)
+                        : gbr_objective_margin(p->objective, p->base_score);
     for (size_t r = 0; r < n; r++)
         f->margin[r] = b->base_score;
     for (size_t i = 0; i < n_valid; i++) {

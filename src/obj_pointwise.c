@@ -90,6 +90,14 @@ gbr_objective_gradients(int objective, const gbr_objdata *d,
 }
 
 double
+gbr_objective_margin(int objective, double prediction)
+{
+    if (objective == GBR_OBJ_LOGISTIC)
+        return log(prediction / (1 - prediction));
+    return prediction;
+}
+
+double
 gbr_objective_transform(int objective, double margin)
 {
     if (objective == GBR_OBJ_LOGISTIC)

@@ -25,6 +25,10 @@ int gbr_objective_check(int objective, const gbr_objdata *d, gbr_error *err);
  * blocks, so it does not depend on the thread count. */
 double gbr_objective_base_score(int objective, const gbr_objdata *d);
 
+/* The margin of a prediction: the log-odds of a probability for
+ * logistic, the prediction itself otherwise. */
+double gbr_objective_margin(int objective, double prediction);
+
 /* Gradient and hessian of the loss at score[r] for every row, times the
  * row's weight, into gp. Rows are independent; any nt gives the same. */
 void gbr_objective_gradients(int objective, const gbr_objdata *d,

@@ -14,7 +14,7 @@
 
 #include "util.h"
 
-enum ptype { P_INT, P_DOUBLE, P_U64, P_CHOICE, P_STRING };
+enum ptype { P_INT, P_DOUBLE, P_AUTO_DOUBLE, P_U64, P_CHOICE, P_STRING };
 
 /* Interval bounds: lo_open/hi_open make them exclusive. */
 struct param_def {
@@ -80,6 +80,10 @@ static const struct param_def defs[] = {
     { { "min_child_weight", "double", "1", "[0, inf)",
         "least hessian sum in each child of a split" },
       P_DOUBLE, OFF(min_child_weight), 0, INF, 0, 1, NULL },
+    { { "base_score", "double|auto", "0.5", "a finite number, or auto",
+        "prediction before the first tree (a probability for logistic); "
+        "auto: the weighted mean label" },
+      P_AUTO_DOUBLE, OFF(base_score), -INF, INF, 1, 1, NULL },
     { { "subsample", "double", "1", "(0, 1]",
         "fraction of rows drawn for each tree" },
       P_DOUBLE, OFF(subsample), 0, 1, 1, 0, NULL },
@@ -199,6 +203,20 @@ set_value(gbr_params *p, const struct param_def *d, const char *value,
         *(double *)(void *)slot = v;
         return GBR_OK;
     }
+    case P_AUTO_DOUBLE: {
+        double v;
+
+        if (strcmp(value, "auto") == 0) {
+            *(double *)(void *)slot = NAN;
+            return GBR_OK;
+        }
+        errno = 0;
+        v = strtod(value, &end);
+        if (end == value || *end != '\0' || errno != 0 || !isfinite(v))
+            return range_error(d, value, err);
+        *(double *)(void *)slot = v;
+        return GBR_OK;
+    }
     case P_U64: {
         unsigned long long v;
 
@@ -274,6 +292,15 @@ gbr_params_get(const gbr_params *p, const char *name, char *buf, size_t size,
     case P_DOUBLE:
         snprintf(buf, size, "%.17g", *(const double *)(const void *)slot);
         break;
+    case P_AUTO_DOUBLE: {
+        double v = *(const double *)(const void *)slot;
+
+        if (isnan(v))
+            snprintf(buf, size, "auto");
+        else
+            snprintf(buf, size, "%.17g", v);
+        break;
+    }
     case P_U64:
         snprintf(buf, size, "%" PRIu64,
                  *(const uint64_t *)(const void *)slot);
@@ -329,6 +356,15 @@ gbr_params_check(const gbr_params *p, gbr_error *err)
             }
             break;
         }
+        case P_AUTO_DOUBLE: {
+            double v = *(const double *)(const void *)slot;
+
+            if (isinf(v)) {
+                snprintf(text, sizeof text, "%g", v);
+                return range_error(d, text, err);
+            }
+            break;
+        }
         case P_STRING:
             if (memchr(slot, '\0', GBR_METRIC_LIST_SIZE) == NULL)
                 return gbr_fail(err, GBR_EPARAM, "metric is not terminated");
@@ -340,6 +376,10 @@ gbr_params_check(const gbr_params *p, gbr_error *err)
     if (p->grow == GBR_GROW_DEPTHWISE && p->max_depth == 0)
         return gbr_fail(err, GBR_EPARAM,
                         "max-depth=0 (no limit) needs grow=lossguide");
+    if (p->objective == GBR_OBJ_LOGISTIC && !isnan(p->base_score) &&
+        !(p->base_score > 0 && p->base_score < 1))
+        return gbr_fail(err, GBR_EPARAM, "base-score must be in (0, 1) for "
+                        "objective logistic, got %g", p->base_score);
     if (p->max_depth == 0 && p->max_leaves == 0)
         return gbr_fail(err, GBR_EPARAM,
                         "max-depth and max-leaves cannot both be 0 "

@@ -3,6 +3,7 @@
  * temporary files, which teardown removes. */
 #include "gbrank/libsvm.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <locale.h>
@@ -128,9 +129,9 @@ assert_zeroed(const gbr_csr *c)
 }
 
 /* The message starts "path:line: " (line > 0) or "path: ", is one line
- * within the buffer, has a lowercase start after the prefix and no final
- * period. */
-static void
+ * within the buffer and has no final period. Returns the text after the
+ * prefix. */
+static const char *
 assert_message(const char *msg, const char *path, size_t line)
 {
     char prefix[PATH_SIZE + 32];
@@ -145,6 +146,7 @@ assert_message(const char *msg, const char *path, size_t line)
     assert_true(len < GBR_ERROR_MSG_SIZE);
     assert_null(strchr(msg, '\n'));
     assert_true(msg[len - 1] != '.');
+    return msg + strlen(prefix);
 }
 
 static void
@@ -874,7 +876,8 @@ test_libsvm_bad_corpus(void **state)
                      f->err.msg);
         assert_int_equal(f->err.code, b->code);
         assert_zeroed(&c);
-        assert_message(f->err.msg, named, b->line);
+        const char *const text = assert_message(f->err.msg, named, b->line);
+        assert_true(b->text == NULL || !isupper((unsigned char)text[0]));
         assert_contains(f->err.msg, b->text != NULL ? b->text
                                                     : strerror(ENOENT));
         memset(&c, 0xa5, sizeof c);

@@ -127,7 +127,7 @@ static void
 test_params_table_complete(void **state)
 {
     (void)state;
-    assert_true(gbr_params_count() >= 19);
+    assert_true(gbr_params_count() >= 20);
     assert_null(gbr_params_info(gbr_params_count()));
     for (size_t i = 0; i < gbr_params_count(); i++) {
         const gbr_param_info *info = gbr_params_info(i);

@@ -63,6 +63,10 @@ extern "C" {
 #define GBR_LIBSVM_TOKEN_SHOWN 40       /* token bytes quoted in a message */
 #define GBR_LIBSVM_NAME_SHOWN 120       /* file name bytes in a message */
 #define GBR_LIBSVM_MIN_CAP 16           /* first capacity of every array */
+#define GBR_LIBSVM_MANT_DIGITS 19       /* decimal digits a uint64_t holds */
+#define GBR_LIBSVM_MAX_POW10 22         /* largest exact power of ten */
+#define GBR_LIBSVM_EXP_CAP 100000000    /* exponents saturate here */
+#define GBR_LIBSVM_QID_SLOTS 64         /* first size of the qid table */
 
 /* Byte classes; see libsvm_class. */
 enum {
@@ -505,7 +509,7 @@ libsvm_match_word(const char *p, const char *w)
 static inline int
 libsvm_float(struct libsvm_reader *r, const char **pp, float *out)
 {
-    static const double pow10[23] = {
+    static const double pow10[GBR_LIBSVM_MAX_POW10 + 1] = {
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
     };
@@ -527,7 +531,7 @@ libsvm_float(struct libsvm_reader *r, const char **pp, float *out)
         return libsvm_strtod(r, start, e, out);
     }
 
-    uint64_t m = 0;             /* first 19 significant digits */
+    uint64_t m = 0;             /* the first significant digits */
     int n_sig = 0;
     int n_dig = 0;
     int slow = 0;               /* more significant digits than m holds */
@@ -535,7 +539,7 @@ libsvm_float(struct libsvm_reader *r, const char **pp, float *out)
     for (; libsvm_is_digit(*p); p++, n_dig = 1) {
         if (m == 0 && *p == '0')
             continue;
-        if (n_sig < 19) {
+        if (n_sig < GBR_LIBSVM_MANT_DIGITS) {
             m = m * 10 + (uint64_t)(*p - '0');
             n_sig++;
         } else {
@@ -546,7 +550,7 @@ libsvm_float(struct libsvm_reader *r, const char **pp, float *out)
         for (p++; libsvm_is_digit(*p); p++, n_dig = 1) {
             if (m == 0 && *p == '0') {
                 e10--;
-            } else if (n_sig < 19) {
+            } else if (n_sig < GBR_LIBSVM_MANT_DIGITS) {
                 m = m * 10 + (uint64_t)(*p - '0');
                 n_sig++;
                 e10--;
@@ -567,7 +571,7 @@ libsvm_float(struct libsvm_reader *r, const char **pp, float *out)
             int64_t x = 0;
 
             for (; libsvm_is_digit(*q); q++)
-                if (x < 100000000)
+                if (x < GBR_LIBSVM_EXP_CAP)
                     x = x * 10 + (*q - '0');
             e10 += eneg ? -x : x;
             p = q;
@@ -579,7 +583,8 @@ libsvm_float(struct libsvm_reader *r, const char **pp, float *out)
         return GBR_OK;
     }
     if (!slow && (FLT_EVAL_METHOD == 0 || FLT_EVAL_METHOD == 1) &&
-        m <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
+        m <= (UINT64_C(1) << DBL_MANT_DIG) && e10 >= -GBR_LIBSVM_MAX_POW10 &&
+        e10 <= GBR_LIBSVM_MAX_POW10) {
         double d = (double)m;
 
         d = e10 < 0 ? d / pow10[-e10] : d * pow10[e10];
@@ -589,6 +594,8 @@ libsvm_float(struct libsvm_reader *r, const char **pp, float *out)
     return libsvm_strtod(r, start, p, out);
 }
 
+/* Slot of key k in a table of mask + 1 slots: the finalizer of
+ * MurmurHash3, so that qids that differ in a few low bits spread. */
 static inline size_t
 libsvm_hash(uint64_t k, size_t mask)
 {
@@ -620,7 +627,8 @@ static inline int
 libsvm_ended_add(struct libsvm_reader *r, uint64_t qid, size_t line)
 {
     if (2 * (r->n_ended + 1) > r->ended_cap) {
-        size_t const cap = r->ended_cap == 0 ? 64 : 2 * r->ended_cap;
+        size_t const cap = r->ended_cap == 0 ? GBR_LIBSVM_QID_SLOTS
+                                             : 2 * r->ended_cap;
         uint64_t *const keys = cap <= SIZE_MAX / 2 / sizeof *keys ?
             (uint64_t *)malloc(cap * sizeof *keys) : NULL;
         size_t *const lines = keys != NULL ?

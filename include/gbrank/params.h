@@ -56,6 +56,7 @@ typedef struct gbr_params {
     double alpha;
     double gamma;
     double min_child_weight;
+    double base_score;          /* prediction before any tree; NaN: auto */
     double subsample;
     double colsample_bytree;
     uint64_t seed;
