@@ -80,7 +80,10 @@ gbr_booster_save(const gbr_booster *b, const char *path, gbr_error *err)
         const gbr_param_info *info = gbr_params_info(i);
         char value[GBR_METRIC_LIST_SIZE + 8];
 
-        if (strcmp(info->name, "objective") == 0)
+        /* The thread count shapes no model: leaving it out keeps the
+         * file the same for any count. */
+        if (strcmp(info->name, "objective") == 0 ||
+            strcmp(info->name, "threads") == 0)
             continue;
         gbr_params_get(&b->params, info->name, value, sizeof value, NULL);
         fprintf(fp, "param.%s=%s\n", info->name, value);
