@@ -516,15 +516,17 @@ doc_make(struct rng *r, const struct query *q, int target, struct doc *d)
 }
 
 /* Scale the vector space model features to [0, 1] within the query,
- * (v - min) / (max - min), as LETOR's QueryLevelNorm does; a constant
- * feature becomes 0. */
+ * (v - min) / (max - min) over the documents that have the feature, as
+ * LETOR's QueryLevelNorm does; a constant feature becomes 0. */
 static void
 query_normalise(struct doc *docs, size_t n)
 {
     for (int f = F_VSM; f < F_VSM + N_STREAM; f++) {
-        double lo = docs[0].x[f], hi = docs[0].x[f];
+        double lo = HUGE_VAL, hi = -HUGE_VAL;
 
-        for (size_t j = 1; j < n; j++) {
+        for (size_t j = 0; j < n; j++) {
+            if (!docs[j].has[f])
+                continue;
             lo = docs[j].x[f] < lo ? docs[j].x[f] : lo;
             hi = docs[j].x[f] > hi ? docs[j].x[f] : hi;
         }
@@ -648,9 +650,10 @@ put_real(char *p, double v)
     return p;
 }
 
-/* Format one row; an entry present in the document is left out with
- * probability opt->missing, drawn from its own stream so that the other
- * values do not depend on the missing rate. */
+/* Format one row.  An entry present in the document is left out when a
+ * draw from the query's second stream falls below miss_cut, that is with
+ * probability miss_cut / 2^64; the first stream, which makes the values,
+ * is not touched, so the values do not depend on the missing rate. */
 static size_t
 row_format(char *buf, const struct doc *d, uint64_t qid, struct rng *miss,
            uint64_t miss_cut)
@@ -675,7 +678,7 @@ row_format(char *buf, const struct doc *d, uint64_t qid, struct rng *miss,
     return (size_t)(p - buf);
 }
 
-static void
+static _Noreturn void
 die_io(const char *what, const char *name, int errnum)
 {
     fprintf(stderr, "gen_ltr: %s %s: %s\n", what, name, strerror(errnum));
@@ -764,12 +767,11 @@ usage(FILE *f)
           f);
 }
 
-static void
-usage_error(const char *fmt, const char *arg)
+/* Print "gen_ltr: " what arg, then the synopsis, and exit 2. */
+static _Noreturn void
+usage_error(const char *what, const char *arg)
 {
-    fputs("gen_ltr: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\n", stderr);
+    fprintf(stderr, "gen_ltr: %s%s\n", what, arg);
     fputs(synopsis, stderr);
     exit(2);
 }
@@ -784,7 +786,7 @@ parse_u64(const char *arg, const char *val, uint64_t lo, uint64_t hi)
 
     if (end == val || *end != '\0' || errno != 0 || val[0] == '-' || v < lo
         || v > hi)
-        usage_error("bad value in %s", arg);
+        usage_error("bad value in ", arg);
     return (uint64_t)v;
 }
 
@@ -801,12 +803,12 @@ parse_split(const char *arg, const char *val, unsigned *split)
 
         if (end == p || errno != 0 || *p == '-' || v > 100
             || *end != (k < 2 ? ',' : '\0'))
-            usage_error("bad value in %s", arg);
+            usage_error("bad value in ", arg);
         split[k] = (unsigned)v;
         p = end + 1;
     }
     if (split[0] + split[1] + split[2] != 100)
-        usage_error("%s: the parts must sum to 100", arg);
+        usage_error(arg, ": the parts must sum to 100");
 }
 
 static void
@@ -835,7 +837,7 @@ parse_args(int argc, char **argv, struct options *opt)
         } else if (strncmp(a, "--rows=", 7) == 0) {
             rows = parse_u64(a, a + 7, 1, UINT64_C(10000000000));
         } else if (strncmp(a, "--docs=", 7) == 0) {
-            opt->mean_docs = (double)parse_u64(a, a + 7, 1, 100000);
+            opt->mean_docs = (double)parse_u64(a, a + 7, 1, 10000);
         } else if (strncmp(a, "--seed=", 7) == 0) {
             opt->seed = parse_u64(a, a + 7, 0, UINT64_MAX);
         } else if (strncmp(a, "--missing=", 10) == 0) {
@@ -844,21 +846,21 @@ parse_args(int argc, char **argv, struct options *opt)
             opt->missing = strtod(a + 10, &end);
             if (end == a + 10 || *end != '\0' || !(opt->missing >= 0.0)
                 || opt->missing > 1.0)
-                usage_error("%s: must be in [0, 1]", a);
+                usage_error(a, ": must be in [0, 1]");
         } else if (strncmp(a, "--split=", 8) == 0) {
             parse_split(a, a + 8, opt->split);
         } else if (a[0] == '-' && a[1] != '\0') {
-            usage_error("unknown option %s", a);
+            usage_error("unknown option ", a);
         } else if (opt->prefix != NULL) {
-            usage_error("unexpected argument %s", a);
+            usage_error("unexpected argument ", a);
         } else {
             opt->prefix = a;
         }
     }
     if (opt->prefix == NULL)
-        usage_error("missing OUT_PREFIX%s", "");
+        usage_error("missing OUT_PREFIX", "");
     if (rows != 0 && have_queries)
-        usage_error("give --queries or --rows, not both%s", "");
+        usage_error("give --queries or --rows, not both", "");
     if (rows != 0)
         opt->n_queries = (size_t)((rows + (uint64_t)opt->mean_docs - 1)
                                   / (uint64_t)opt->mean_docs);

@@ -57,6 +57,7 @@ gbr_binmat_fill(gbr_binmat *bm, const gbr_columns *cols, const gbr_cuts *cuts,
 {
     uint32_t nf = bm->n_features;
 
+    (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (uint32_t f = 0; f < nf; f++) {
         size_t b = cols->col_ptr[f], e = cols->col_ptr[f + 1];

@@ -214,7 +214,8 @@ proposal_max_bins(const gbr_params *p)
 
 static int
 fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
-            const gbr_dataset *const *valid, size_t n_valid, gbr_error *err)
+            const gbr_dataset *const *valid, const char *const *valid_names,
+            size_t n_valid, gbr_error *err)
 {
     const gbr_params *p = &b->params;
     const int nt = gbr_threads(p->n_threads);
@@ -235,12 +236,19 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
         return rc;
     gbr_objdata od = objdata_of(train);
 
-    if ((rc = gbr_objective_check(p->objective, &od, err)) != GBR_OK)
+    if ((rc = gbr_objective_check(p->objective, &od, "training data",
+                                  err)) != GBR_OK)
         return rc;
     for (size_t i = 0; i < n_valid; i++) {
         gbr_objdata vd = objdata_of(valid[i]);
+        char name[96];
 
-        if ((rc = gbr_objective_check(p->objective, &vd, err)) != GBR_OK)
+        if (valid_names && valid_names[i])
+            snprintf(name, sizeof name, "%.90s", valid_names[i]);
+        else
+            snprintf(name, sizeof name, "validation set %zu", i + 1);
+        if ((rc = gbr_objective_check(p->objective, &vd, name, err)) !=
+            GBR_OK)
             return rc;
     }
     if ((rc = gbr_columns_build(&f->cols, n, (uint32_t)train->n_features,
@@ -428,6 +436,7 @@ update_margins(struct fit *f, const gbr_tree *t, const gbr_dataset *train,
 {
     const int nt = f->ws.nt;
 
+    (void)nt;
     for (size_t nid = 0; nid < t->n_nodes; nid++) {
         if (t->feature[nid] >= 0)
             continue;
@@ -474,7 +483,8 @@ gbr_booster_fit(gbr_booster *b, const gbr_dataset *train,
     b->n_train = 0;
     b->n_features = train->n_features;
     if ((rc = gbr_params_check(p, err)) != GBR_OK ||
-        (rc = fit_prepare(&f, b, train, valid, n_valid, err)) != GBR_OK ||
+        (rc = fit_prepare(&f, b, train, valid, valid_names, n_valid, err)) !=
+            GBR_OK ||
         (rc = log_prepare(b, &f, valid_names, (size_t)p->n_rounds, err)) !=
             GBR_OK)
         goto done;

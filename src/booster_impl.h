@@ -2,9 +2,10 @@
 #define GBRANK_BOOSTER_IMPL_H
 
 #include "gbrank/booster.h"
+#include "metric.h"
 #include "tree.h"
 
-#define GBR_MAX_METRICS 16
+#define GBR_MAX_METRICS GBR_METRIC_LIST_MAX
 
 struct gbr_booster {
     gbr_params params;

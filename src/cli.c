@@ -164,6 +164,17 @@ cli_out_abort(struct cli_out *o)
 }
 
 int
+cli_check_writable(const char *path)
+{
+    struct cli_out o;
+
+    if (cli_out_open(&o, path) != CLI_OK)
+        return CLI_FAIL;
+    cli_out_abort(&o);
+    return CLI_OK;
+}
+
+int
 cli_threads(const char *v, int *out)
 {
     char *end;
@@ -182,6 +193,7 @@ int
 main(int argc, char **argv)
 {
     if (argc < 2) {
+        cli_error(CLI_USAGE, "a command is required");
         cli_usage(stderr, NULL);
         return CLI_USAGE;
     }

@@ -50,6 +50,10 @@ int cli_out_open(struct cli_out *o, const char *path);
 int cli_out_commit(struct cli_out *o);
 void cli_out_abort(struct cli_out *o);
 
+/* Whether a file can be created next to path: CLI_OK, or CLI_FAIL with the
+ * reason printed. */
+int cli_check_writable(const char *path);
+
 /* Parse a thread count for predict and eval. */
 int cli_threads(const char *v, int *out);
 

@@ -46,7 +46,7 @@ cmd_fit(int argc, char **argv)
 {
     gbr_params p;
     gbr_error err;
-    const char *valid_path[MAX_VALID];
+    const char *valid_path[MAX_VALID], *valid_name[MAX_VALID];
     const char *out_path = "gbrank.model", *train_path = NULL;
     size_t n_valid = 0;
     gbr_dataset *train = NULL, *valid[MAX_VALID] = { NULL };
@@ -96,6 +96,7 @@ cmd_fit(int argc, char **argv)
         }
     }
     if (!train_path) {
+        cli_error(CLI_USAGE, "a training file is required");
         cli_usage(stderr, "fit");
         return CLI_USAGE;
     }
@@ -104,6 +105,14 @@ cmd_fit(int argc, char **argv)
     if (p.early_stop > 0 && n_valid == 0)
         return cli_error(CLI_USAGE, "early-stop needs a --valid file");
     p.log_fn = log_stderr;
+    /* Find out now, not after training, that the model cannot be saved. */
+    if (cli_check_writable(out_path) != CLI_OK)
+        return CLI_FAIL;
+    for (size_t i = 0; i < n_valid; i++) {
+        const char *slash = strrchr(valid_path[i], '/');
+
+        valid_name[i] = slash ? slash + 1 : valid_path[i];
+    }
     if (cli_load(train_path, &train) != CLI_OK)
         goto done;
     for (size_t i = 0; i < n_valid; i++)
@@ -111,7 +120,7 @@ cmd_fit(int argc, char **argv)
             goto done;
     if (gbr_booster_create(&p, &b, &err) != GBR_OK ||
         gbr_booster_fit(b, train, (const gbr_dataset *const *)valid,
-                        NULL, n_valid, &err) != GBR_OK ||
+                        valid_name, n_valid, &err) != GBR_OK ||
         gbr_booster_save(b, out_path, &err) != GBR_OK) {
         cli_error(CLI_FAIL, "%s", err.msg);
         goto done;

@@ -25,23 +25,29 @@ csr_check(const gbr_csr *csr, gbr_error *err)
         size_t b = csr->row_ptr[r], e = csr->row_ptr[r + 1];
 
         if (e < b)
-            return gbr_fail(err, GBR_EPARAM, "row %zu: row_ptr decreases", r);
+            return gbr_fail(err, GBR_EPARAM, "row %zu: row_ptr decreases",
+                            r + 1);
         for (size_t j = b; j < e; j++) {
             if (csr->index[j] >= csr->n_features)
                 return gbr_fail(err, GBR_EPARAM, "row %zu: index %u is not "
-                                "below n_features %zu", r,
+                                "below n_features %zu", r + 1,
                                 (unsigned)csr->index[j], csr->n_features);
             if (j > b && csr->index[j] <= csr->index[j - 1])
                 return gbr_fail(err, GBR_EPARAM, "row %zu: index %u does not "
-                                "increase", r, (unsigned)csr->index[j]);
+                                "increase", r + 1, (unsigned)csr->index[j]);
+            if (isinf(csr->value[j]))
+                return gbr_fail(err, GBR_EPARAM, "row %zu: feature %u is "
+                                "infinite (absent values are left out or "
+                                "written as nan)", r + 1,
+                                (unsigned)csr->index[j]);
         }
         if (!isfinite(csr->label[r]))
             return gbr_fail(err, GBR_EPARAM, "row %zu: label is not finite",
-                            r);
+                            r + 1);
         if (csr->weight &&
             (!isfinite(csr->weight[r]) || csr->weight[r] < 0))
             return gbr_fail(err, GBR_EPARAM, "row %zu: weight must be finite "
-                            "and >= 0", r);
+                            "and >= 0", r + 1);
     }
     if (csr->group_ptr) {
         if (csr->group_ptr[0] != 0 ||

@@ -196,7 +196,8 @@ gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_binmat *bm,
     t->n_nodes = 0;
     ws->n_open = 0;
     ws->free_n = ws->pool_n;
-    memcpy(ws->free_hist, ws->pool, ws->pool_n * sizeof *ws->pool);
+    if (ws->pool_n > 0)
+        memcpy(ws->free_hist, ws->pool, ws->pool_n * sizeof *ws->pool);
     if ((rc = reserve_nodes(ws, t, 1, err)) != GBR_OK)
         return rc;
     gbr_bnode *root = &ws->bnodes[0];

@@ -80,6 +80,7 @@ void
 gbr_hist_subtract(gbr_hbin *parent, const gbr_hbin *child, size_t size,
                   int nt)
 {
+    (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(static) \
     if (size >= GBR_PAR_MIN)
     for (size_t i = 0; i < size; i++) {

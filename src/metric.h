@@ -90,6 +90,9 @@ int gbr_metric_parse(const char *name, gbr_metric *m, gbr_error *err);
  * and "ndcg@010" clash) and more than max items are errors. Sets *n_out to
  * the number of metrics on success and to 0 on failure. Returns GBR_OK or
  * GBR_EPARAM with a message in *err (err may be NULL). Thread-safe. */
+/* Most metrics one list may name. */
+#define GBR_METRIC_LIST_MAX 16
+
 int gbr_metric_parse_list(const char *list, gbr_metric *ms, size_t max,
                           size_t *n_out, gbr_error *err);
 

@@ -1,5 +1,6 @@
 #include "model_io.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -20,7 +21,8 @@
  *   n_trees=N
  *   then for each tree: tree=i, n_nodes=n, and the node arrays feature,
  *   threshold (%.9g), default_left, left, right, value (%.17g), space
- *   separated.
+ *   separated;
+ *   a last line "end", so that a file cut short anywhere is refused.
  *
  * Doubles are written %.17g and floats %.9g, so that loading gives back
  * the same bits. The parameters that shaped the model follow the header as
@@ -91,6 +93,7 @@ gbr_booster_save(const gbr_booster *b, const char *path, gbr_error *err)
     fprintf(fp, "n_trees=%zu\n", b->n_trees);
     for (size_t i = 0; i < b->n_trees; i++)
         write_tree(fp, &b->trees[i], i);
+    fputs("end\n", fp);
     if (ferror(fp) | fflush(fp) | fsync(fileno(fp))) {
         rc = gbr_fail(err, GBR_EIO, "%s: %s", path, strerror(errno));
         fclose(fp);
@@ -299,6 +302,12 @@ load_tree(struct reader *rd, gbr_booster *b, size_t i, gbr_error *err)
         return rc;
     if (n_nodes == 0 || n_nodes > INT32_MAX)
         return bad(rd, err, "n_nodes must be in [1, 2147483647]");
+    /* Each node takes at least two bytes in each of its six arrays, so a
+     * count beyond what the rest of the file can hold is refused before
+     * anything is allocated for it. */
+    if (n_nodes > (rd->size - rd->at) / 12 + 1)
+        return bad(rd, err, "n_nodes is larger than the rest of the file "
+                   "can hold");
     if (!(t = gbr_booster_push_tree(b)))
         return gbr_fail(err, GBR_ENOMEM, "out of memory");
     if ((rc = gbr_tree_reserve(t, n_nodes, err)) != GBR_OK)
@@ -335,9 +344,14 @@ load_header(struct reader *rd, gbr_booster *b, size_t *n_trees,
         rd->line = 1;
         return bad(rd, err, "empty file, expected \"gbrank model 1\"");
     }
-    if (sscanf(rd->cur, "gbrank model %d", &version) != 1 ||
-        strncmp(rd->cur, "gbrank model ", 13) != 0)
+    if (strncmp(rd->cur, "gbrank model ", 13) != 0)
         return bad(rd, err, "not a gbrank model: expected \"gbrank model 1\"");
+    errno = 0;
+    long lv = strtol(rd->cur + 13, &end, 10);
+    if (end == rd->cur + 13 || *end != '\0' || errno || lv < 0 ||
+        lv > INT32_MAX || !isdigit((unsigned char)rd->cur[13]))
+        return bad(rd, err, "not a gbrank model: expected \"gbrank model 1\"");
+    version = (int)lv;
     if (version != GBR_MODEL_VERSION) {
         snprintf(msg, sizeof msg, "unknown model version %d (this gbrank "
                  "reads version %d)", version, GBR_MODEL_VERSION);
@@ -370,6 +384,11 @@ load_header(struct reader *rd, gbr_booster *b, size_t *n_trees,
         if (!eq)
             return bad(rd, err, "expected param.<name>=<value>");
         *eq = '\0';
+        if (strcmp(rd->cur + 6, "objective") == 0 ||
+            strcmp(rd->cur + 6, "threads") == 0) {
+            snprintf(msg, sizeof msg, "unknown key \"%.40s\"", rd->cur);
+            return bad(rd, err, msg);
+        }
         if (gbr_params_set(&b->params, rd->cur + 6, eq + 1, &perr) !=
             GBR_OK) {
             snprintf(msg, sizeof msg, "%.150s", perr.msg);
@@ -407,15 +426,33 @@ gbr_booster_load(const char *path, gbr_booster **out, gbr_error *err)
     gbr_params_init(&b->params);
     if ((rc = load_header(&rd, b, &n_trees, err)) != GBR_OK)
         goto done;
+    gbr_error perr;
+
+    if (gbr_params_check(&b->params, &perr) != GBR_OK) {
+        rc = gbr_fail(err, GBR_EFORMAT, "%s: %.200s", path, perr.msg);
+        goto done;
+    }
     for (size_t i = 0; i < n_trees; i++)
         if ((rc = load_tree(&rd, b, i, err)) != GBR_OK)
             goto done;
+    if (!next_line(&rd)) {
+        rd.line++;
+        rc = bad(&rd, err, "expected end, got the end of the file");
+        goto done;
+    }
+    if (strcmp(rd.cur, "end") != 0) {
+        char msg[96];
+
+        snprintf(msg, sizeof msg, "expected end, got \"%.40s\"", rd.cur);
+        rc = bad(&rd, err, msg);
+        goto done;
+    }
     while (next_line(&rd)) {
         if (rd.cur[0] != '\0') {
             char msg[96];
 
-            snprintf(msg, sizeof msg, "unexpected \"%.40s\" after the last "
-                     "tree", rd.cur);
+            snprintf(msg, sizeof msg, "unexpected \"%.40s\" after the end",
+                     rd.cur);
             rc = bad(&rd, err, msg);
             goto done;
         }

@@ -11,14 +11,15 @@
 #define MIN_HESS 1e-16
 
 int
-gbr_objective_check(int objective, const gbr_objdata *d, gbr_error *err)
+gbr_objective_check(int objective, const gbr_objdata *d, const char *name,
+                    gbr_error *err)
 {
     if (objective == GBR_OBJ_LOGISTIC) {
         for (size_t r = 0; r < d->n_rows; r++)
             if (!(d->label[r] >= 0 && d->label[r] <= 1))
-                return gbr_fail(err, GBR_EPARAM, "objective logistic needs "
-                                "labels in [0, 1], row %zu has %g", r + 1,
-                                (double)d->label[r]);
+                return gbr_fail(err, GBR_EPARAM, "%s: row %zu has label %g; "
+                                "objective logistic needs labels in [0, 1]",
+                                name, r + 1, (double)d->label[r]);
     }
     return GBR_OK;
 }
@@ -67,6 +68,7 @@ gbr_objective_gradients(int objective, const gbr_objdata *d,
 {
     const size_t n = d->n_rows;
 
+    (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(static) \
     if (n >= GBR_PAR_MIN)
     for (size_t r = 0; r < n; r++) {

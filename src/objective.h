@@ -17,8 +17,9 @@ typedef struct gbr_objdata {
 } gbr_objdata;
 
 /* Check that the labels suit the objective (logistic: 0 <= y <= 1).
- * GBR_OK or GBR_EPARAM naming the first bad row. */
-int gbr_objective_check(int objective, const gbr_objdata *d, gbr_error *err);
+ * GBR_OK or GBR_EPARAM naming the data (name) and its first bad row. */
+int gbr_objective_check(int objective, const gbr_objdata *d,
+                        const char *name, gbr_error *err);
 
 /* The constant score that minimises the loss over the data: the weighted
  * mean label for squared error, its log-odds for logistic. Summed in fixed

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metric.h"
 #include "util.h"
 
 enum ptype { P_INT, P_DOUBLE, P_AUTO_DOUBLE, P_U64, P_CHOICE, P_STRING };
@@ -80,7 +81,7 @@ static const struct param_def defs[] = {
     { { "min_child_weight", "double", "1", "[0, inf)",
         "least hessian sum in each child of a split" },
       P_DOUBLE, OFF(min_child_weight), 0, INF, 0, 1, NULL },
-    { { "base_score", "double|auto", "0.5", "a finite number, or auto",
+    { { "base_score", "double|auto", "0.5", "(-inf, inf) or auto",
         "prediction before the first tree (a probability for logistic); "
         "auto: the weighted mean label" },
       P_AUTO_DOUBLE, OFF(base_score), -INF, INF, 1, 1, NULL },
@@ -372,6 +373,15 @@ gbr_params_check(const gbr_params *p, gbr_error *err)
         case P_U64:
             break;
         }
+    }
+    if (p->metric[0]) {
+        gbr_metric ms[GBR_METRIC_LIST_MAX];
+        size_t n;
+        int rc = gbr_metric_parse_list(p->metric, ms, GBR_METRIC_LIST_MAX,
+                                       &n, err);
+
+        if (rc != GBR_OK)
+            return rc;
     }
     if (p->grow == GBR_GROW_DEPTHWISE && p->max_depth == 0)
         return gbr_fail(err, GBR_EPARAM,

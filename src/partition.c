@@ -23,6 +23,7 @@ gbr_partition_rows(uint32_t *rows, size_t n, const gbr_binmat *bm,
     const size_t n_blocks = (n + GBR_ROW_BLOCK - 1) / GBR_ROW_BLOCK;
     size_t n_left = 0;
 
+    (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(static) \
     if (n_blocks > 1)
     for (size_t blk = 0; blk < n_blocks; blk++) {

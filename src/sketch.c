@@ -56,6 +56,7 @@ gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
     if (!cols->val || !cols->row || !scratch)
         goto nomem;
     memcpy(fill, cols->col_ptr, ((size_t)n_features + 1) * sizeof(size_t));
+    (void)nt;
     for (size_t r = 0; r < n_rows; r++) {
         for (size_t j = row_ptr[r]; j < row_ptr[r + 1]; j++) {
             if (isnan(value[j]))
@@ -202,6 +203,7 @@ gbr_cuts_propose(gbr_cuts *cuts, const gbr_columns *cols,
     }
     size_t *count = cuts->count;
 
+    (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (uint32_t f = 0; f < nf; f++) {
         size_t b = cols->col_ptr[f], n = cols->col_ptr[f + 1] - b;

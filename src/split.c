@@ -99,6 +99,7 @@ gbr_split_find(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
     const uint32_t nf = cuts->n_features;
     const double parent_score = leaf_score(sum_g, sum_h, p);
 
+    (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) \
     if (gbr_cuts_hist_size(cuts) >= GBR_PAR_MIN)
     for (uint32_t f = 0; f < nf; f++) {

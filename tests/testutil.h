@@ -74,7 +74,7 @@ tu_dataset(size_t n_rows, size_t n_features, const float *x,
            const float *label, const float *weight)
 {
     size_t *row_ptr = calloc(n_rows + 1, sizeof *row_ptr);
-    size_t cells = n_rows * n_features ? n_rows * n_features : 1;
+    size_t cells = n_rows * n_features > 0 ? n_rows * n_features : 1;
     uint32_t *index = calloc(cells, sizeof *index);
     float *value = calloc(cells, sizeof *value);
     gbr_dataset *ds = NULL;
@@ -98,11 +98,13 @@ tu_dataset(size_t n_rows, size_t n_features, const float *x,
     gbr_csr csr = { n_rows, n_features, row_ptr, index, value,
                     (float *)label, (float *)weight, 0, NULL };
 
-    if (gbr_dataset_create(&csr, &ds, &err) != GBR_OK)
-        fail_msg("gbr_dataset_create: %s", err.msg);
+    int rc = gbr_dataset_create(&csr, &ds, &err);
+
     free(row_ptr);
     free(index);
     free(value);
+    if (rc != GBR_OK)
+        fail_msg("gbr_dataset_create: %s", err.msg);
     return ds;
 }
 

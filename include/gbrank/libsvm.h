@@ -14,7 +14,8 @@
  * in the "C" locale: decimal forms with optional sign and exponent, and
  * "inf", "infinity", "nan" in any case. Hexadecimal and "nan(...)" forms
  * are rejected. Labels must be finite; weights finite and >= 0; feature
- * values may be anything, NaN counting as missing.
+ * values are kept as read, NaN counting as missing (gbr_dataset_create
+ * refuses infinite ones).
  *
  * An index is a decimal integer in [0, 4294967294], used as the column as
  * written; indices strictly increase within a line. qid:N (N a decimal

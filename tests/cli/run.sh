@@ -1,0 +1,688 @@
+#!/bin/sh
+# Tests of the gbrank program: exit statuses and messages, the parameter
+# table against --help and the manual, golden outputs on a tiny data set,
+# determinism over thread counts, model and input errors, and the manual's
+# EXAMPLES.
+#
+# Environment (make check sets all three):
+#   GBR_BUILD_DIR  where the gbrank program and datasets/default/ are (.)
+#   GBR_TEST_DATA  the tests/data directory (tests/data)
+#   GBR_SRC_DIR    the source tree, for src/params.c and man/gbrank.1 (.)
+#   GBR_REGEN_GOLDEN=1 rewrites the golden files in $GBR_TEST_DATA/cli
+#                  instead of comparing with them; check the diff in.
+#
+# Prints "ok N - what" or "not ok N - what" per check, with "# " lines
+# saying why after a failure, then "P passed, F failed". Exits 1 if any
+# check failed.
+set -u
+
+abs_dir() {
+    (cd "$1" 2>/dev/null && pwd)
+}
+
+build=$(abs_dir "${GBR_BUILD_DIR:-.}") || build=${GBR_BUILD_DIR:-.}
+data=$(abs_dir "${GBR_TEST_DATA:-tests/data}") ||
+    data=${GBR_TEST_DATA:-tests/data}
+src=$(abs_dir "${GBR_SRC_DIR:-.}") || src=${GBR_SRC_DIR:-.}
+regen=${GBR_REGEN_GOLDEN:-0}
+
+gbrank=$build/gbrank
+man=$src/man/gbrank.1
+params_c=$src/src/params.c
+tiny=$data/cli/tiny.svm
+golden=$data/cli
+default_data=$build/datasets/default
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gbrank-cli.XXXXXX") || {
+    echo "gbrank cli tests: cannot make a temporary directory" >&2
+    exit 99
+}
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+work=$tmp/work
+mkdir "$work" || exit 99
+: >"$tmp/empty.svm"
+
+n=0
+n_pass=0
+n_fail=0
+
+ok() {
+    n=$((n + 1))
+    n_pass=$((n_pass + 1))
+    echo "ok $n - $1"
+}
+
+not_ok() {
+    n=$((n + 1))
+    n_fail=$((n_fail + 1))
+    echo "not ok $n - $1"
+}
+
+# Print stdin as diagnostic lines.
+diag() {
+    sed 's/^/#   /'
+}
+
+finish() {
+    echo "$n_pass passed, $n_fail failed"
+    [ "$n_fail" -eq 0 ]
+    exit $?
+}
+
+# A check is begin, then any number of need calls, then end "what".
+# need "reason" command... runs the command and remembers the reason if
+# it fails; end reports ok, or not ok with the reasons and the output of
+# the last gbrank run.
+begin() {
+    good=1
+    why=
+    ran=0
+}
+
+need() {
+    _reason=$1
+    shift
+    if ! "$@"; then
+        good=0
+        why="$why
+$_reason"
+    fi
+}
+
+end() {
+    if [ "$good" -eq 1 ]; then
+        ok "$1"
+        return 0
+    fi
+    not_ok "$1"
+    printf '%s\n' "$why" | sed '/^$/d' | diag
+    [ "$ran" -eq 1 ] || return 1
+    echo "#   last run: exit status $rc"
+    if [ -s "$tmp/err" ]; then
+        echo "#   stderr:"
+        head -n 5 "$tmp/err" | diag
+    fi
+    if [ -s "$tmp/out" ]; then
+        echo "#   stdout:"
+        head -n 5 "$tmp/out" | diag
+    fi
+    return 1
+}
+
+# Run gbrank in the scratch directory: stdout in $tmp/out, stderr in
+# $tmp/err, exit status in $rc.
+rc=0
+g() {
+    (cd "$work" && "$gbrank" "$@") >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    ran=1
+}
+
+status_is() {
+    [ "$rc" -eq "$1" ]
+}
+
+# Some line of stderr starts with "gbrank: " and contains every argument.
+msg_has() {
+    grep '^gbrank: ' "$tmp/err" >"$tmp/msg" || return 1
+    for _s in "$@"; do
+        grep -F -e "$_s" "$tmp/msg" >"$tmp/msg2" || return 1
+        mv "$tmp/msg2" "$tmp/msg"
+    done
+}
+
+# stderr is exactly one line, starting with "gbrank: ".
+one_line_msg() {
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^gbrank: ' "$tmp/err"
+}
+
+lines_of() {
+    wc -l <"$1" | tr -d ' '
+}
+
+# Every line of $1 is a number as %.9g prints it.
+all_numbers() {
+    ! grep -v -E \
+        '^-?(inf|nan|[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?|\.[0-9]+)$' "$1" \
+        >/dev/null
+}
+
+# Directory $1 holds no entries at all.
+dir_empty() {
+    [ -z "$(ls -A "$1")" ]
+}
+
+# Compare file $1 with golden file $2, or rewrite the golden file.
+same_as_golden() {
+    if [ "$regen" = 1 ]; then
+        cp "$1" "$2"
+        return
+    fi
+    [ -f "$2" ] && cmp -s "$1" "$2"
+}
+
+if [ ! -x "$gbrank" ]; then
+    not_ok "the program $gbrank exists (run make first)"
+    finish
+fi
+
+# ---------------------------------------------------------------------
+# Usage errors: exit 2 and a "gbrank: " message.
+
+begin
+g
+need "exit status 2" status_is 2
+need "a gbrank: message" msg_has ''
+end "no arguments: exit 2 with a gbrank: message"
+
+begin
+g frobnicate
+need "exit status 2" status_is 2
+need "a gbrank: message naming the command" msg_has frobnicate
+end "unknown command: exit 2 with a gbrank: message"
+
+for args in "fit -x" "fit --frobnicate" "predict --frobnicate --model=m" \
+    "eval --frobnicate --model=m"; do
+    # shellcheck disable=SC2086
+    set -- $args
+    begin
+    # shellcheck disable=SC2086
+    g $args "$tiny"
+    need "exit status 2" status_is 2
+    need "a gbrank: message naming $2" msg_has "$2"
+    end "$1 $2: unknown option, exit 2 with a gbrank: message"
+done
+
+begin
+g fit --no-such-parameter=1 "$tiny"
+need "exit status 2" status_is 2
+need "a gbrank: message naming the parameter" msg_has no-such-parameter
+end "fit --no-such-parameter=1: exit 2 with a gbrank: message"
+
+begin
+g fit --max-depth=99 "$tiny"
+need "exit status 2" status_is 2
+need "a gbrank: message with max-depth, [0, 63] and 99" \
+    msg_has max-depth '[0, 63]' 99
+end "fit --max-depth=99: exit 2, the message names parameter, range, value"
+
+begin
+g fit --learning-rate=abc "$tiny"
+need "exit status 2" status_is 2
+need "a gbrank: message with learning-rate, (0, 1] and abc" \
+    msg_has learning-rate '(0, 1]' abc
+end "fit --learning-rate=abc: exit 2, the message names parameter, range, value"
+
+begin
+g fit --max-depth=0 "$tiny"
+need "exit status 2" status_is 2
+need "a gbrank: message naming max-depth" msg_has max-depth
+end "fit --max-depth=0 with depthwise growth: exit 2"
+
+begin
+g fit --early-stop=5 "$tiny"
+need "exit status 2" status_is 2
+need "a gbrank: message naming early-stop" msg_has early-stop
+end "fit --early-stop=5 without --valid: exit 2"
+
+begin
+g fit
+need "exit status 2" status_is 2
+need "a gbrank: message" msg_has ''
+end "fit without a training file: exit 2 with a gbrank: message"
+
+begin
+g predict "$tiny"
+need "exit status 2" status_is 2
+need "a gbrank: message naming --model" msg_has --model
+end "predict without --model: exit 2 with a gbrank: message"
+
+begin
+g eval "$tiny"
+need "exit status 2" status_is 2
+need "a gbrank: message naming --model" msg_has --model
+end "eval without --model: exit 2 with a gbrank: message"
+
+begin
+g predict --threads=many --model=m "$tiny"
+need "exit status 2" status_is 2
+need "a gbrank: message naming threads and the value" msg_has threads many
+end "predict --threads=many: exit 2 with a gbrank: message"
+
+begin
+need "usage errors left no file behind" dir_empty "$work"
+end "usage errors write nothing"
+
+begin
+g --version
+need "exit status 0" status_is 0
+need "prints gbrank and a version" grep -q -E '^gbrank [0-9]' "$tmp/out"
+end "gbrank --version"
+
+begin
+g --help
+need "exit status 0" status_is 0
+for c in fit predict eval; do
+    need "usage shows gbrank $c" grep -q "gbrank $c " "$tmp/out"
+done
+end "gbrank --help prints the usage of every command"
+
+# ---------------------------------------------------------------------
+# The parameter table, fit --help and the manual.
+
+# name;type;default;range for each row of the table in src/params.c.
+tab=$(printf '\t')
+sed -n 's/^ *{ { "\([a-z0-9_]*\)", "\([a-z0-9|]*\)", "\([^"]*\)", "\([^"]*\)",.*/\1;\2;\3;\4/p' \
+    "$params_c" >"$tmp/table" 2>/dev/null
+cut -d';' -f1 "$tmp/table" | tr _ - | sort >"$tmp/table.names"
+
+begin
+need "src/params.c is readable" test -r "$params_c"
+need "rows parsed from the table in src/params.c" test -s "$tmp/table"
+need "the table names max_depth" grep -q '^max_depth;' "$tmp/table"
+end "the parameter table in src/params.c can be read"
+
+g fit --help
+cp "$tmp/out" "$tmp/help"
+sed -n '/^parameters/,$s/^  --\([a-z0-9-]*\)=.*/\1/p' "$tmp/help" |
+    sort >"$tmp/help.names"
+
+begin
+need "exit status 0" status_is 0
+need "--help lists the same parameters as the table" \
+    cmp -s "$tmp/table.names" "$tmp/help.names"
+while IFS=";" read -r name type def range; do
+    dname=$(echo "$name" | tr _ -)
+    shown=${def:-(empty)}
+    need "--help lists --$dname=$type with its default $shown" \
+        awk -v opt="  --$dname=$type" -v def="default $shown" '
+            found { if (index($0, def) > 0) ok = 1; found = 0 }
+            $0 == opt { found = 1 }
+            END { exit !ok }' "$tmp/help"
+done <"$tmp/table"
+end "fit --help lists every parameter of the table with its default"
+if [ "$good" -ne 1 ]; then
+    diff "$tmp/table.names" "$tmp/help.names" | diag
+fi
+
+# The manual: every parameter as .It Fl \-name Ns = Ns Ar type in the list
+# of PARAMETERS (up to its first subsection), with its default, range and
+# type; the source is un-escaped (\- to -, \& dropped) for the checks.
+unescape() {
+    sed 's/\\-/-/g; s/\\&//g; s/\\(<=/<=/g'
+}
+
+awk '/^\.Sh /{ on = ($2 == "PARAMETERS") ; next } /^\.Ss /{ on = 0 } on' \
+    "$man" 2>/dev/null | unescape >"$tmp/man.params"
+sed -n 's/^\.It Fl -\([a-z0-9-]*\) Ns = Ns Ar \([a-z0-9|]*\)$/\1/p' \
+    "$tmp/man.params" | sort >"$tmp/man.names"
+
+begin
+need "man/gbrank.1 is readable" test -r "$man"
+need "the PARAMETERS list documents the same parameters as the table" \
+    cmp -s "$tmp/table.names" "$tmp/man.names"
+while IFS=";" read -r name type def range; do
+    dname=$(echo "$name" | tr _ -)
+    esc=$(echo "$dname" | sed 's/-/\\-/g')
+    need "man page writes --$dname as Fl \\-$esc or \\-\\-$esc" \
+        grep -q -F -e "Fl \\-$esc" -e "\\-\\-$esc" "$man"
+    # The item's text: from its .It line to the next .It or .El.
+    awk -v it=".It Fl -$dname Ns = Ns Ar $type" '
+        $0 == it { on = 1; next }
+        on && (/^\.It / || /^\.El/) { on = 0 }
+        on' "$tmp/man.params" | tr '\n' ' ' >"$tmp/item"
+    need "man page documents --$dname=$type" test -s "$tmp/item"
+    need "man page gives the default of --$dname as \"default ${def:-empty}.\"" \
+        grep -q -F -e "default ${def:-empty}." "$tmp/item"
+    case $type in
+    choice)
+        for c in $(echo "$range" | tr '|' ' '); do
+            need "man page names the choice $c of --$dname" \
+                grep -q -F -e ".Cm $c" "$tmp/item"
+        done
+        ;;
+    *)
+        need "man page gives the range $range of --$dname" \
+            grep -q -F -e "$range" "$tmp/item"
+        ;;
+    esac
+    need "man page has no --$name with underscores" \
+        test "$name" = "$dname" -o -z "$(grep -F -e "\\-$name" "$man")"
+done <"$tmp/table"
+end "man/gbrank.1 documents every parameter as --name with type, range, default"
+if [ "$good" -ne 1 ]; then
+    diff "$tmp/table.names" "$tmp/man.names" | diag
+fi
+
+if command -v mandoc >/dev/null 2>&1; then
+    begin
+    mandoc -Tlint -W warning "$man" >"$tmp/out" 2>&1
+    rc=$?
+    ran=1
+    : >"$tmp/err"
+    need "mandoc -Tlint -W warning prints nothing" test ! -s "$tmp/out"
+    end "mandoc -Tlint -W warning man/gbrank.1 prints nothing"
+
+    # Every word of usage() is in the rendered SYNOPSIS.
+    bs=$(printf '\b')
+    mandoc -Tascii -O width=1000 "$man" 2>/dev/null | sed "s/.$bs//g" |
+        awk '/^[A-Z]/{ on = ($0 == "SYNOPSIS"); next } on' |
+        tr -s ' \t\n' '   ' >"$tmp/synopsis"
+    "$gbrank" --help >"$tmp/usage" 2>/dev/null
+    begin
+    set -f
+    for w in $(sed -n -E 's/^(usage:)? *gbrank (fit|predict|eval) //p' \
+            "$tmp/usage"); do
+        need "SYNOPSIS has \"$w\"" grep -q -F -e "$w" "$tmp/synopsis"
+    done
+    set +f
+    need "SYNOPSIS read" test -s "$tmp/synopsis"
+    end "the manual's SYNOPSIS has every word of usage()"
+else
+    ok "# SKIP mandoc missing"
+    ok "# SKIP mandoc missing"
+fi
+
+# ---------------------------------------------------------------------
+# The tiny data set: determinism, goldens, eval, and the training log.
+
+tiny_rows=$(grep -c -v -e '^#' -e '^$' "$tiny" 2>/dev/null)
+logi="--objective=logistic --rounds=10 --max-depth=3 --base-score=auto"
+sq="--objective=squared-error --rounds=8 --base-score=0.25 \
+--proposal=fixed --max-bin=4 \
+--grow=lossguide --max-depth=0 --max-leaves=5 --lambda=0.5 --alpha=0.05 \
+--gamma=0.01 --min-child-weight=2 --learning-rate=0.5"
+
+for prop in global exact fixed; do
+    begin
+    for nt in 1 2 4; do
+        # shellcheck disable=SC2086
+        g fit $logi --proposal=$prop --threads=$nt -o "$tmp/$prop.$nt" \
+            "$tiny"
+        need "fit --threads=$nt exits 0" status_is 0
+        need "fit --threads=$nt writes the model" test -s "$tmp/$prop.$nt"
+    done
+    need "--threads=1 and --threads=2 give the same model bytes" \
+        cmp -s "$tmp/$prop.1" "$tmp/$prop.2"
+    need "--threads=1 and --threads=4 give the same model bytes" \
+        cmp -s "$tmp/$prop.1" "$tmp/$prop.4"
+    end "fit logistic --proposal=$prop: same model for 1, 2 and 4 threads"
+    if [ "$good" -ne 1 ]; then
+        diff "$tmp/$prop.1" "$tmp/$prop.2" | head -n 6 | diag
+    fi
+done
+cp "$tmp/global.1" "$tmp/tiny.model" 2>/dev/null
+
+begin
+g predict --model="$tmp/tiny.model" "$tiny"
+cp "$tmp/out" "$tmp/pred"
+need "exit status 0" status_is 0
+need "one line per row ($tiny_rows)" test "$(lines_of "$tmp/pred")" = \
+    "$tiny_rows"
+need "every line a %.9g number" all_numbers "$tmp/pred"
+need "same as tiny.pred.golden" same_as_golden "$tmp/pred" \
+    "$golden/tiny.pred.golden"
+end "predict (logistic): one %.9g line per row, as in tiny.pred.golden"
+
+begin
+g predict --threads=4 --model="$tmp/tiny.model" "$tiny"
+need "exit status 0" status_is 0
+need "same output as with all threads" cmp -s "$tmp/out" "$tmp/pred"
+g predict --threads=1 --model="$tmp/tiny.model" "$tiny"
+need "same output with one thread" cmp -s "$tmp/out" "$tmp/pred"
+end "predict gives the same output for any --threads"
+
+begin
+g predict --margin --model="$tmp/tiny.model" "$tiny"
+need "exit status 0" status_is 0
+need "one line per row" test "$(lines_of "$tmp/out")" = "$tiny_rows"
+need "margins are the log-odds of the probabilities" \
+    awk 'NR == FNR { m[FNR] = $1; next }
+         { p = 1 / (1 + exp(-m[FNR])); d = p - $1; if (d < 0) d = -d
+           if (d > 1e-6) bad = 1 }
+         END { exit bad }' "$tmp/out" "$tmp/pred"
+end "predict --margin prints margins whose logistic is the prediction"
+
+begin
+# shellcheck disable=SC2086
+g fit $sq --threads=1 -o "$tmp/sq.1" "$tiny"
+need "fit exits 0" status_is 0
+# shellcheck disable=SC2086
+g fit $sq --threads=2 -o "$tmp/sq.2" "$tiny"
+need "the same model with 2 threads" cmp -s "$tmp/sq.1" "$tmp/sq.2"
+g predict --model="$tmp/sq.1" "$tiny"
+need "predict exits 0" status_is 0
+need "one line per row" test "$(lines_of "$tmp/out")" = "$tiny_rows"
+need "every line a %.9g number" all_numbers "$tmp/out"
+need "same as tiny.sq.pred.golden" same_as_golden "$tmp/out" \
+    "$golden/tiny.sq.pred.golden"
+end "fit and predict squared-error (fixed, lossguide): as in tiny.sq.pred.golden"
+
+begin
+g eval --model="$tmp/tiny.model" --metric=auc,error,logloss "$tiny"
+need "exit status 0" status_is 0
+need "three lines auc, error, logloss, each name<TAB>%.6f" \
+    awk -F "$tab" -v want="auc error logloss" '
+        BEGIN { n = split(want, w, " ") }
+        NF != 2 || $1 != w[NR] || $2 !~ /^-?[0-9]+\.[0-9][0-9][0-9][0-9][0-9][0-9]$/ { bad = 1 }
+        END { exit bad || NR != n }' "$tmp/out"
+need "same as tiny.eval.golden" same_as_golden "$tmp/out" \
+    "$golden/tiny.eval.golden"
+end "eval --metric=auc,error,logloss prints name<TAB>value lines"
+
+begin
+g eval --model="$tmp/tiny.model" --metric=auc,bogus "$tiny"
+need "exit status 1" status_is 1
+need "a gbrank: message naming bogus" msg_has bogus
+need "nothing on stdout" test ! -s "$tmp/out"
+end "eval with an unknown metric: exit 1 and no output"
+
+begin
+g fit --objective=logistic --metric=logloss --rounds=20 --threads=1 \
+    -o "$tmp/log.model" "$tiny"
+need "fit exits 0" status_is 0
+need "20 rounds logged as [i]<TAB>train-logloss:%.6f" \
+    awk -v tab="$tab" '
+        $0 ~ "^\\[[0-9]+\\]" tab "train-logloss:[0-9]+\\.[0-9][0-9][0-9][0-9][0-9][0-9]$" { n++ }
+        END { exit n != 20 }' "$tmp/err"
+last=$(sed -n 's/^\[19\]	train-logloss:\([0-9.]*\)$/\1/p' "$tmp/err")
+g eval --model="$tmp/log.model" --metric=logloss "$tiny"
+need "eval exits 0" status_is 0
+evald=$(sed -n 's/^logloss	//p' "$tmp/out")
+need "last train-logloss ($last) equals eval's logloss ($evald)" \
+    test -n "$last" -a "$last" = "$evald"
+end "the last logged train-logloss equals gbrank eval --metric=logloss"
+
+# ---------------------------------------------------------------------
+# Output files.
+
+mkdir "$tmp/pout"
+begin
+g predict --model="$tmp/tiny.model" --output="$tmp/pout/pred" "$tiny"
+need "exit status 0" status_is 0
+need "nothing on stdout" test ! -s "$tmp/out"
+need "the file holds what stdout would" cmp -s "$tmp/pout/pred" "$tmp/pred"
+need "no other file in the directory" test "$(ls -A "$tmp/pout")" = pred
+end "predict --output=FILE writes the predictions to FILE"
+
+rm -rf "$tmp/pout"
+mkdir "$tmp/pout"
+printf 'not a model\n' >"$tmp/garbage.model"
+mkdir "$tmp/a-directory"
+for model in no-such.model garbage.model a-directory; do
+    begin
+    g predict --model="$tmp/$model" --output="$tmp/pout/pred" "$tiny"
+    need "exit status 1" status_is 1
+    need "one gbrank: line naming the model" msg_has "$tmp/$model"
+    need "no output or temporary file left" dir_empty "$tmp/pout"
+    end "predict with an unreadable model ($model): exit 1, no output file left"
+done
+
+begin
+g predict --model="$tmp/tiny.model" --output="$tmp/pout/pred" \
+    "$tmp/empty.svm"
+need "exit status 1" status_is 1
+need "no output or temporary file left" dir_empty "$tmp/pout"
+end "predict on bad data: exit 1, no output file left"
+
+begin
+g fit --rounds=2 -o "$tmp/no-such-dir/model" "$tiny"
+need "exit status 1" status_is 1
+need "a gbrank: message naming the file" msg_has "$tmp/no-such-dir/model"
+need "no directory made" test ! -e "$tmp/no-such-dir"
+end "fit -o into a directory that does not exist: exit 1"
+
+mkdir "$tmp/fout"
+begin
+g fit --output="$tmp/fout/model" "$tmp/empty.svm"
+need "exit status 1" status_is 1
+need "no model or temporary file left" dir_empty "$tmp/fout"
+end "fit on bad data writes no model"
+
+begin
+g fit --rounds=2 "$tiny"
+need "exit status 0" status_is 0
+need "gbrank.model written in the current directory" \
+    test -s "$work/gbrank.model"
+rm -f "$work/gbrank.model"
+end "fit without -o writes gbrank.model"
+
+# ---------------------------------------------------------------------
+# Model file errors: exit 1 with file:line.
+
+mkdir "$tmp/models"
+sed '1s/.*/gbrank model 2/' "$tmp/tiny.model" >"$tmp/models/v2.model"
+begin
+g predict --model="$tmp/models/v2.model" "$tiny"
+need "exit status 1" status_is 1
+need "one line" one_line_msg
+need "the message has v2.model:1: and the version" \
+    msg_has "v2.model:1:" version
+end "a model of version 2: exit 1 with file:1:"
+
+sed '4a\
+colour=blue' "$tmp/tiny.model" >"$tmp/models/key.model"
+begin
+g predict --model="$tmp/models/key.model" "$tiny"
+need "exit status 1" status_is 1
+need "one line" one_line_msg
+need "the message has key.model:5: and the key" msg_has "key.model:5:" colour
+end "a model with an unknown key: exit 1 with file:line"
+
+sed '$d' "$tmp/tiny.model" >"$tmp/models/short.model"
+last_line=$(($(lines_of "$tmp/tiny.model")))
+begin
+g predict --model="$tmp/models/short.model" "$tiny"
+need "exit status 1" status_is 1
+need "one line" one_line_msg
+need "the message has short.model:$last_line:" \
+    msg_has "short.model:$last_line:"
+end "a truncated model: exit 1 with file:line"
+
+# ---------------------------------------------------------------------
+# The corpus of malformed inputs: fit and predict exit 1 with one line
+# naming the file (or its side file) and a colon.
+
+n_bad=0
+for f in "$data"/bad/*; do
+    [ -f "$f" ] || continue
+    base=${f##*/}
+    case $base in
+    *.query | *.group | *.weight | README*) continue ;;
+    esac
+    n_bad=$((n_bad + 1))
+    begin
+    (cd "$data/bad" && "$gbrank" fit --rounds=2 -o "$work/bad.model" \
+        "$base") >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    ran=1
+    need "fit: exit status 1" status_is 1
+    need "fit: stderr is one gbrank: line" one_line_msg
+    need "fit: the message names $base or its side file, then ':'" \
+        grep -q -F -e "$base:" -e "$base.query:" -e "$base.group:" \
+        -e "$base.weight:" "$tmp/err"
+    need "fit: no model written" test ! -e "$work/bad.model"
+    if [ "$good" -eq 1 ]; then
+        (cd "$data/bad" && "$gbrank" predict --model="$tmp/tiny.model" \
+            "$base") >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        ran=1
+        need "predict: exit status 1" status_is 1
+        need "predict: stderr is one gbrank: line" one_line_msg
+        need "predict: nothing on stdout" test ! -s "$tmp/out"
+    fi
+    rm -f "$work/bad.model"
+    end "bad/$base: exit 1, one gbrank: line with the file name"
+done
+
+begin
+need "the corpus $data/bad has inputs" test "$n_bad" -gt 0
+end "the corpus of malformed inputs is there ($n_bad files)"
+
+begin
+g fit --rounds=2 -o "$tmp/missing.model" "$tmp/no-such.svm"
+need "exit status 1" status_is 1
+need "stderr is one gbrank: line" one_line_msg
+need "the message names the file and a colon" msg_has "no-such.svm:"
+end "fit on a file that does not exist: exit 1"
+
+# ---------------------------------------------------------------------
+# The default data set: determinism where the work is parallel, and the
+# manual's EXAMPLES.
+
+have_default=1
+for f in ltr.train ltr.valid ltr.test; do
+    [ -s "$default_data/$f" ] || have_default=0
+done
+missing_default="$default_data/ltr.{train,valid,test} missing: run make \
+(the generator datasets/gen_ltr makes them)"
+
+begin
+if [ "$have_default" -eq 1 ]; then
+    for nt in 1 2 4; do
+        g fit --rounds=4 --subsample=0.8 --colsample-bytree=0.8 --seed=7 \
+            --threads=$nt -o "$tmp/ltr.$nt" "$default_data/ltr.train"
+        need "fit --threads=$nt exits 0" status_is 0
+    done
+    need "--threads=1 and 2 give the same model bytes" \
+        cmp -s "$tmp/ltr.1" "$tmp/ltr.2"
+    need "--threads=1 and 4 give the same model bytes" \
+        cmp -s "$tmp/ltr.1" "$tmp/ltr.4"
+else
+    need "$missing_default" false
+fi
+end "fit on datasets/default/ltr.train: same model for 1, 2 and 4 threads"
+if [ "$good" -ne 1 ] && [ "$have_default" -eq 1 ]; then
+    diff "$tmp/ltr.1" "$tmp/ltr.2" | head -n 6 | diag
+fi
+
+# The lines of the literal displays of EXAMPLES, un-escaped.
+awk '/^\.Sh /{ on = ($2 == "EXAMPLES"); next }
+     on && /^\.Bd -literal/ { lit = 1; next }
+     on && /^\.Ed/ { lit = 0; next }
+     on && lit && NF' "$man" 2>/dev/null |
+    sed 's/\\-/-/g; s/\\&//g; s/\\e/\\/g' >"$tmp/examples"
+
+begin
+need "EXAMPLES has command lines" test -s "$tmp/examples"
+need "every example line starts with gbrank" \
+    test -z "$(grep -v '^gbrank ' "$tmp/examples")"
+need "$missing_default" test "$have_default" -eq 1
+end "the manual has EXAMPLES to run, and their data is there"
+
+if [ "$have_default" -eq 1 ]; then
+    mkdir "$tmp/ex"
+    ln -s "$build/datasets" "$tmp/ex/datasets"
+    while IFS= read -r line; do
+        begin
+        cmd="\"\$gbrank\"${line#gbrank}"
+        (cd "$tmp/ex" && eval "$cmd") >"$tmp/out" 2>"$tmp/err" </dev/null
+        rc=$?
+        ran=1
+        need "exit status 0" status_is 0
+        end "example: $line"
+    done <"$tmp/examples"
+fi
+
+finish
