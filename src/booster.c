@@ -503,6 +503,9 @@ gbr_booster_fit(gbr_booster *b, const gbr_dataset *train,
                 goto done;
         b->log_rounds = round + 1;
         log_round(b, round, row);
+        if (p->round_fn)
+            p->round_fn(round, b->log_cols, (const char *const *)b->log_names,
+                        row, p->round_ud);
         if (n_valid == 0 || p->early_stop == 0) {
             best = round;
             continue;

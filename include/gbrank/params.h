@@ -37,6 +37,12 @@ enum gbr_log_level {
 /* Receives one line of progress (no newline). */
 typedef void (*gbr_log_fn)(int level, const char *msg, void *ud);
 
+/* Receives each round's metrics as they are computed: values[j] is the
+ * metric named names[j] ("train-rmse", "valid-ndcg@10", ...), for the
+ * round-th tree (0-based). The arrays are valid during the call only. */
+typedef void (*gbr_round_fn)(size_t round, size_t n, const char *const *names,
+                             const double *values, void *ud);
+
 #define GBR_METRIC_LIST_SIZE 256
 
 /* Training parameters. Fill with gbr_params_init, then change fields
@@ -65,6 +71,8 @@ typedef struct gbr_params {
     char metric[GBR_METRIC_LIST_SIZE]; /* comma list; "" = objective's */
     gbr_log_fn log_fn;          /* NULL: silent */
     void *log_ud;
+    gbr_round_fn round_fn;      /* NULL: none */
+    void *round_ud;
 } gbr_params;
 
 /* Set every field to its default. */
