@@ -161,7 +161,8 @@ struct fit {
     gbr_binmat bm;
     gbr_workspace ws;
     gbr_gpair *gp;
-    double *hess;               /* global proposal: the sketch weights */
+    double *hess;               /* the sketches' weights: hessians */
+    gbr_local local;            /* node proposals' scratch */
     double *margin;             /* per row of train */
     uint8_t *in_tree;           /* rows drawn for the current tree */
     double **valid_margin;
@@ -180,6 +181,7 @@ fit_free(struct fit *f)
     gbr_workspace_free(&f->ws);
     gbr_free(f->gp);
     gbr_free(f->hess);
+    gbr_local_free(&f->local);
     gbr_free(f->margin);
     gbr_free(f->in_tree);
     for (size_t i = 0; f->valid_margin && i < f->n_valid; i++)
@@ -197,19 +199,59 @@ objdata_of(const gbr_dataset *ds)
     return d;
 }
 
-/* Most bins a feature may get under the proposal: max_bin for fixed,
- * 1/sketch_eps for the weighted sketches, every distinct value for exact. */
+/* b of the pruned summaries: candidates are at most 1/b of the weight
+ * apart, and b <= 1/sketch_eps. */
 static size_t
-proposal_max_bins(const gbr_params *p)
+sketch_b(const gbr_params *p)
 {
-    switch (p->proposal) {
-    case GBR_PROPOSAL_FIXED:
-        return (size_t)p->max_bin;
-    case GBR_PROPOSAL_EXACT:
-        return SIZE_MAX;
-    default:
-        return (size_t)ceil(1.0 / p->sketch_eps);
+    return (size_t)ceil(1.0 / p->sketch_eps);
+}
+
+/* Whether the proposal works on nodes' own rows (local, exact) rather
+ * than on bins shared by the whole tree (global, fixed). */
+static int
+node_proposal(const gbr_params *p)
+{
+    return p->proposal == GBR_PROPOSAL_LOCAL ||
+           p->proposal == GBR_PROPOSAL_EXACT;
+}
+
+/* Binned proposals: sort the columns once, then either bin them for the
+ * whole fit (fixed: at most max_bin bins, unweighted) or make room to
+ * re-bin them for every tree (global: at most b + 1 bins). */
+static int
+binned_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
+               int nt, gbr_error *err)
+{
+    const size_t n = train->n_rows;
+    const size_t max_bins = p->proposal == GBR_PROPOSAL_FIXED
+                                ? (size_t)p->max_bin
+                                : sketch_b(p) + 1;
+    size_t max_codes = 1;
+    int rc;
+
+    if ((rc = gbr_columns_build(&f->cols, n, (uint32_t)train->n_features,
+                                train->row_ptr, train->index, train->value,
+                                nt, err)) != GBR_OK ||
+        (rc = gbr_cuts_alloc(&f->cuts, &f->cols, max_bins, err)) != GBR_OK)
+        return rc;
+    for (uint32_t fid = 0; fid < f->cols.n_features; fid++) {
+        size_t nd = f->cols.n_distinct[fid];
+        size_t codes = (nd < max_bins ? nd : max_bins) +
+                       (f->cols.col_ptr[fid + 1] - f->cols.col_ptr[fid] < n);
+
+        if (codes > max_codes)
+            max_codes = codes;
     }
+    if ((rc = gbr_binmat_alloc(&f->bm, n, (uint32_t)train->n_features,
+                               max_codes, err)) != GBR_OK)
+        return rc;
+    if (p->proposal == GBR_PROPOSAL_GLOBAL)
+        return gbr_cuts_sketch_init(&f->cuts, &f->cols, sketch_b(p), nt,
+                                    err);
+    gbr_cuts_propose(&f->cuts, &f->cols, NULL, max_bins, 1, nt);
+    gbr_binmat_fill(&f->bm, &f->cols, &f->cuts, nt);
+    return GBR_OK;
 }
 
 static int
@@ -225,9 +267,6 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
                                            p->objective);
     int rc;
 
-    if (p->proposal == GBR_PROPOSAL_LOCAL)
-        return gbr_fail(err, GBR_EPARAM, "proposal=local is not available "
-                        "yet: use global, exact or fixed");
     if (n >= UINT32_MAX)
         return gbr_fail(err, GBR_EPARAM, "training data has %zu rows; at "
                         "most %u are supported", n, (unsigned)UINT32_MAX - 1);
@@ -251,26 +290,17 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
             GBR_OK)
             return rc;
     }
-    if ((rc = gbr_columns_build(&f->cols, n, (uint32_t)train->n_features,
-                                train->row_ptr, train->index, train->value,
-                                nt, err)) != GBR_OK)
-        return rc;
-    size_t max_bins = proposal_max_bins(p);
-
-    if ((rc = gbr_cuts_alloc(&f->cuts, &f->cols, max_bins, err)) != GBR_OK)
-        return rc;
-    size_t max_codes = 1;
-
-    for (uint32_t fid = 0; fid < f->cols.n_features; fid++) {
-        size_t nd = f->cols.n_distinct[fid];
-        size_t codes = (nd < max_bins ? nd : max_bins) +
-                       (f->cols.col_ptr[fid + 1] - f->cols.col_ptr[fid] < n);
-
-        if (codes > max_codes)
-            max_codes = codes;
+    if (node_proposal(p)) {
+        if ((rc = gbr_columns_build(&f->cols, n, (uint32_t)train->n_features,
+                                    train->row_ptr, train->index,
+                                    train->value, nt, err)) == GBR_OK)
+            rc = gbr_local_init(&f->local, &f->cols,
+                                p->proposal == GBR_PROPOSAL_EXACT,
+                                p->sketch_eps, nt, err);
+    } else {
+        rc = binned_prepare(f, p, train, nt, err);
     }
-    if ((rc = gbr_binmat_alloc(&f->bm, n, (uint32_t)train->n_features,
-                               max_codes, err)) != GBR_OK ||
+    if (rc != GBR_OK ||
         (rc = gbr_workspace_init(&f->ws, p, n, (uint32_t)train->n_features,
                                  f->cuts.cap + train->n_features, err)) !=
             GBR_OK)
@@ -288,15 +318,10 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
     f->n_valid = n_valid;
     if (!f->gp || !f->margin || !f->in_tree || !f->pred || !f->valid_margin)
         return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu rows", n);
-    if (p->proposal == GBR_PROPOSAL_GLOBAL) {
+    if (p->proposal != GBR_PROPOSAL_FIXED) {
         f->hess = gbr_reallocarray(NULL, n, sizeof *f->hess);
         if (!f->hess)
             return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu rows", n);
-    } else {
-        /* fixed and exact bin once, unweighted. */
-        gbr_cuts_propose(&f->cuts, &f->cols, NULL, max_bins,
-                         p->proposal == GBR_PROPOSAL_FIXED, nt);
-        gbr_binmat_fill(&f->bm, &f->cols, &f->cuts, nt);
     }
     b->base_score = isnan(p->base_score)
                         ? gbr_objective_base_score(p->objective, &od)
@@ -402,11 +427,11 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     int rc;
 
     gbr_objective_gradients(p->objective, &od, f->margin, f->gp, nt);
-    if (p->proposal == GBR_PROPOSAL_GLOBAL) {
+    if (f->hess)
         for (size_t r = 0; r < n; r++)
             f->hess[r] = f->gp[r].h;
-        gbr_cuts_propose(&f->cuts, &f->cols, f->hess, proposal_max_bins(p),
-                         0, nt);
+    if (p->proposal == GBR_PROPOSAL_GLOBAL) {
+        gbr_cuts_sketch(&f->cuts, &f->cols, f->hess, sketch_b(p));
         gbr_binmat_fill(&f->bm, &f->cols, &f->cuts, nt);
     }
     for (size_t r = 0; r < n; r++) {
@@ -421,8 +446,16 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
 
     if (!t)
         return gbr_fail(err, GBR_ENOMEM, "out of memory for trees");
-    if ((rc = gbr_grow_tree(&f->ws, n_in, &f->bm, &f->cuts, f->gp, t,
-                            err)) != GBR_OK)
+    gbr_grow_data gd = { NULL, NULL, NULL, train, f->gp, f->hess,
+                         p->subsample < 1 ? f->in_tree : NULL };
+
+    if (node_proposal(p)) {
+        gd.local = &f->local;
+    } else {
+        gd.bm = &f->bm;
+        gd.cuts = &f->cuts;
+    }
+    if ((rc = gbr_grow_tree(&f->ws, n_in, &gd, t, err)) != GBR_OK)
         return rc;
     *out = t;
     return GBR_OK;

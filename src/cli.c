@@ -10,7 +10,8 @@
 
 static const struct cli_cmd cmds[] = {
     { "fit",
-      "gbrank fit [--name=value ...] [--valid=file ...] [-o model] trainfile",
+      "gbrank fit [--name=value ...] [--valid=file ...] [--log=file] "
+      "[-o model] trainfile",
       cmd_fit },
     { "predict",
       "gbrank predict --model=file [--output=file] [--margin] "
@@ -19,6 +20,10 @@ static const struct cli_cmd cmds[] = {
     { "eval",
       "gbrank eval --model=file [--metric=list] [--threads=n] datafile",
       cmd_eval },
+    { "plot",
+      "gbrank plot --output=file [--metric=name] [--x=round | seconds] "
+      "[--title=text] [--width=n] [--height=n] logfile ...",
+      cmd_plot },
 };
 
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
@@ -45,7 +50,8 @@ cli_usage(FILE *fp, const char *name)
             fprintf(fp, "%s%s\n", i && !name ? "       " : " ",
                     cmds[i].synopsis);
     if (!name)
-        fputs("       gbrank fit --help | predict --help | eval --help\n"
+        fputs("       gbrank fit --help | predict --help | eval --help | "
+              "plot --help\n"
               "       gbrank --version\n",
               fp);
 }

@@ -183,13 +183,84 @@ set_leaf(gbr_tree *t, size_t nid, const gbr_bnode *bn, const gbr_params *p)
                     gbr_split_leaf_value(bn->sum_g, bn->sum_h, p);
 }
 
-int
-gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_binmat *bm,
-              const gbr_cuts *cuts, const gbr_gpair *gp, gbr_tree *t,
-              gbr_error *err)
+/* Find the best split of a node whose sums are known: from its own
+ * candidates for node proposals; from its histogram, already built, for
+ * binned ones. Records the raw threshold of the split. */
+static void
+find_split(gbr_workspace *ws, const gbr_grow_data *gd, gbr_bnode *bn)
 {
     const gbr_params *p = ws->p;
-    const int nt = ws->nt;
+
+    if (gd->local) {
+        bn->split = gbr_local_find(gd->local, (size_t)(bn - ws->bnodes),
+                                   bn->end - bn->begin, bn->sum_g,
+                                   bn->sum_h, p, ws->feat_on, ws->cand,
+                                   &bn->threshold);
+        return;
+    }
+    bn->split = gbr_split_find(bn->hist, gd->cuts, bn->sum_g, bn->sum_h, p,
+                               ws->feat_on, ws->cand, ws->nt);
+    if (!isinf(bn->split.gain))
+        bn->threshold = gd->cuts->cut_val[gd->cuts->cut_ptr[bn->split.fid] +
+                                          bn->split.bin];
+}
+
+/* Split node nid's rows between its children l and r. */
+static size_t
+partition(gbr_workspace *ws, const gbr_grow_data *gd, const gbr_bnode *bn)
+{
+    const gbr_split *s = &bn->split;
+    gbr_part_rule rule = { NULL, gd->bm, gd->ds, s->fid, s->bin, 0,
+                           bn->threshold, s->default_left };
+
+    if (gd->local) {
+        gbr_local_mark(gd->local, (size_t)(bn - ws->bnodes),
+                       ws->rows + bn->begin, bn->end - bn->begin, s->fid,
+                       bn->threshold, s->default_left);
+        rule.side = gd->local->left;
+    } else {
+        rule.absent_code = (uint32_t)(gd->cuts->cut_ptr[s->fid + 1] -
+                                      gd->cuts->cut_ptr[s->fid]);
+    }
+    return gbr_partition_rows(ws->rows + bn->begin, bn->end - bn->begin,
+                              &rule, ws->scratch, ws->block_count, ws->nt);
+}
+
+/* Histograms of the two children of a binned split: build the smaller
+ * child's; the parent's less it is the larger child's, computed in place.
+ * The histogram of a child that will not be split is given back. */
+static int
+child_hists(gbr_workspace *ws, const gbr_grow_data *gd, gbr_hbin *parent,
+            gbr_bnode *l, gbr_bnode *r, int split_l, int split_r)
+{
+    gbr_bnode *small = l->end - l->begin <= r->end - r->begin ? l : r;
+    gbr_bnode *large = small == l ? r : l;
+
+    small->hist = hist_get(ws);
+    if (!small->hist)
+        return GBR_ENOMEM;
+    gbr_hist_build(small->hist, gd->bm, gd->cuts, gd->gp,
+                   ws->rows + small->begin, small->end - small->begin,
+                   ws->feat_on, ws->nt);
+    gbr_hist_subtract(parent, small->hist, gbr_cuts_hist_size(gd->cuts),
+                      ws->nt);
+    large->hist = parent;
+    if (!split_l) {
+        hist_put(ws, l->hist);
+        l->hist = NULL;
+    }
+    if (!split_r) {
+        hist_put(ws, r->hist);
+        r->hist = NULL;
+    }
+    return GBR_OK;
+}
+
+int
+gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_grow_data *gd,
+              gbr_tree *t, gbr_error *err)
+{
+    const gbr_params *p = ws->p;
     size_t n_leaves = 1;
     int rc;
 
@@ -204,18 +275,21 @@ gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_binmat *bm,
 
     memset(root, 0, sizeof *root);
     root->end = n_rows;
-    root_sums(ws, n_rows, gp, &root->sum_g, &root->sum_h);
+    root_sums(ws, n_rows, gd->gp, &root->sum_g, &root->sum_h);
     gbr_tree_add_leaf(t, 0);
     set_leaf(t, 0, root, p);
     if (may_split(ws, root)) {
-        root->hist = hist_get(ws);
-        if (!root->hist)
-            return gbr_fail(err, GBR_ENOMEM, "out of memory for histograms");
-        gbr_hist_build(root->hist, bm, cuts, gp, ws->rows, n_rows,
-                       ws->feat_on, nt);
-        root->split = gbr_split_find(root->hist, cuts, root->sum_g,
-                                     root->sum_h, p, ws->feat_on, ws->cand,
-                                     nt);
+        if (gd->local) {
+            gbr_local_start(gd->local, gd->in_tree, gd->gp);
+        } else {
+            root->hist = hist_get(ws);
+            if (!root->hist)
+                return gbr_fail(err, GBR_ENOMEM, "out of memory for "
+                                "histograms");
+            gbr_hist_build(root->hist, gd->bm, gd->cuts, gd->gp, ws->rows,
+                           n_rows, ws->feat_on, ws->nt);
+        }
+        find_split(ws, gd, root);
         ws->open[ws->n_open++] = 0;
     }
     while (ws->n_open > 0) {
@@ -232,17 +306,12 @@ gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_binmat *bm,
             return rc;
         bn = &ws->bnodes[nid];
         const gbr_split s = bn->split;
-        const uint32_t absent = (uint32_t)(cuts->cut_ptr[s.fid + 1] -
-                                           cuts->cut_ptr[s.fid]);
-        size_t n_left = gbr_partition_rows(ws->rows + bn->begin,
-                                           bn->end - bn->begin, bm, s.fid,
-                                           s.bin, absent, s.default_left,
-                                           ws->scratch, ws->block_count, nt);
+        size_t n_left = partition(ws, gd, bn);
         size_t lid = gbr_tree_add_leaf(t, 0), rid = gbr_tree_add_leaf(t, 0);
         gbr_bnode *l = &ws->bnodes[lid], *r = &ws->bnodes[rid];
 
         t->feature[nid] = (int32_t)s.fid;
-        t->threshold[nid] = cuts->cut_val[cuts->cut_ptr[s.fid] + s.bin];
+        t->threshold[nid] = bn->threshold;
         t->default_left[nid] = (uint8_t)s.default_left;
         t->left[nid] = (int32_t)lid;
         t->right[nid] = (int32_t)rid;
@@ -270,30 +339,22 @@ gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_binmat *bm,
             hist_put(ws, parent);
             continue;
         }
-        /* Build the smaller child; the parent's histogram less it is the
-         * larger child's, computed in place. */
-        gbr_bnode *small = l->end - l->begin <= r->end - r->begin ? l : r;
-        gbr_bnode *large = small == l ? r : l;
-
-        small->hist = hist_get(ws);
-        if (!small->hist)
+        if (gd->local) {
+            if ((rc = gbr_local_split(gd->local, nid, lid, rid,
+                                      ws->rows + bn->begin, n_left,
+                                      bn->end - bn->begin, err)) != GBR_OK)
+                return rc;
+        } else if (child_hists(ws, gd, parent, l, r, split_l, split_r) !=
+                   GBR_OK) {
             return gbr_fail(err, GBR_ENOMEM, "out of memory for histograms");
-        gbr_hist_build(small->hist, bm, cuts, gp, ws->rows + small->begin,
-                       small->end - small->begin, ws->feat_on, nt);
-        gbr_hist_subtract(parent, small->hist, gbr_cuts_hist_size(cuts), nt);
-        large->hist = parent;
-        for (int side = 0; side < 2; side++) {
-            gbr_bnode *c = side ? r : l;
-            size_t cid = side ? rid : lid;
-
-            if (!(side ? split_r : split_l)) {
-                hist_put(ws, c->hist);
-                c->hist = NULL;
-                continue;
-            }
-            c->split = gbr_split_find(c->hist, cuts, c->sum_g, c->sum_h, p,
-                                      ws->feat_on, ws->cand, nt);
-            ws->open[ws->n_open++] = cid;
+        }
+        if (split_l) {
+            find_split(ws, gd, l);
+            ws->open[ws->n_open++] = lid;
+        }
+        if (split_r) {
+            find_split(ws, gd, r);
+            ws->open[ws->n_open++] = rid;
         }
     }
     return GBR_OK;

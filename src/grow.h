@@ -7,6 +7,7 @@
 #include "gbrank/params.h"
 #include "binmat.h"
 #include "hist.h"
+#include "local.h"
 #include "sketch.h"
 #include "split.h"
 #include "tree.h"
@@ -18,8 +19,23 @@ typedef struct gbr_bnode {
     double sum_g, sum_h;
     int depth;
     gbr_split split;
+    float threshold;            /* the split's raw value */
     gbr_hbin *hist;
 } gbr_bnode;
+
+/* What a tree grows from. Binned proposals (fixed, global) give bm and
+ * cuts, and nodes share one histogram space, so a sibling's histogram is
+ * its parent's less its own. Node proposals (local, exact) give local and
+ * ds: each node proposes its own candidates from its rows. */
+typedef struct gbr_grow_data {
+    const gbr_binmat *bm;
+    const gbr_cuts *cuts;
+    gbr_local *local;
+    const gbr_dataset *ds;
+    const gbr_gpair *gp;
+    const double *hess;         /* the rows' hessians, for local */
+    const uint8_t *in_tree;     /* rows drawn for the tree; NULL: all */
+} gbr_grow_data;
 
 /* Everything one fit needs while growing trees, sized once at the start of
  * the fit and reused for every node and round. */
@@ -52,13 +68,11 @@ int gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
 void gbr_workspace_free(gbr_workspace *ws);
 
 /* Grow one tree into t over rows[0 .. n_rows-1] of the workspace (set by
- * the caller, in increasing order), with the gradients gp binned by bm
- * under cuts, expanding depth-wise or best-first as p->grow says, within
- * p->max_depth and p->max_leaves. Leaf values include the learning rate.
- * Afterwards ws->bnodes[leaf] gives each leaf's slice of ws->rows.
- * GBR_OK or GBR_ENOMEM. */
-int gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_binmat *bm,
-                  const gbr_cuts *cuts, const gbr_gpair *gp, gbr_tree *t,
-                  gbr_error *err);
+ * the caller, in increasing order), from gd, expanding depth-wise or
+ * best-first as p->grow says, within p->max_depth and p->max_leaves. Leaf
+ * values include the learning rate. Afterwards ws->bnodes[leaf] gives each
+ * leaf's slice of ws->rows. GBR_OK or GBR_ENOMEM. */
+int gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_grow_data *gd,
+                  gbr_tree *t, gbr_error *err);
 
 #endif

@@ -6,19 +6,24 @@
 #include "util.h"
 
 static inline int
-goes_left(const gbr_binmat *bm, uint32_t r, uint32_t fid, uint32_t bin,
-          uint32_t absent_code, int default_left)
+goes_left(const gbr_part_rule *rule, uint32_t r)
 {
-    uint32_t code = gbr_binmat_get(bm, r, fid);
+    if (rule->side)
+        return rule->side[r];
+    if (rule->bm) {
+        uint32_t code = gbr_binmat_get(rule->bm, r, rule->fid);
 
-    return code == absent_code ? default_left : code <= bin;
+        return code == rule->absent_code ? rule->default_left
+                                         : code <= rule->bin;
+    }
+    float v = gbr_dataset_value(rule->ds, r, rule->fid);
+
+    return v != v ? rule->default_left : v < rule->threshold;
 }
 
 size_t
-gbr_partition_rows(uint32_t *rows, size_t n, const gbr_binmat *bm,
-                   uint32_t fid, uint32_t bin, uint32_t absent_code,
-                   int default_left, uint32_t *scratch, size_t *block_count,
-                   int nt)
+gbr_partition_rows(uint32_t *rows, size_t n, const gbr_part_rule *rule,
+                   uint32_t *scratch, size_t *block_count, int nt)
 {
     const size_t n_blocks = (n + GBR_ROW_BLOCK - 1) / GBR_ROW_BLOCK;
     size_t n_left = 0;
@@ -32,8 +37,7 @@ gbr_partition_rows(uint32_t *rows, size_t n, const gbr_binmat *bm,
         size_t c = 0;
 
         for (size_t i = b; i < e; i++)
-            c += (size_t)goes_left(bm, rows[i], fid, bin, absent_code,
-                                   default_left);
+            c += (size_t)goes_left(rule, rows[i]);
         block_count[blk] = c;
     }
     /* block_count[blk] becomes the first left slot of the block. */
@@ -54,7 +58,7 @@ gbr_partition_rows(uint32_t *rows, size_t n, const gbr_binmat *bm,
         for (size_t i = b; i < e; i++) {
             uint32_t r = rows[i];
 
-            if (goes_left(bm, r, fid, bin, absent_code, default_left))
+            if (goes_left(rule, r))
                 scratch[l++] = r;
             else
                 scratch[rr++] = r;

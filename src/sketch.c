@@ -131,6 +131,9 @@ gbr_cuts_free(gbr_cuts *cuts)
     gbr_free(cuts->cut_ptr);
     gbr_free(cuts->cut_val);
     gbr_free(cuts->count);
+    for (int t = 0; cuts->pruned && t < cuts->nt; t++)
+        gbr_qsummary_free(&cuts->pruned[t]);
+    gbr_free(cuts->pruned);
     memset(cuts, 0, sizeof *cuts);
 }
 
@@ -243,4 +246,73 @@ gbr_cuts_bin(const gbr_cuts *cuts, uint32_t f, float v)
             lo = mid + 1;
     }
     return (uint32_t)(lo - b);
+}
+
+int
+gbr_cuts_sketch_init(gbr_cuts *cuts, const gbr_columns *cols, size_t b,
+                     int nt, gbr_error *err)
+{
+    (void)cols;
+    cuts->pruned = gbr_calloc((size_t)nt, sizeof *cuts->pruned);
+    if (!cuts->pruned)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for summaries");
+    cuts->nt = nt;
+    for (int t = 0; t < nt; t++) {
+        int rc = gbr_qsummary_reserve(&cuts->pruned[t], b + 1, err);
+
+        if (rc != GBR_OK)
+            return rc;
+    }
+    return GBR_OK;
+}
+
+void
+gbr_cuts_sketch(gbr_cuts *cuts, const gbr_columns *cols, const double *hess,
+                size_t b)
+{
+    const uint32_t nf = cols->n_features;
+    const int nt = cuts->nt;
+    size_t *count = cuts->count;
+
+    /* Each feature's cuts start where a feature with b + 1 bins would. */
+    cuts->cut_ptr[0] = 0;
+    for (uint32_t f = 0; f < nf; f++) {
+        size_t room = cols->n_distinct[f] < b + 1 ? cols->n_distinct[f]
+                                                  : b + 1;
+
+        cuts->cut_ptr[f + 1] = cuts->cut_ptr[f] + room;
+    }
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (uint32_t f = 0; f < nf; f++) {
+        const size_t at = cols->col_ptr[f], n = cols->col_ptr[f + 1] - at;
+        gbr_qsummary *pr = &cuts->pruned[gbr_thread_id()];
+        float *out = cuts->cut_val + cuts->cut_ptr[f];
+        size_t k = 0;
+
+        if (n == 0) {
+            count[f] = 0;
+            continue;
+        }
+        gbr_qsummary_prune_sorted(pr, cols->val + at, cols->row + at, hess,
+                                  n, b);
+        for (size_t j = 1; j < pr->n; j++) {
+            const gbr_qentry *e = &pr->e[j];
+
+            out[k++] = isnan(e->prev) ? e->value : midpoint(e->prev, e->value);
+        }
+        out[k++] = INFINITY;
+        count[f] = k;
+    }
+    size_t at = 0;
+
+    for (uint32_t f = 0; f < nf; f++) {
+        size_t from = cuts->cut_ptr[f];
+
+        memmove(cuts->cut_val + at, cuts->cut_val + from,
+                count[f] * sizeof(float));
+        cuts->cut_ptr[f] = at;
+        at += count[f];
+    }
+    cuts->cut_ptr[nf] = at;
 }

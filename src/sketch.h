@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "gbrank/error.h"
+#include "quantile.h"
 
 /* The present values of each feature, sorted once per fit: column f holds
  * entries [col_ptr[f], col_ptr[f + 1]) of val (ascending, NaN left out)
@@ -29,6 +30,8 @@ typedef struct gbr_cuts {
     float *cut_val;             /* room for cap values */
     size_t cap;
     size_t *count;              /* scratch: cuts per feature */
+    gbr_qsummary *pruned;       /* per thread, for gbr_cuts_sketch */
+    int nt;
 } gbr_cuts;
 
 static inline size_t
@@ -68,6 +71,20 @@ void gbr_cuts_free(gbr_cuts *cuts);
 void gbr_cuts_propose(gbr_cuts *cuts, const gbr_columns *cols,
                       const double *weight, size_t max_bins,
                       int absent_counts, int nt);
+
+/* Room in cuts for nt threads' summaries, for gbr_cuts_sketch with
+ * b. GBR_OK or GBR_ENOMEM. */
+int gbr_cuts_sketch_init(gbr_cuts *cuts, const gbr_columns *cols, size_t b,
+                         int nt, gbr_error *err);
+
+/* The global proposal: for each feature, the exact weighted quantile
+ * summary of its sorted column, each row weighing hess[row], pruned to
+ * b + 1 entries s_1 < ... < s_m (error 1/b of the total weight). They
+ * become the bins [s_j, s_j+1), each cut halfway between s_j+1 and the
+ * value just below it, and the last cut is +inf: at most b + 1 bins.
+ * Features run in parallel; the result does not depend on nt. */
+void gbr_cuts_sketch(gbr_cuts *cuts, const gbr_columns *cols,
+                     const double *hess, size_t b);
 
 /* The bin of value v in feature f: the first k with v < cut_val[k]. */
 uint32_t gbr_cuts_bin(const gbr_cuts *cuts, uint32_t f, float v);

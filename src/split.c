@@ -92,6 +92,14 @@ scan_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
 }
 
 gbr_split
+gbr_split_scan(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
+               double sum_h, const gbr_params *p)
+{
+    return scan_feature(h, n_bins, fid, sum_g, sum_h,
+                        leaf_score(sum_g, sum_h, p), p);
+}
+
+gbr_split
 gbr_split_find(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
                double sum_h, const gbr_params *p, const uint8_t *feat_on,
                gbr_split *cand, int nt)

@@ -30,6 +30,11 @@ int gbr_split_better(const gbr_split *a, const gbr_split *b);
  * before the learning rate. */
 double gbr_split_leaf_value(double sum_g, double sum_h, const gbr_params *p);
 
+/* Best split within one feature, from its n_bins + 1 histogram slots h
+ * (the last for absent values). */
+gbr_split gbr_split_scan(const gbr_hbin *h, uint32_t n_bins, uint32_t fid,
+                         double sum_g, double sum_h, const gbr_params *p);
+
 /* Best split of a node with sums (sum_g, sum_h) from its histogram alone.
  * cand holds one slot per feature (scratch); features whose feat_on entry
  * is 0 are skipped (feat_on may be NULL). Features run in parallel; the

@@ -201,9 +201,12 @@ test_hist_partition_and_subtraction(void **state)
                                     sizeof *blocks);
 
             memcpy(rows, fx.rows, fx.n_sel * sizeof *rows);
-            assert_int_equal(gbr_partition_rows(rows, fx.n_sel, &fx.bm, fid,
-                                                bin, absent, dl, scratch,
-                                                blocks, nt), n_left);
+            gbr_part_rule rule = { NULL, &fx.bm, NULL, fid, bin, absent, 0,
+                                   dl };
+
+            assert_int_equal(gbr_partition_rows(rows, fx.n_sel, &rule,
+                                                scratch, blocks, nt),
+                             n_left);
             assert_memory_equal(rows, want, fx.n_sel * sizeof *rows);
             if (nt == 1) {
                 gbr_hbin *parent = hist_oracle(&fx, fx.rows, fx.n_sel, NULL);

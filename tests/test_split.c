@@ -106,7 +106,8 @@ test_split_matches_oracle(void **state)
     (void)state;
     for (int trial = 0; trial < 300; trial++) {
         const uint32_t nf = 1 + (uint32_t)(rng_next() % 12);
-        gbr_cuts cuts = { nf, calloc(nf + 1, sizeof(size_t)), NULL, 0, NULL };
+        gbr_cuts cuts = { .n_features = nf,
+                          .cut_ptr = calloc(nf + 1, sizeof(size_t)) };
         gbr_params p;
 
         gbr_params_init(&p);
@@ -175,7 +176,8 @@ test_split_six_rows_by_hand(void **state)
 {
     size_t cut_ptr[2] = { 0, 6 };
     float cut_val[6] = { 1.5f, 2.5f, 3.5f, 4.5f, 5.5f, INFINITY };
-    gbr_cuts cuts = { 1, cut_ptr, cut_val, 6, NULL };
+    gbr_cuts cuts = { .n_features = 1, .cut_ptr = cut_ptr,
+                      .cut_val = cut_val, .cap = 6 };
     gbr_hbin hist[7] = { { -1, 1 }, { -1, 1 }, { -1, 1 },
                          { 1, 1 },  { 1, 1 },  { 1, 1 }, { 0, 0 } };
     gbr_params p;
@@ -212,7 +214,8 @@ test_split_default_direction(void **state)
 {
     size_t cut_ptr[2] = { 0, 2 };
     float cut_val[2] = { 0.5f, INFINITY };
-    gbr_cuts cuts = { 1, cut_ptr, cut_val, 2, NULL };
+    gbr_cuts cuts = { .n_features = 1, .cut_ptr = cut_ptr,
+                      .cut_val = cut_val, .cap = 2 };
     gbr_hbin hist[3] = { { -4, 2 }, { 4, 2 }, { 3, 1 } };
     gbr_params p;
     gbr_split cand[1];

@@ -183,7 +183,7 @@ need "a gbrank: message naming the command" msg_has frobnicate
 end "unknown command: exit 2 with a gbrank: message"
 
 for args in "fit -x" "fit --frobnicate" "predict --frobnicate --model=m" \
-    "eval --frobnicate --model=m"; do
+    "eval --frobnicate --model=m" "plot --frobnicate --output=p.svg"; do
     # shellcheck disable=SC2086
     set -- $args
     begin
@@ -251,6 +251,37 @@ need "a gbrank: message naming threads and the value" msg_has threads many
 end "predict --threads=many: exit 2 with a gbrank: message"
 
 begin
+g fit --rounds=2 --log=same -o same "$tiny"
+need "exit status 2" status_is 2
+need "a gbrank: message naming --log and the file" msg_has --log same
+end "fit --log naming the model file: exit 2"
+
+begin
+g plot "$tiny"
+need "exit status 2" status_is 2
+need "a gbrank: message naming --output" msg_has --output
+end "plot without --output: exit 2 with a gbrank: message"
+
+begin
+g plot --output=p.svg
+need "exit status 2" status_is 2
+need "a gbrank: message" msg_has ''
+end "plot without a log file: exit 2 with a gbrank: message"
+
+for args in "--x=bogus x bogus" "--width=10 width 10" "--height=x height x" \
+    "--metric= metric"; do
+    # shellcheck disable=SC2086
+    set -- $args
+    opt=$1
+    shift
+    begin
+    g plot "$opt" --output=p.svg "$tiny"
+    need "exit status 2" status_is 2
+    need "a gbrank: message naming $*" msg_has "$@"
+    end "plot $opt: exit 2 with a gbrank: message"
+done
+
+begin
 need "usage errors left no file behind" dir_empty "$work"
 end "usage errors write nothing"
 
@@ -263,7 +294,7 @@ end "gbrank --version"
 begin
 g --help
 need "exit status 0" status_is 0
-for c in fit predict eval; do
+for c in fit predict eval plot; do
     need "usage shows gbrank $c" grep -q "gbrank $c " "$tmp/out"
 done
 end "gbrank --help prints the usage of every command"
@@ -372,7 +403,7 @@ if command -v mandoc >/dev/null 2>&1; then
     "$gbrank" --help >"$tmp/usage" 2>/dev/null
     begin
     set -f
-    for w in $(sed -n -E 's/^(usage:)? *gbrank (fit|predict|eval) //p' \
+    for w in $(sed -n -E 's/^(usage:)? *gbrank (fit|predict|eval|plot) //p' \
             "$tmp/usage"); do
         need "SYNOPSIS has \"$w\"" grep -q -F -e "$w" "$tmp/synopsis"
     done
@@ -493,6 +524,182 @@ evald=$(sed -n 's/^logloss	//p' "$tmp/out")
 need "last train-logloss ($last) equals eval's logloss ($evald)" \
     test -n "$last" -a "$last" = "$evald"
 end "the last logged train-logloss equals gbrank eval --metric=logloss"
+
+# ---------------------------------------------------------------------
+# The training log (fit --log) and gbrank plot.
+
+# Whether $1 is well-formed XML: by python3's parser, else xmllint, else
+# an <svg ...> start and a last line </svg>.
+well_formed() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import xml.dom.minidom, sys
+xml.dom.minidom.parse(sys.argv[1])' "$1" 2>/dev/null
+    elif command -v xmllint >/dev/null 2>&1; then
+        xmllint --noout "$1" 2>/dev/null
+    else
+        grep -q '^<svg ' "$1" && [ "$(tail -n 1 "$1")" = "</svg>" ]
+    fi
+}
+
+# The values fit printed on stderr, one "round column value" line per
+# round and column ("[3]<TAB>train-auc:0.912345" gives "3 train-auc
+# 0.912345").
+stderr_rows() {
+    awk -F "$tab" '/^\[[0-9]+\]/ {
+        r = substr($1, 2, length($1) - 2)
+        for (i = 2; i <= NF; i++) {
+            c = $i; sub(/:[^:]*$/, "", c)
+            print r, c, substr($i, length(c) + 2)
+        } }' "$1"
+}
+
+# The same from a log table, its values rounded to six decimals.
+log_rows() {
+    awk -F "$tab" 'NR > 1 { printf "%s %s-%s %.6f\n", $1, $3, $4, $5 }' "$1"
+}
+
+cp "$tiny" "$tmp/tiny-valid.svm"
+mkdir "$tmp/log"
+logfit="--objective=logistic --metric=auc,ndcg@3- --rounds=6 --threads=1"
+header="round${tab}seconds${tab}set${tab}metric${tab}value"
+begin
+# shellcheck disable=SC2086
+g fit $logfit --valid="$tmp/tiny-valid.svm" --log="$tmp/log/tiny.log" \
+    -o "$tmp/logged.model" "$tiny"
+need "exit status 0" status_is 0
+cp "$tmp/err" "$tmp/fit.err"
+need "the first line is the header round, seconds, set, metric, value" \
+    test "$(head -n 1 "$tmp/log/tiny.log")" = "$header"
+need "1 + 6 rounds x 2 sets x 2 metrics = 25 lines" \
+    test "$(lines_of "$tmp/log/tiny.log")" = 25
+need "every row: round, seconds (never decreasing), set, metric, value" \
+    awk -F "$tab" 'NR > 1 && (NF != 5 || $1 != int((NR - 2) / 4) ||
+        $2 !~ /^[0-9]+\.[0-9][0-9][0-9][0-9][0-9][0-9]$/ || $2 + 0 < last ||
+        $5 !~ /^-?[0-9.]+(e[-+][0-9]+)?$/) { bad = 1 }
+        NR > 1 { last = $2 + 0 } END { exit bad }' "$tmp/log/tiny.log"
+need "sets train and tiny-valid.svm, metrics auc and ndcg@3- (hyphens kept)" \
+    test "$(awk -F "$tab" 'NR > 1 && NR < 6 { print $3 "/" $4 }' \
+    "$tmp/log/tiny.log" | tr '\n' ' ')" = \
+    "train/auc train/ndcg@3- tiny-valid.svm/auc tiny-valid.svm/ndcg@3- "
+stderr_rows "$tmp/fit.err" >"$tmp/rows.err"
+log_rows "$tmp/log/tiny.log" >"$tmp/rows.log"
+need "stderr has 24 values" test "$(lines_of "$tmp/rows.err")" = 24
+need "the values, at six decimals, are those fit printed on stderr" \
+    cmp -s "$tmp/rows.err" "$tmp/rows.log"
+need "no temporary file left" test "$(ls -A "$tmp/log")" = tiny.log
+# shellcheck disable=SC2086
+g fit $logfit --valid="$tmp/tiny-valid.svm" -o "$tmp/unlogged.model" "$tiny"
+need "the same model without --log" \
+    cmp -s "$tmp/logged.model" "$tmp/unlogged.model"
+end "fit --log: a header, then a row per round, set and metric, as on stderr"
+if [ "$good" -ne 1 ]; then
+    diff "$tmp/rows.err" "$tmp/rows.log" | head -n 6 | diag
+fi
+
+begin
+g fit --rounds=3 --log=- -o "$tmp/stdout.model" "$tiny"
+need "exit status 0" status_is 0
+need "the header on stdout" test "$(head -n 1 "$tmp/out")" = "$header"
+need "and 3 rows" test "$(lines_of "$tmp/out")" = 4
+end "fit --log=- writes the table to standard output"
+
+mkdir "$tmp/lout"
+begin
+g fit --log="$tmp/lout/log" -o "$tmp/lout/model" "$tmp/empty.svm"
+need "on bad data: exit status 1" status_is 1
+need "on bad data: no log, model or temporary file left" dir_empty "$tmp/lout"
+g fit --rounds=2 --log="$tmp/no-such-dir/log" -o "$tmp/lout/model" "$tiny"
+need "into a missing directory: exit status 1" status_is 1
+need "into a missing directory: a gbrank: message naming the log" \
+    msg_has "$tmp/no-such-dir/log"
+need "into a missing directory: nothing written" dir_empty "$tmp/lout"
+end "fit --log that fails before training leaves no file"
+
+mkdir "$tmp/plot"
+begin
+g plot --output="$tmp/plot/tiny.svg" "$tmp/log/tiny.log"
+need "exit status 0" status_is 0
+need "nothing on stdout or stderr" test ! -s "$tmp/out" -a ! -s "$tmp/err"
+need "an SVG document" grep -q '^<svg xmlns="http://www.w3.org/2000/svg"' \
+    "$tmp/plot/tiny.svg"
+need "well-formed XML" well_formed "$tmp/plot/tiny.svg"
+need "one polyline per set of the first metric (2)" \
+    test "$(grep -c '<polyline' "$tmp/plot/tiny.svg")" = 2
+need "the legend has \"tiny.log train\"" \
+    grep -q -F '>tiny.log train</text>' "$tmp/plot/tiny.svg"
+need "the legend has \"tiny.log tiny-valid.svm\"" \
+    grep -q -F '>tiny.log tiny-valid.svm</text>' "$tmp/plot/tiny.svg"
+need "the y axis is titled auc" grep -q -F '>auc</text>' "$tmp/plot/tiny.svg"
+cp "$tmp/plot/tiny.svg" "$tmp/tiny.svg.1"
+g plot --output="$tmp/plot/tiny.svg" "$tmp/log/tiny.log"
+need "a second run gives the same bytes" \
+    cmp -s "$tmp/plot/tiny.svg" "$tmp/tiny.svg.1"
+need "no temporary file left" test "$(ls -A "$tmp/plot")" = tiny.svg
+end "plot of a fit --log: well-formed SVG, a line and a legend entry per set"
+
+cp "$tmp/log/tiny.log" "$tmp/log/again.log"
+begin
+g plot --metric=ndcg@3- --x=seconds --title="tiny & <friends>" \
+    --width=900 --height=300 --output=- "$tmp/log/tiny.log" \
+    "$tmp/log/again.log"
+need "exit status 0" status_is 0
+need "well-formed XML on stdout" well_formed "$tmp/out"
+need "one polyline per log and set (4)" \
+    test "$(grep -c '<polyline' "$tmp/out")" = 4
+need "the size 900x300" grep -q 'width="900" height="300"' "$tmp/out"
+need "the title, escaped" \
+    grep -q -F '>tiny &amp; &lt;friends&gt;</text>' "$tmp/out"
+need "the x axis titled seconds" grep -q -F '>seconds</text>' "$tmp/out"
+need "the y axis titled ndcg@3-" grep -q -F '>ndcg@3-</text>' "$tmp/out"
+end "plot --metric --x=seconds --title --width --height of two logs"
+
+begin
+g plot --metric=ndcg@3 --title='gbrank "plot" & <test>' \
+    --output="$tmp/plot/golden.svg" "$golden/plot-a.tsv" "$golden/plot-b.tsv"
+need "exit status 0" status_is 0
+need "well-formed XML" well_formed "$tmp/plot/golden.svg"
+need "three polylines" \
+    test "$(grep -c '<polyline' "$tmp/plot/golden.svg")" = 3
+need "the set v&<1> escaped in the legend" \
+    grep -q -F '>plot-a.tsv v&amp;&lt;1&gt;</text>' "$tmp/plot/golden.svg"
+need "same as plot.svg.golden" same_as_golden "$tmp/plot/golden.svg" \
+    "$golden/plot.svg.golden"
+end "plot of hand-made logs (any column order, a nan): as in plot.svg.golden"
+rm -f "$tmp/plot/golden.svg"
+
+# Malformed logs made from tiny.log: file|sed script|line|what is wrong.
+while IFS="|" read -r name script line what; do
+    sed "$script" "$tmp/log/tiny.log" >"$tmp/log/$name"
+    begin
+    g plot --output="$tmp/plot/bad.svg" "$tmp/log/tiny.log" "$tmp/log/$name"
+    need "exit status 1" status_is 1
+    need "one gbrank: line" one_line_msg
+    need "the message has $name$line" msg_has "$name$line"
+    need "no output or temporary file left" \
+        test "$(ls -A "$tmp/plot")" = tiny.svg
+    end "plot of a log with $what: exit 1, the message has $name$line"
+done <<BAD_LOGS
+short.log|3s/${tab}[^${tab}]*\$//|:3:|a missing field
+value.log|4s/[^${tab}]*\$/high/|:4:|a value that is not a number
+round.log|5s/^[0-9]*/-1/|:5:|a negative round
+header.log|1s/metric/measure/|:1:|no metric column
+empty.log|1,\$d|:1:|no header
+header-only.log|1!d|:|no rows
+BAD_LOGS
+
+begin
+g plot --output="$tmp/plot/bad.svg" "$tmp/log/no-such.log"
+need "exit status 1" status_is 1
+need "one gbrank: line naming the file" msg_has "no-such.log:"
+need "no output file" test "$(ls -A "$tmp/plot")" = tiny.svg
+end "plot of a log that does not exist: exit 1"
+
+begin
+g plot --metric=bogus --output="$tmp/plot/bad.svg" "$tmp/log/tiny.log"
+need "exit status 1" status_is 1
+need "one gbrank: line naming the metric" msg_has bogus
+need "no output file" test "$(ls -A "$tmp/plot")" = tiny.svg
+end "plot --metric of a metric no log has: exit 1"
 
 # ---------------------------------------------------------------------
 # Output files.
