@@ -250,21 +250,26 @@ enum {
     GROW_lossguide = GBR_GROW_LOSSGUIDE,
     PROPOSAL_fixed = GBR_PROPOSAL_FIXED,
     PROPOSAL_global = GBR_PROPOSAL_GLOBAL,
-    PROPOSAL_exact = GBR_PROPOSAL_EXACT
+    PROPOSAL_exact = GBR_PROPOSAL_EXACT,
+    PROPOSAL_local = GBR_PROPOSAL_LOCAL
 };
 
 DETERMINISM(squared_error, depthwise, fixed)
 DETERMINISM(squared_error, depthwise, global)
 DETERMINISM(squared_error, depthwise, exact)
+DETERMINISM(squared_error, depthwise, local)
 DETERMINISM(squared_error, lossguide, fixed)
 DETERMINISM(squared_error, lossguide, global)
 DETERMINISM(squared_error, lossguide, exact)
+DETERMINISM(squared_error, lossguide, local)
 DETERMINISM(logistic, depthwise, fixed)
 DETERMINISM(logistic, depthwise, global)
 DETERMINISM(logistic, depthwise, exact)
+DETERMINISM(logistic, depthwise, local)
 DETERMINISM(logistic, lossguide, fixed)
 DETERMINISM(logistic, lossguide, global)
 DETERMINISM(logistic, lossguide, exact)
+DETERMINISM(logistic, lossguide, local)
 
 /* After a fit without early stopping, the margins predicted on the
  * training set are the training margins, bit for bit, with and without
@@ -273,7 +278,7 @@ static void
 check_predict_reproduces_training(int objective)
 {
     const int proposals[] = { GBR_PROPOSAL_FIXED, GBR_PROPOSAL_GLOBAL,
-                              GBR_PROPOSAL_EXACT };
+                              GBR_PROPOSAL_EXACT, GBR_PROPOSAL_LOCAL };
     set *train = set_make(3000, 8, 0.2,
                           objective == GBR_OBJ_LOGISTIC ? LABEL_BINARY
                                                         : LABEL_REGRESSION,
@@ -363,7 +368,7 @@ static void
 test_booster_learns_and_rule(void **state)
 {
     const int proposals[] = { GBR_PROPOSAL_FIXED, GBR_PROPOSAL_GLOBAL,
-                              GBR_PROPOSAL_EXACT };
+                              GBR_PROPOSAL_EXACT, GBR_PROPOSAL_LOCAL };
     set *train = set_make(2000, 5, 0, LABEL_AND, 4);
 
     (void)state;
@@ -1060,7 +1065,7 @@ static void
 test_booster_infinite_values(void **state)
 {
     const int proposals[] = { GBR_PROPOSAL_FIXED, GBR_PROPOSAL_GLOBAL,
-                              GBR_PROPOSAL_EXACT };
+                              GBR_PROPOSAL_EXACT, GBR_PROPOSAL_LOCAL };
     set *train = set_make(400, 3, 0.1, LABEL_REGRESSION, 21);
     gbr_dataset *ds = NULL;
     gbr_error err = { 0, "" };
@@ -1133,15 +1138,19 @@ main(void)
         WITH_BIG(test_booster_deterministic_squared_error_depthwise_fixed),
         WITH_BIG(test_booster_deterministic_squared_error_depthwise_global),
         WITH_BIG(test_booster_deterministic_squared_error_depthwise_exact),
+        WITH_BIG(test_booster_deterministic_squared_error_depthwise_local),
         WITH_BIG(test_booster_deterministic_squared_error_lossguide_fixed),
         WITH_BIG(test_booster_deterministic_squared_error_lossguide_global),
         WITH_BIG(test_booster_deterministic_squared_error_lossguide_exact),
+        WITH_BIG(test_booster_deterministic_squared_error_lossguide_local),
         WITH_BIN(test_booster_deterministic_logistic_depthwise_fixed),
         WITH_BIN(test_booster_deterministic_logistic_depthwise_global),
         WITH_BIN(test_booster_deterministic_logistic_depthwise_exact),
+        WITH_BIN(test_booster_deterministic_logistic_depthwise_local),
         WITH_BIN(test_booster_deterministic_logistic_lossguide_fixed),
         WITH_BIN(test_booster_deterministic_logistic_lossguide_global),
         WITH_BIN(test_booster_deterministic_logistic_lossguide_exact),
+        WITH_BIN(test_booster_deterministic_logistic_lossguide_local),
         cmocka_unit_test(
             test_booster_predict_reproduces_training_squared_error),
         cmocka_unit_test(test_booster_predict_reproduces_training_logistic),

@@ -425,7 +425,7 @@ sq="--objective=squared-error --rounds=8 --base-score=0.25 \
 --grow=lossguide --max-depth=0 --max-leaves=5 --lambda=0.5 --alpha=0.05 \
 --gamma=0.01 --min-child-weight=2 --learning-rate=0.5"
 
-for prop in global exact fixed; do
+for prop in global local exact fixed; do
     begin
     for nt in 1 2 4; do
         # shellcheck disable=SC2086
