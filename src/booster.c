@@ -170,6 +170,7 @@ struct fit {
     gbr_metric metrics[GBR_MAX_METRICS];
     size_t n_metrics;
     size_t n_valid;
+    size_t with_train;          /* 1 when train is the log's first set */
 };
 
 static void
@@ -340,12 +341,13 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
     return GBR_OK;
 }
 
-/* Name the log's columns: "<set>-<metric>" for train and each valid set. */
+/* Name the log's columns: "<set>-<metric>" for train (when it is
+ * evaluated) and each valid set. */
 static int
 log_prepare(gbr_booster *b, const struct fit *f,
             const char *const *valid_names, size_t rounds, gbr_error *err)
 {
-    size_t n_sets = 1 + f->n_valid;
+    size_t n_sets = f->with_train + f->n_valid;
 
     b->log_cols = n_sets * f->n_metrics;
     b->log_names = gbr_calloc(b->log_cols, sizeof(char *));
@@ -357,15 +359,16 @@ log_prepare(gbr_booster *b, const struct fit *f,
     }
     for (size_t s = 0; s < n_sets; s++) {
         char set[64];
+        size_t v = s - f->with_train;
 
-        if (s == 0)
+        if (s < f->with_train)
             snprintf(set, sizeof set, "train");
-        else if (valid_names && valid_names[s - 1])
-            snprintf(set, sizeof set, "%s", valid_names[s - 1]);
+        else if (valid_names && valid_names[v])
+            snprintf(set, sizeof set, "%s", valid_names[v]);
         else if (f->n_valid == 1)
             snprintf(set, sizeof set, "valid");
         else
-            snprintf(set, sizeof set, "valid%zu", s);
+            snprintf(set, sizeof set, "valid%zu", v + 1);
         for (size_t m = 0; m < f->n_metrics; m++) {
             size_t len = strlen(set) + strlen(f->metrics[m].name) + 2;
             char *name = gbr_malloc(len);
@@ -515,6 +518,8 @@ gbr_booster_fit(gbr_booster *b, const gbr_dataset *train,
     b->train_margin = NULL;
     b->n_train = 0;
     b->n_features = train->n_features;
+    f.with_train = p->eval_train == GBR_EVAL_TRAIN_YES ||
+                   (p->eval_train == GBR_EVAL_TRAIN_AUTO && n_valid == 0);
     if ((rc = gbr_params_check(p, err)) != GBR_OK ||
         (rc = fit_prepare(&f, b, train, valid, valid_names, n_valid, err)) !=
             GBR_OK ||
@@ -528,11 +533,13 @@ gbr_booster_fit(gbr_booster *b, const gbr_dataset *train,
         if ((rc = fit_round(b, &f, train, round, &t, err)) != GBR_OK)
             goto done;
         update_margins(&f, t, train, valid);
-        if ((rc = eval_set(b, &f, train, f.margin, row, err)) != GBR_OK)
+        if (f.with_train &&
+            (rc = eval_set(b, &f, train, f.margin, row, err)) != GBR_OK)
             goto done;
         for (size_t i = 0; i < n_valid; i++)
             if ((rc = eval_set(b, &f, valid[i], f.valid_margin[i],
-                               row + (i + 1) * f.n_metrics, err)) != GBR_OK)
+                               row + (f.with_train + i) * f.n_metrics,
+                               err)) != GBR_OK)
                 goto done;
         b->log_rounds = round + 1;
         log_round(b, round, row);
@@ -544,7 +551,8 @@ gbr_booster_fit(gbr_booster *b, const gbr_dataset *train,
             continue;
         }
         /* Early stopping watches the first metric of the last valid set. */
-        double v = row[n_valid * f.n_metrics];
+        const size_t watch = (f.with_train + n_valid - 1) * f.n_metrics;
+        double v = row[watch];
         int higher = gbr_metric_higher_is_better(&f.metrics[0]);
 
         if (round == 0 || (higher ? v > best_value : v < best_value)) {
@@ -552,8 +560,8 @@ gbr_booster_fit(gbr_booster *b, const gbr_dataset *train,
             best = round;
         } else if (round - best >= (size_t)p->early_stop) {
             gbr_log(p, GBR_LOG_INFO, "stopping: no improvement of %s in %d "
-                    "rounds; best round %zu", b->log_names[n_valid *
-                    f.n_metrics], p->early_stop, best);
+                    "rounds; best round %zu", b->log_names[watch],
+                    p->early_stop, best);
             break;
         }
     }

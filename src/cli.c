@@ -21,8 +21,9 @@ static const struct cli_cmd cmds[] = {
       "gbrank eval --model=file [--metric=list] [--threads=n] datafile",
       cmd_eval },
     { "plot",
-      "gbrank plot --output=file [--metric=name] [--x=round | seconds] "
-      "[--title=text] [--width=n] [--height=n] logfile ...",
+      "gbrank plot --output=file [--metric=name] [--set=name] "
+      "[--x=round | seconds] [--title=text] [--width=n] [--height=n] "
+      "logfile ...",
       cmd_plot },
 };
 

@@ -42,6 +42,7 @@ struct plot {
     const char *const *logs;    /* n_logs paths */
     size_t n_logs;
     const char *metric;         /* --metric, or the first log's first */
+    const char *set;            /* --set: the only set drawn; NULL: all */
     char *first_metric;         /* owned copy of the latter */
     int x_seconds;
     const char *title;          /* NULL: none */
@@ -69,6 +70,9 @@ plot_help(FILE *fp)
           "output); required\n"
           "  --metric=name      the metric to draw (default: the first "
           "of the first log)\n"
+          "  --set=name         draw only this set (train, or a validation "
+          "file's\n                     base name); the legend then names "
+          "the logs alone\n"
           "  --x=round|seconds  the horizontal axis: the round (default) "
           "or the seconds\n"
           "                     since training began\n"
@@ -266,7 +270,8 @@ read_row(struct plot *pl, size_t file, const char *path, size_t lineno,
             return cli_error(CLI_FAIL, "out of memory");
         pl->metric = pl->first_metric;
     }
-    if (strcmp(metric, pl->metric) != 0)
+    if (strcmp(metric, pl->metric) != 0 ||
+        (pl->set && strcmp(set, pl->set) != 0))
         return CLI_OK;
     struct series *s = series_of(pl, file, set);
 
@@ -318,6 +323,9 @@ read_log(struct plot *pl, size_t file)
     else if (status == CLI_OK && lineno == 0)
         status = cli_error(CLI_FAIL, "%s:1: expected a header line, got an "
                            "empty file", path);
+    else if (status == CLI_OK && n_rows == 0 && pl->metric && pl->set)
+        status = cli_error(CLI_FAIL, "%s: no rows of metric \"%.40s\" for "
+                           "set \"%.40s\"", path, pl->metric, pl->set);
     else if (status == CLI_OK && n_rows == 0 && pl->metric)
         status = cli_error(CLI_FAIL, "%s: no rows of metric \"%.40s\"", path,
                            pl->metric);
@@ -481,6 +489,8 @@ static void
 put_legend_label(FILE *fp, const struct plot *pl, const struct series *s)
 {
     put_xml(fp, base_name(pl->logs[s->file]));
+    if (pl->set)
+        return;
     fputc(' ', fp);
     put_xml(fp, s->set);
 }
@@ -506,8 +516,8 @@ layout(const struct plot *pl, struct frame *fr)
 
     for (size_t i = 0; i < pl->n_series; i++) {
         const struct series *s = &pl->s[i];
-        size_t n = text_chars(base_name(pl->logs[s->file])) + 1 +
-                   text_chars(s->set);
+        size_t n = text_chars(base_name(pl->logs[s->file])) +
+                   (pl->set ? 0 : 1 + text_chars(s->set));
 
         legend_chars = n > legend_chars ? n : legend_chars;
         for (size_t j = 0; j < s->n; j++) {
@@ -750,6 +760,10 @@ cmd_plot(int argc, char **argv)
             pl.metric = v;
             if (!*v)
                 status = cli_error(CLI_USAGE, "--metric needs a name");
+        } else if (cli_opt(a, "set", &v)) {
+            pl.set = v;
+            if (!*v)
+                status = cli_error(CLI_USAGE, "--set needs a name");
         } else if (cli_opt(a, "x", &v)) {
             pl.x_seconds = strcmp(v, "seconds") == 0;
             if (!pl.x_seconds && strcmp(v, "round") != 0)

@@ -34,6 +34,7 @@ static const char *const proposal_names[] = {
     "global", "local", "exact", "fixed", NULL
 };
 static const char *const grow_names[] = { "depthwise", "lossguide", NULL };
+static const char *const eval_train_names[] = { "auto", "yes", "no", NULL };
 
 #define OFF(field) offsetof(gbr_params, field)
 #define INF HUGE_VAL
@@ -101,6 +102,10 @@ static const struct param_def defs[] = {
         "stop after this many rounds without improvement on the last "
         "validation set; 0 to never stop early" },
       P_INT, OFF(early_stop), 0, 1e7, 0, 0, NULL },
+    { { "eval_train", "choice", "auto", "auto|yes|no",
+        "report metrics on the training data too; auto: only when there "
+        "is no validation set" },
+      P_CHOICE, OFF(eval_train), 0, 0, 0, 0, eval_train_names },
     { { "metric", "string", "", "comma-separated metric names",
         "metrics to report each round; the objective's own when empty" },
       P_STRING, OFF(metric), 0, 0, 0, 0, NULL },

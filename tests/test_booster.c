@@ -632,6 +632,7 @@ test_booster_early_stopping(void **state)
 
     (void)state;
     base_params(&p, GBR_OBJ_SQUARED_ERROR, GBR_PROPOSAL_EXACT);
+    p.eval_train = GBR_EVAL_TRAIN_YES;
     p.n_rounds = 100;
     p.max_depth = 8;
     p.learning_rate = 0.5;
@@ -694,6 +695,7 @@ test_booster_early_stopping_last_valid_set(void **state)
 
     (void)state;
     base_params(&p, GBR_OBJ_SQUARED_ERROR, GBR_PROPOSAL_FIXED);
+    p.eval_train = GBR_EVAL_TRAIN_YES;
     p.n_rounds = 100;
     p.max_depth = 8;
     p.min_child_weight = 0;

@@ -27,6 +27,12 @@ enum gbr_grow {
     GBR_GROW_LOSSGUIDE
 };
 
+enum gbr_eval_train {
+    GBR_EVAL_TRAIN_AUTO = 0,    /* when there is no validation set */
+    GBR_EVAL_TRAIN_YES,
+    GBR_EVAL_TRAIN_NO
+};
+
 enum gbr_log_level {
     GBR_LOG_ERROR = 0,
     GBR_LOG_WARN,
@@ -68,6 +74,7 @@ typedef struct gbr_params {
     uint64_t seed;
     int n_threads;              /* 0: all cores */
     int early_stop;             /* 0: off */
+    int eval_train;             /* enum gbr_eval_train */
     char metric[GBR_METRIC_LIST_SIZE]; /* comma list; "" = objective's */
     gbr_log_fn log_fn;          /* NULL: silent */
     void *log_ud;

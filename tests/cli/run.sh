@@ -560,7 +560,8 @@ log_rows() {
 
 cp "$tiny" "$tmp/tiny-valid.svm"
 mkdir "$tmp/log"
-logfit="--objective=logistic --metric=auc,ndcg@3- --rounds=6 --threads=1"
+logfit="--objective=logistic --metric=auc,ndcg@3- --rounds=6 --threads=1 \
+--eval-train=yes"
 header="round${tab}seconds${tab}set${tab}metric${tab}value"
 begin
 # shellcheck disable=SC2086
