@@ -8,6 +8,7 @@
 #include "dataset_impl.h"
 #include "grow.h"
 #include "metric.h"
+#include "obj_rank.h"
 #include "objective.h"
 #include "parallel.h"
 #include "params_impl.h"
@@ -107,6 +108,14 @@ gbr_booster_n_features(const gbr_booster *b)
     return b->n_features;
 }
 
+const char *
+gbr_booster_default_metric(const gbr_booster *b)
+{
+    return b->params.metric[0] ? b->params.metric
+                               : gbr_objective_default_metric(
+                                     b->params.objective);
+}
+
 const gbr_params *
 gbr_booster_params(const gbr_booster *b)
 {
@@ -163,6 +172,7 @@ struct fit {
     gbr_gpair *gp;
     double *hess;               /* the sketches' weights: hessians */
     gbr_local local;            /* node proposals' scratch */
+    gbr_rank *rank;             /* ranking objectives' state */
     double *margin;             /* per row of train */
     uint8_t *in_tree;           /* rows drawn for the current tree */
     double **valid_margin;
@@ -183,6 +193,7 @@ fit_free(struct fit *f)
     gbr_free(f->gp);
     gbr_free(f->hess);
     gbr_local_free(&f->local);
+    gbr_rank_free(f->rank);
     gbr_free(f->margin);
     gbr_free(f->in_tree);
     for (size_t i = 0; f->valid_margin && i < f->n_valid; i++)
@@ -255,6 +266,28 @@ binned_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
     return GBR_OK;
 }
 
+/* The ranking objective's state, for the ranking objectives. */
+static int
+rank_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
+             int nt, gbr_error *err)
+{
+    static const int kinds[] = {
+        [GBR_OBJ_LAMBDARANK] = GBR_RANK_LAMBDARANK,
+        [GBR_OBJ_MAP] = GBR_RANK_MAP,
+        [GBR_OBJ_PAIRWISE] = GBR_RANK_PAIRWISE,
+        [GBR_OBJ_TOP1] = GBR_RANK_TOP1,
+        [GBR_OBJ_BPR_MAX] = GBR_RANK_BPR_MAX,
+        [GBR_OBJ_TOP1_MAX] = GBR_RANK_TOP1_MAX,
+    };
+    gbr_rank_params rp = { kinds[p->objective], p->ndcg_exp_gain,
+                           (uint32_t)p->lambdarank_top_k,
+                           p->lambdarank_score_norm, 1.0, p->bpr_max_reg };
+
+    return gbr_rank_create(&rp, train->label, train->weight, train->n_rows,
+                           train->group_ptr, train->n_groups, nt, &f->rank,
+                           err);
+}
+
 static int
 fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
             const gbr_dataset *const *valid, const char *const *valid_names,
@@ -263,14 +296,21 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
     const gbr_params *p = &b->params;
     const int nt = gbr_threads(p->n_threads);
     const size_t n = train->n_rows;
-    const char *mlist = p->metric[0] ? p->metric
-                                     : gbr_objective_default_metric(
-                                           p->objective);
+    const char *mlist;
     int rc;
+
+    if (p->objective == GBR_OBJ_AUTO)
+        b->params.objective = train->group_ptr ? GBR_OBJ_LAMBDARANK
+                                               : GBR_OBJ_SQUARED_ERROR;
+    mlist = p->metric[0] ? p->metric
+                         : gbr_objective_default_metric(p->objective);
 
     if (n >= UINT32_MAX)
         return gbr_fail(err, GBR_EPARAM, "training data has %zu rows; at "
                         "most %u are supported", n, (unsigned)UINT32_MAX - 1);
+    if (gbr_objective_is_rank(p->objective) &&
+        (rc = rank_prepare(f, p, train, nt, err)) != GBR_OK)
+        return rc;
     if ((rc = gbr_metric_parse_list(mlist, f->metrics, GBR_MAX_METRICS,
                                     &f->n_metrics, err)) != GBR_OK)
         return rc;
@@ -324,9 +364,12 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
         if (!f->hess)
             return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu rows", n);
     }
-    b->base_score = isnan(p->base_score)
-                        ? gbr_objective_base_score(p->objective, &od)
-                        : gbr_objective_margin(p->objective, p->base_score);
+    if (gbr_objective_is_rank(p->objective))
+        b->base_score = 0;
+    else if (isnan(p->base_score))
+        b->base_score = gbr_objective_base_score(p->objective, &od);
+    else
+        b->base_score = gbr_objective_margin(p->objective, p->base_score);
     for (size_t r = 0; r < n; r++)
         f->margin[r] = b->base_score;
     for (size_t i = 0; i < n_valid; i++) {
@@ -429,7 +472,10 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     size_t n_in = 0;
     int rc;
 
-    gbr_objective_gradients(p->objective, &od, f->margin, f->gp, nt);
+    if (f->rank)
+        gbr_rank_gradients(f->rank, f->margin, f->gp, nt);
+    else
+        gbr_objective_gradients(p->objective, &od, f->margin, f->gp, nt);
     if (f->hess)
         for (size_t r = 0; r < n; r++)
             f->hess[r] = f->gp[r].h;

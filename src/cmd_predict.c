@@ -119,13 +119,8 @@ cmd_eval(int argc, char **argv)
     status = predict_all(model, data, 0, n_threads, &b, &ds, &pred);
     if (status != CLI_OK)
         goto done;
-    if (!metrics) {
-        const gbr_params *p = gbr_booster_params(b);
-
-        metrics = p->metric[0] ? p->metric
-                  : p->objective == GBR_OBJ_LOGISTIC ? "logloss"
-                                                     : "rmse";
-    }
+    if (!metrics)
+        metrics = gbr_booster_default_metric(b);
     list = strdup(metrics);
     if (!list) {
         status = cli_error(CLI_FAIL, "out of memory");

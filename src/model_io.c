@@ -63,6 +63,11 @@ gbr_booster_save(const gbr_booster *b, const char *path, gbr_error *err)
 
     if (!tmp)
         return gbr_fail(err, GBR_ENOMEM, "out of memory");
+    if (b->params.objective == GBR_OBJ_AUTO) {
+        gbr_free(tmp);
+        return gbr_fail(err, GBR_ESTATE, "%s: the objective is still auto: "
+                        "fit the model before saving it", path);
+    }
     snprintf(tmp, len, "%s.tmpXXXXXX", path);
     fd = mkstemp(tmp);
     if (fd < 0 || !(fp = fdopen(fd, "w"))) {
@@ -359,7 +364,8 @@ load_header(struct reader *rd, gbr_booster *b, size_t *n_trees,
     }
     if ((rc = expect_key(rd, "objective", &v, err)) != GBR_OK)
         return rc;
-    if ((b->params.objective = gbr_objective_from_name(v)) < 0) {
+    if ((b->params.objective = gbr_objective_from_name(v)) < 0 ||
+        b->params.objective == GBR_OBJ_AUTO) {
         snprintf(msg, sizeof msg, "unknown objective \"%.40s\"", v);
         return bad(rd, err, msg);
     }

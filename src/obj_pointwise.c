@@ -110,5 +110,20 @@ gbr_objective_transform(int objective, double margin)
 const char *
 gbr_objective_default_metric(int objective)
 {
-    return objective == GBR_OBJ_LOGISTIC ? "logloss" : "rmse";
+    switch (objective) {
+    case GBR_OBJ_SQUARED_ERROR:
+        return "rmse";
+    case GBR_OBJ_LOGISTIC:
+        return "logloss";
+    case GBR_OBJ_MAP:
+        return "map@10";
+    default:
+        return "ndcg@10";
+    }
+}
+
+int
+gbr_objective_is_rank(int objective)
+{
+    return objective >= GBR_OBJ_LAMBDARANK && objective <= GBR_OBJ_TOP1_MAX;
 }

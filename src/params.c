@@ -28,8 +28,10 @@ struct param_def {
 };
 
 static const char *const objective_names[] = {
-    "squared-error", "logistic", NULL
+    "squared-error", "logistic", "lambdarank", "map", "pairwise", "top1",
+    "bpr-max", "top1-max", "auto", NULL
 };
+static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const proposal_names[] = {
     "global", "local", "exact", "fixed", NULL
 };
@@ -42,8 +44,11 @@ static const char *const eval_train_names[] = { "auto", "yes", "no", NULL };
 /* The one table of parameters: name, type, default, range, help. The CLI's
  * options, its --help and the manual's PARAMETERS section follow it. */
 static const struct param_def defs[] = {
-    { { "objective", "choice", "squared-error", "squared-error|logistic",
-        "loss to minimise" },
+    { { "objective", "choice", "auto",
+        "auto|squared-error|logistic|lambdarank|map|pairwise|top1|bpr-max|"
+        "top1-max",
+        "loss to minimise; auto: lambdarank for data with query groups, "
+        "else squared-error" },
       P_CHOICE, OFF(objective), 0, 0, 0, 0, objective_names },
     { { "proposal", "choice", "global", "global|local|exact|fixed",
         "how split candidates are proposed" },
@@ -86,6 +91,20 @@ static const struct param_def defs[] = {
         "prediction before the first tree (a probability for logistic); "
         "auto: the weighted mean label" },
       P_AUTO_DOUBLE, OFF(base_score), -INF, INF, 1, 1, NULL },
+    { { "ndcg_exp_gain", "choice", "yes", "yes|no",
+        "lambdarank: gain 2^y - 1 (yes) or y (no)" },
+      P_CHOICE, OFF(ndcg_exp_gain), 0, 0, 0, 0, no_yes },
+    { { "lambdarank_top_k", "int", "10", "[0, 2147483647]",
+        "lambdarank, map: only pairs with a document in the top k by "
+        "score; 0 for all pairs" },
+      P_INT, OFF(lambdarank_top_k), 0, 2147483647.0, 0, 0, NULL },
+    { { "lambdarank_score_norm", "choice", "no", "yes|no",
+        "lambdarank, map: divide each pair's weight by 0.01 plus the "
+        "pair's score gap" },
+      P_CHOICE, OFF(lambdarank_score_norm), 0, 0, 0, 0, no_yes },
+    { { "bpr_max_reg", "double", "1", "[0, inf)",
+        "bpr-max: weight of the regulariser of the negatives' scores" },
+      P_DOUBLE, OFF(bpr_max_reg), 0, INF, 0, 1, NULL },
     { { "subsample", "double", "1", "(0, 1]",
         "fraction of rows drawn for each tree" },
       P_DOUBLE, OFF(subsample), 0, 1, 1, 0, NULL },
@@ -391,6 +410,11 @@ gbr_params_check(const gbr_params *p, gbr_error *err)
     if (p->grow == GBR_GROW_DEPTHWISE && p->max_depth == 0)
         return gbr_fail(err, GBR_EPARAM,
                         "max-depth=0 (no limit) needs grow=lossguide");
+    if ((p->objective == GBR_OBJ_TOP1 || p->objective == GBR_OBJ_TOP1_MAX) &&
+        !(p->lambda > 0))
+        return gbr_fail(err, GBR_EPARAM, "objective %s needs lambda > 0: "
+                        "its hessians can vanish", objective_names[
+                            p->objective]);
     if (p->objective == GBR_OBJ_LOGISTIC && !isnan(p->base_score) &&
         !(p->base_score > 0 && p->base_score < 1))
         return gbr_fail(err, GBR_EPARAM, "base-score must be in (0, 1) for "

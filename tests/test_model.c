@@ -175,6 +175,7 @@ test_model_round_trip_exact_bits(void **state)
     (void)state;
     assert_non_null(b);
     gbr_params_init(&b->params);
+    b->params.objective = GBR_OBJ_SQUARED_ERROR;
     b->n_features = 2;
     b->base_score = 1.0 / 3;
     for (int i = 0; i < 2; i++) {

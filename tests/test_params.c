@@ -15,7 +15,9 @@ test_params_defaults(void **state)
 
     (void)state;
     gbr_params_init(&p);
-    assert_int_equal(p.objective, GBR_OBJ_SQUARED_ERROR);
+    assert_int_equal(p.objective, GBR_OBJ_AUTO);
+    assert_int_equal(p.lambdarank_top_k, 10);
+    assert_int_equal(p.ndcg_exp_gain, 1);
     assert_int_equal(p.proposal, GBR_PROPOSAL_GLOBAL);
     assert_int_equal(p.grow, GBR_GROW_DEPTHWISE);
     assert_int_equal(p.n_rounds, 100);
@@ -77,7 +79,8 @@ test_params_range_errors(void **state)
         { "lambda", "inf", "lambda must be in [0, inf), got \"inf\"" },
         { "sketch-eps", "1", "sketch-eps must be in (0, 1), got \"1\"" },
         { "objective", "hinge", "objective must be in "
-          "squared-error|logistic, got \"hinge\"" },
+          "auto|squared-error|logistic|lambdarank|map|pairwise|top1|"
+          "bpr-max|top1-max, got \"hinge\"" },
         { "seed", "-3", "seed must be in [0, 18446744073709551615], "
           "got \"-3\"" },
         { "max-bin", "1", "max-bin must be in [2, 65535], got \"1\"" },
@@ -127,7 +130,7 @@ static void
 test_params_table_complete(void **state)
 {
     (void)state;
-    assert_true(gbr_params_count() >= 20);
+    assert_true(gbr_params_count() >= 25);
     assert_null(gbr_params_info(gbr_params_count()));
     for (size_t i = 0; i < gbr_params_count(); i++) {
         const gbr_param_info *info = gbr_params_info(i);

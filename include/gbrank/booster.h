@@ -50,6 +50,10 @@ GBR_API int gbr_eval_metric(const char *name, const gbr_dataset *ds,
                             const double *pred, size_t n, int n_threads,
                             double *value, gbr_error *err);
 
+/* The metric b reports when none is named: its parameters' metric list,
+ * or its objective's own ("rmse", "logloss", "ndcg@10", "map@10"). */
+GBR_API const char *gbr_booster_default_metric(const gbr_booster *b);
+
 /* Number of trees in b, number of features the model was trained with. */
 GBR_API size_t gbr_booster_n_trees(const gbr_booster *b);
 GBR_API size_t gbr_booster_n_features(const gbr_booster *b);

@@ -12,7 +12,14 @@ extern "C" {
 
 enum gbr_objective {
     GBR_OBJ_SQUARED_ERROR = 0,
-    GBR_OBJ_LOGISTIC
+    GBR_OBJ_LOGISTIC,
+    GBR_OBJ_LAMBDARANK,
+    GBR_OBJ_MAP,
+    GBR_OBJ_PAIRWISE,
+    GBR_OBJ_TOP1,
+    GBR_OBJ_BPR_MAX,
+    GBR_OBJ_TOP1_MAX,
+    GBR_OBJ_AUTO        /* lambdarank for grouped data, else squared-error */
 };
 
 enum gbr_proposal {
@@ -69,6 +76,10 @@ typedef struct gbr_params {
     double gamma;
     double min_child_weight;
     double base_score;          /* prediction before any tree; NaN: auto */
+    int ndcg_exp_gain;          /* NDCG gain 2^y - 1 (1) or y (0) */
+    int lambdarank_top_k;       /* pairs touching the top k only; 0: all */
+    int lambdarank_score_norm;  /* divide pair weights by the score gap */
+    double bpr_max_reg;         /* bpr-max's score regulariser */
     double subsample;
     double colsample_bytree;
     uint64_t seed;

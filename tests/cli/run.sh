@@ -304,8 +304,11 @@ end "gbrank --help prints the usage of every command"
 
 # name;type;default;range for each row of the table in src/params.c.
 tab=$(printf '\t')
-sed -n 's/^ *{ { "\([a-z0-9_]*\)", "\([a-z0-9|]*\)", "\([^"]*\)", "\([^"]*\)",.*/\1;\2;\3;\4/p' \
-    "$params_c" >"$tmp/table" 2>/dev/null
+# String literals continued on the next line are joined first.
+tr '\n' '\001' <"$params_c" 2>/dev/null | sed 's/"\x01 *"//g; s/",\x01 *"/", "/g' |
+    tr '\001' '\n' |
+    sed -n 's/^ *{ { "\([a-z0-9_]*\)", "\([a-z0-9|]*\)", "\([^"]*\)", "\([^"]*\)",.*/\1;\2;\3;\4/p' \
+    >"$tmp/table" 2>/dev/null
 cut -d';' -f1 "$tmp/table" | tr _ - | sort >"$tmp/table.names"
 
 begin
