@@ -39,5 +39,5 @@ data=datasets/default
 ./gbrank predict --model="$data/ltr.model" --output="$data/ltr.pred" \
     "$data/ltr.test"
 echo "test metrics ($data/ltr.test):"
-./gbrank eval --model="$data/ltr.model" --metric=ndcg@10,map@10,rmse \
+./gbrank eval --model="$data/ltr.model" --metric=ndcg@10,map@10,mrr@10 \
     "$data/ltr.test"
