@@ -14,7 +14,7 @@ static const struct cli_cmd cmds[] = {
       "[-o model] trainfile",
       cmd_fit },
     { "predict",
-      "gbrank predict --model=file [--output=file] [--margin] "
+      "gbrank predict --model=file [--output=file] [--margin] [--ranked] "
       "[--threads=n] datafile",
       cmd_predict },
     { "eval",

@@ -26,11 +26,66 @@ predict_all(const char *model_path, const char *data_path, int margin,
     return CLI_OK;
 }
 
+struct scored {
+    double score;
+    size_t row;
+};
+
+/* Highest score first; NaN last; ties keep the input order. */
+static int
+scored_cmp(const void *a, const void *b)
+{
+    const struct scored *x = a, *y = b;
+    int xn = x->score != x->score, yn = y->score != y->score;
+
+    if (xn != yn)
+        return xn - yn;
+    if (!xn && x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Write qid, row (from 1), score and rank (from 1) of every row, each
+ * query's rows sorted by score. Queries without ids are numbered from 1. */
+static int
+write_ranked(FILE *fp, const gbr_dataset *ds, const double *pred)
+{
+    const size_t *gp = gbr_dataset_group_ptr(ds);
+    const uint64_t *id = gbr_dataset_group_id(ds);
+    size_t ng = gbr_dataset_n_groups(ds), most = 0;
+    struct scored *buf;
+
+    if (!gp)
+        return cli_error(CLI_FAIL, "--ranked needs query groups (qid: in "
+                         "the data or a .query file)");
+    for (size_t q = 0; q < ng; q++)
+        if (gp[q + 1] - gp[q] > most)
+            most = gp[q + 1] - gp[q];
+    buf = malloc((most ? most : 1) * sizeof *buf);
+    if (!buf)
+        return cli_error(CLI_FAIL, "out of memory");
+    for (size_t q = 0; q < ng; q++) {
+        size_t n = gp[q + 1] - gp[q];
+
+        for (size_t i = 0; i < n; i++) {
+            buf[i].score = pred[gp[q] + i];
+            buf[i].row = gp[q] + i;
+        }
+        qsort(buf, n, sizeof *buf, scored_cmp);
+        for (size_t i = 0; i < n; i++)
+            fprintf(fp, "%llu\t%zu\t%.9g\t%zu\n",
+                    (unsigned long long)(id ? id[q] : q + 1),
+                    buf[i].row + 1, buf[i].score, i + 1);
+    }
+    free(buf);
+    return CLI_OK;
+}
+
 int
 cmd_predict(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *output = NULL, *v;
-    int margin = 0, n_threads = 0, status;
+    int margin = 0, ranked = 0, n_threads = 0, status;
     gbr_booster *b = NULL;
     gbr_dataset *ds = NULL;
     double *pred = NULL;
@@ -48,6 +103,8 @@ cmd_predict(int argc, char **argv)
             output = v;
         } else if (cli_opt(a, "margin", NULL)) {
             margin = 1;
+        } else if (cli_opt(a, "ranked", NULL)) {
+            ranked = 1;
         } else if (cli_opt(a, "threads", &v)) {
             if ((status = cli_threads(v, &n_threads)) != CLI_OK)
                 return status;
@@ -69,9 +126,16 @@ cmd_predict(int argc, char **argv)
     if (status == CLI_OK && (status = cli_out_open(&out, output)) == CLI_OK) {
         size_t n = gbr_dataset_n_rows(ds);
 
-        for (size_t r = 0; r < n; r++)
-            fprintf(out.fp, "%.9g\n", pred[r]);
-        status = cli_out_commit(&out);
+        if (ranked) {
+            status = write_ranked(out.fp, ds, pred);
+        } else {
+            for (size_t r = 0; r < n; r++)
+                fprintf(out.fp, "%.9g\n", pred[r]);
+        }
+        if (status == CLI_OK)
+            status = cli_out_commit(&out);
+        else
+            cli_out_abort(&out);
     }
     free(pred);
     gbr_dataset_free(ds);

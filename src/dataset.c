@@ -103,10 +103,21 @@ dataset_copy(gbr_dataset *ds, const gbr_csr *csr, gbr_error *err)
                                          sizeof(size_t));
         if (!ds->group_ptr)
             return gbr_fail(err, GBR_ENOMEM, "out of memory copying groups");
+        if (csr->group_id) {
+            ds->group_id = gbr_reallocarray(NULL, csr->n_groups + 1,
+                                            sizeof(uint64_t));
+            if (!ds->group_id)
+                return gbr_fail(err, GBR_ENOMEM, "out of memory copying "
+                                "groups");
+        }
         ds->group_ptr[0] = 0;
-        for (size_t q = 0; q < csr->n_groups; q++)
-            if (csr->group_ptr[q + 1] > csr->group_ptr[q])
+        for (size_t q = 0; q < csr->n_groups; q++) {
+            if (csr->group_ptr[q + 1] > csr->group_ptr[q]) {
+                if (ds->group_id)
+                    ds->group_id[n] = csr->group_id[q];
                 ds->group_ptr[++n] = csr->group_ptr[q + 1];
+            }
+        }
         ds->n_groups = n;
     }
     return GBR_OK;
@@ -146,6 +157,7 @@ gbr_dataset_free(gbr_dataset *ds)
     gbr_free(ds->label);
     gbr_free(ds->weight);
     gbr_free(ds->group_ptr);
+    gbr_free(ds->group_id);
     gbr_free(ds);
 }
 
@@ -183,6 +195,12 @@ const size_t *
 gbr_dataset_group_ptr(const gbr_dataset *ds)
 {
     return ds->group_ptr;
+}
+
+const uint64_t *
+gbr_dataset_group_id(const gbr_dataset *ds)
+{
+    return ds->group_id;
 }
 
 /* Binary search of the row's sorted indices. */

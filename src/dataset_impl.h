@@ -15,6 +15,7 @@ struct gbr_dataset {
     float *weight;              /* NULL: all 1 */
     size_t n_groups;
     size_t *group_ptr;          /* NULL: no groups */
+    uint64_t *group_id;         /* NULL: groups without ids */
 };
 
 /* Value of feature fid in row r, or NaN when the row lacks it. */

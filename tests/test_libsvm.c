@@ -268,6 +268,10 @@ test_libsvm_qid_limits(void **state)
     assert_int_equal(f->csr.n_groups, 2);
     assert_int_equal(f->csr.group_ptr[1], 1);
     assert_int_equal(f->csr.group_ptr[2], 3);
+    /* The groups keep the ids the data gave them. */
+    assert_non_null(f->csr.group_id);
+    assert_true(f->csr.group_id[0] == 0);
+    assert_true(f->csr.group_id[1] == UINT64_MAX);
 }
 
 /* A growable text buffer for generated files. */
@@ -751,6 +755,8 @@ test_libsvm_side_files(void **state)
     assert_int_equal(f->csr.n_groups, 2);
     assert_int_equal(f->csr.group_ptr[1], 1);
     assert_null(f->csr.weight);
+    /* Groups from sizes alone have no ids. */
+    assert_null(f->csr.group_id);
 }
 
 /* qid groups and a side file that agree are accepted. */

@@ -15,7 +15,8 @@ extern "C" {
  * strictly increasing. An index absent from a row is a missing value.
  * weight is NULL when every row weighs 1. group_ptr is NULL when the rows
  * form no query groups; otherwise it holds n_groups + 1 prefix sums of the
- * group sizes, from 0 to n_rows. */
+ * group sizes, from 0 to n_rows. group_id, when not NULL, holds each
+ * group's id as the data named it (the qid). */
 typedef struct gbr_csr {
     size_t n_rows;
     size_t n_features;          /* largest index + 1 */
@@ -26,6 +27,7 @@ typedef struct gbr_csr {
     float *weight;              /* n_rows, or NULL */
     size_t n_groups;
     size_t *group_ptr;          /* n_groups + 1, or NULL */
+    uint64_t *group_id;         /* n_groups, or NULL */
 } gbr_csr;
 
 typedef struct gbr_dataset gbr_dataset;
@@ -50,6 +52,10 @@ GBR_API size_t gbr_dataset_n_groups(const gbr_dataset *ds);
 GBR_API const float *gbr_dataset_label(const gbr_dataset *ds);
 GBR_API const float *gbr_dataset_weight(const gbr_dataset *ds);
 GBR_API const size_t *gbr_dataset_group_ptr(const gbr_dataset *ds);
+
+/* The id of each group as the data gave it (qid:N), or NULL when the
+ * groups came from sizes alone (a .query file). */
+GBR_API const uint64_t *gbr_dataset_group_id(const gbr_dataset *ds);
 
 #ifdef __cplusplus
 }

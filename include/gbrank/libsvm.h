@@ -1225,6 +1225,13 @@ libsvm_take(struct libsvm_reader *r, gbr_csr *out)
     out->n_groups = r->group_ptr != NULL ? r->n_groups : 0;
     out->group_ptr = (size_t *)libsvm_shrink(r->group_ptr, out->n_groups + 1,
                                              sizeof *out->group_ptr);
+    out->group_id = NULL;
+    if (r->has_qid == 1 && out->n_groups > 0) {
+        out->group_id = (uint64_t *)libsvm_shrink(r->group_qid,
+                                                  out->n_groups,
+                                                  sizeof *out->group_id);
+        r->group_qid = NULL;
+    }
     r->row_ptr = NULL;
     r->label = NULL;
     r->weight = NULL;
@@ -1318,6 +1325,7 @@ gbr_libsvm_free(gbr_csr *csr)
     free(csr->label);
     free(csr->weight);
     free(csr->group_ptr);
+    free(csr->group_id);
     memset(csr, 0, sizeof *csr);
 }
 

@@ -864,9 +864,39 @@ else
     need "$missing_default" false
 fi
 end "fit on datasets/default/ltr.train: same model for 1, 2 and 4 threads"
+
 if [ "$good" -ne 1 ] && [ "$have_default" -eq 1 ]; then
     diff "$tmp/ltr.1" "$tmp/ltr.2" | head -n 6 | diag
 fi
+
+# predict --ranked: every row once, each query's rows by score, ranks 1..n.
+begin
+g fit --rounds=5 --threads=1 -o "$tmp/rank.model" "$default_data/ltr.train"
+need "fit on grouped data exits 0" status_is 0
+g predict --model="$tmp/rank.model" --ranked "$default_data/ltr.test"
+need "predict --ranked exits 0" status_is 0
+cp "$tmp/out" "$tmp/ranked"
+g predict --model="$tmp/rank.model" "$default_data/ltr.test"
+cp "$tmp/out" "$tmp/plain"
+need "one line per row" \
+    test "$(wc -l <"$tmp/ranked")" -eq "$(wc -l <"$tmp/plain")"
+need "four tab-separated fields" \
+    awk -F "$tab" 'NF != 4 { bad = 1 } END { exit bad }' "$tmp/ranked"
+need "scores are the rows' predictions" \
+    awk -F "$tab" 'NR == FNR { p[NR] = $1; next }
+        p[$2] != $3 { bad = 1 } END { exit bad }' "$tmp/plain" "$tmp/ranked"
+need "within a query: ranks 1, 2, ... and scores never rise" \
+    awk -F "$tab" '$1 != q { q = $1; r = 0; last = "" }
+        { r++; if ($4 != r) bad = 1
+          if (last != "" && $3 + 0 > last + 0) bad = 1; last = $3 }
+        END { exit bad }' "$tmp/ranked"
+need "every row appears once" \
+    test "$(cut -f2 "$tmp/ranked" | sort -n | uniq | wc -l)" -eq \
+        "$(wc -l <"$tmp/plain")"
+g predict --model="$tmp/rank.model" --ranked "$tiny"
+need "without groups: exit 1" status_is 1
+need "without groups: says so" msg_has "needs query groups"
+end "predict --ranked lists each query's rows by score with their ranks"
 
 # The lines of the literal displays of EXAMPLES, un-escaped.
 awk '/^\.Sh /{ on = ($2 == "EXAMPLES"); next }
