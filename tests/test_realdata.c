@@ -7,7 +7,16 @@
  * side with ours):
  *   agaricus, logistic, 10 rounds, depth 3, eta 0.3: test error 0
  *   higgs-sas11k, logistic, 200 rounds, depth 6, eta 0.1, max_bin 256:
- *     test AUC 0.800814 */
+ *     test AUC 0.800814
+ * and for ranking (the Python package of the same version, groups set
+ * from the .query files; bench/xgb_rank.py):
+ *   lgbm-rank, rank:ndcg, 100 rounds, eta 0.1, lossguide, 31 leaves,
+ *     max_bin 255, min_child_weight 5: test NDCG@10 0.739275
+ *   mq2008 (train Fold2/test, valid Fold1/vali, test Fold1/test),
+ *     rank:ndcg, eta 0.1, depth 6, early stopping after 30 rounds on
+ *     the validation NDCG@10: test NDCG@10 0.781178
+ * LightGBM's own tests require NDCG@1 > 0.5674 and NDCG@3 > 0.578 on
+ * lgbm-rank. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +36,14 @@
 #define XGB_AGARICUS_ERROR 0.0
 #define XGB_HIGGS_AUC 0.800814
 #define HIGGS_AUC_SLACK 0.003
+#define XGB_LGBM_RANK_NDCG10 0.739275
+#define LGBM_RANK_NDCG1 0.5674
+#define LGBM_RANK_NDCG3 0.578
+#define XGB_MQ2008_NDCG10 0.781178
+#define MQ2008_SLACK 0.005
+/* A model of constant scores keeps each query's input order; a ranking
+ * objective must beat its NDCG@10 clearly. */
+#define RANK_CLEAR_MARGIN 0.05
 
 /* Load $GBR_DATA_DIR/rel, skipping the test when the variable is unset and
  * failing when it is set but the file cannot be read. */
@@ -50,7 +67,8 @@ load(const char *rel)
 }
 
 static gbr_booster *
-train(const gbr_dataset *ds, const char *const *kv, int n_threads)
+train_valid(const gbr_dataset *ds, const gbr_dataset *valid,
+            const char *const *kv, int n_threads)
 {
     gbr_params p;
     gbr_booster *b;
@@ -61,9 +79,16 @@ train(const gbr_dataset *ds, const char *const *kv, int n_threads)
         assert_int_equal(gbr_params_set(&p, kv[i], kv[i + 1], &err), GBR_OK);
     p.n_threads = n_threads;
     assert_int_equal(gbr_booster_create(&p, &b, &err), GBR_OK);
-    if (gbr_booster_fit(b, ds, NULL, NULL, 0, &err) != GBR_OK)
+    if (gbr_booster_fit(b, ds, &valid, NULL, valid ? 1 : 0, &err) !=
+        GBR_OK)
         fail_msg("fit: %s", err.msg);
     return b;
+}
+
+static gbr_booster *
+train(const gbr_dataset *ds, const char *const *kv, int n_threads)
+{
+    return train_valid(ds, NULL, kv, n_threads);
 }
 
 static double
@@ -138,17 +163,115 @@ test_realdata_higgs_auc(void **state)
     gbr_dataset_free(te);
 }
 
+static void
+test_realdata_lgbm_rank_lambdarank(void **state)
+{
+    static const char *const kv[] = {
+        "objective", "lambdarank", "rounds", "100", "learning_rate", "0.1",
+        "grow", "lossguide", "max_leaves", "31", "max_depth", "0",
+        "max_bin", "255", "min_child_weight", "5", "proposal", "fixed", NULL
+    };
+    gbr_dataset *tr = load("lgbm-rank/rank.train");
+    gbr_dataset *te = load("lgbm-rank/rank.test");
+    gbr_booster *b = train(tr, kv, 0);
+
+    (void)state;
+    double n1 = metric_of(b, te, "ndcg@1"), n3 = metric_of(b, te, "ndcg@3");
+    double n10 = metric_of(b, te, "ndcg@10");
+
+    print_message("lgbm-rank lambdarank test ndcg@1 %.6f ndcg@3 %.6f "
+                  "ndcg@10 %.6f (XGBoost rank:ndcg %.6f)\n", n1, n3, n10,
+                  XGB_LGBM_RANK_NDCG10);
+    assert_true(n10 >= XGB_LGBM_RANK_NDCG10);
+    assert_true(n1 > LGBM_RANK_NDCG1);
+    assert_true(n3 > LGBM_RANK_NDCG3);
+    gbr_booster_free(b);
+    gbr_dataset_free(tr);
+    gbr_dataset_free(te);
+}
+
+/* NDCG@10 of scores that are all equal: each query in input order. */
+static double
+constant_ndcg10(const gbr_dataset *ds)
+{
+    size_t n = gbr_dataset_n_rows(ds);
+    double *zero = calloc(n, sizeof *zero), v;
+
+    assert_int_equal(gbr_eval_metric("ndcg@10", ds, zero, n, 0, &v, NULL),
+                     GBR_OK);
+    free(zero);
+    return v;
+}
+
+/* Every other ranking objective learns lgbm-rank clearly better than
+ * constant scores. */
+static void
+test_realdata_lgbm_rank_objectives(void **state)
+{
+    static const char *const objs[] = { "map", "pairwise", "top1", "bpr-max",
+                                        "top1-max" };
+    gbr_dataset *tr = load("lgbm-rank/rank.train");
+    gbr_dataset *te = load("lgbm-rank/rank.test");
+    double base = constant_ndcg10(te);
+
+    (void)state;
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
+        const char *kv[] = { "objective", objs[i], "rounds", "100",
+                             "learning_rate", "0.1", "grow", "lossguide",
+                             "max_leaves", "31", "max_depth", "0",
+                             "min_child_weight", "5", "proposal", "fixed",
+                             NULL };
+        gbr_booster *b = train(tr, kv, 0);
+        double n10 = metric_of(b, te, "ndcg@10");
+
+        print_message("lgbm-rank %s test ndcg@10 %.6f (constant %.6f)\n",
+                      objs[i], n10, base);
+        assert_true(n10 >= base + RANK_CLEAR_MARGIN);
+        gbr_booster_free(b);
+    }
+    gbr_dataset_free(tr);
+    gbr_dataset_free(te);
+}
+
+static void
+test_realdata_mq2008_early_stopping(void **state)
+{
+    static const char *const kv[] = {
+        "objective", "lambdarank", "rounds", "500", "learning_rate", "0.1",
+        "max_depth", "6", "proposal", "fixed", "early_stop", "30",
+        "metric", "ndcg@10", NULL
+    };
+    gbr_dataset *tr = load("mq2008/Fold2/test.txt");
+    gbr_dataset *va = load("mq2008/Fold1/vali.txt");
+    gbr_dataset *te = load("mq2008/Fold1/test.txt");
+    gbr_booster *b = train_valid(tr, va, kv, 0);
+
+    (void)state;
+    double n10 = metric_of(b, te, "ndcg@10");
+
+    print_message("mq2008 lambdarank test ndcg@10 %.6f after %zu trees "
+                  "(XGBoost rank:ndcg %.6f)\n", n10, gbr_booster_n_trees(b),
+                  XGB_MQ2008_NDCG10);
+    assert_true(n10 >= XGB_MQ2008_NDCG10 - MQ2008_SLACK);
+    assert_true(n10 >= constant_ndcg10(te) + RANK_CLEAR_MARGIN);
+    gbr_booster_free(b);
+    gbr_dataset_free(tr);
+    gbr_dataset_free(va);
+    gbr_dataset_free(te);
+}
+
 /* The same model from 1 and 2 threads on real data, for each proposal the
  * version has. */
 static void
 test_realdata_threads_same_model(void **state)
 {
-    static const char *const props[] = { "fixed", "global", "exact" };
+    static const char *const props[] = { "fixed", "global", "local",
+                                         "exact" };
     gbr_dataset *tr = load("agaricus/agaricus.txt.train");
     char path[2][64];
 
     (void)state;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         const char *kv[] = { "objective", "logistic", "rounds", "5",
                              "proposal", props[i], NULL };
 
@@ -188,6 +311,9 @@ main(void)
         cmocka_unit_test(test_realdata_agaricus_error),
         cmocka_unit_test(test_realdata_higgs_auc),
         cmocka_unit_test(test_realdata_threads_same_model),
+        cmocka_unit_test(test_realdata_lgbm_rank_lambdarank),
+        cmocka_unit_test(test_realdata_lgbm_rank_objectives),
+        cmocka_unit_test(test_realdata_mq2008_early_stopping),
     };
 
     return cmocka_run_group_tests_name("realdata", tests, NULL, NULL);
