@@ -7,10 +7,17 @@
 #include "gbrank/error.h"
 #include "sketch.h"
 
-/* The training matrix as bin indices, row major: entry (r, f) is the bin of
- * row r's value of feature f under the current cuts, or n_bins(f) when the
- * row lacks it. Entries take width bytes each: 1 when every feature fits in
- * 256 codes, else 2, else 4. */
+/* The training matrix as bin indices: entry (r, f) is the bin of row r's
+ * value of feature f under the current cuts, or n_bins(f) when the row
+ * lacks it. Entries take width bytes each: 1 when every feature fits in
+ * 256 codes, else 2, else 4. Features are stored in blocks of
+ * GBR_FEAT_BLOCK, each block row major: a row's entries of one block are
+ * contiguous, and so are all the rows of a block, so a histogram pass over
+ * one block reads a short run per row and keeps the block's histogram
+ * (GBR_FEAT_BLOCK features of at most 257 slots) in the first-level
+ * cache. */
+#define GBR_FEAT_BLOCK 8
+
 typedef struct gbr_binmat {
     size_t n_rows;
     uint32_t n_features;
@@ -30,10 +37,18 @@ void gbr_binmat_free(gbr_binmat *bm);
 void gbr_binmat_fill(gbr_binmat *bm, const gbr_columns *cols,
                      const gbr_cuts *cuts, int nt);
 
+/* Where entry (r, f) is, in entries from the start. */
+static inline size_t
+gbr_binmat_at(const gbr_binmat *bm, size_t r, uint32_t f)
+{
+    return ((size_t)(f / GBR_FEAT_BLOCK) * bm->n_rows + r) * GBR_FEAT_BLOCK +
+           f % GBR_FEAT_BLOCK;
+}
+
 static inline uint32_t
 gbr_binmat_get(const gbr_binmat *bm, size_t r, uint32_t f)
 {
-    size_t at = r * bm->n_features + f;
+    size_t at = gbr_binmat_at(bm, r, f);
 
     switch (bm->width) {
     case 1:
@@ -42,6 +57,25 @@ gbr_binmat_get(const gbr_binmat *bm, size_t r, uint32_t f)
         return ((const uint16_t *)bm->bins)[at];
     default:
         return ((const uint32_t *)bm->bins)[at];
+    }
+}
+
+/* Set entry (r, f) to code. */
+static inline void
+gbr_binmat_put(gbr_binmat *bm, size_t r, uint32_t f, uint32_t code)
+{
+    size_t at = gbr_binmat_at(bm, r, f);
+
+    switch (bm->width) {
+    case 1:
+        ((uint8_t *)bm->bins)[at] = (uint8_t)code;
+        break;
+    case 2:
+        ((uint16_t *)bm->bins)[at] = (uint16_t)code;
+        break;
+    default:
+        ((uint32_t *)bm->bins)[at] = code;
+        break;
     }
 }
 

@@ -82,7 +82,7 @@ cli_load(const char *path, gbr_dataset **out)
     *out = NULL;
     if (gbr_libsvm_read(path, &csr, &err) != GBR_OK)
         return cli_error(CLI_FAIL, "%s", err.msg);
-    rc = gbr_dataset_create(&csr, out, &err);
+    rc = gbr_dataset_adopt(&csr, out, &err);
     gbr_libsvm_free(&csr);
     if (rc != GBR_OK)
         return cli_error(CLI_FAIL, "%s: %s", path, err.msg);

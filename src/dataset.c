@@ -146,6 +146,53 @@ done:
     return rc;
 }
 
+/* Drop empty groups in place, keeping their ids in step. */
+static void
+compact_groups(gbr_dataset *ds)
+{
+    size_t n = 0;
+
+    for (size_t q = 0; q < ds->n_groups; q++) {
+        if (ds->group_ptr[q + 1] > ds->group_ptr[q]) {
+            if (ds->group_id)
+                ds->group_id[n] = ds->group_id[q];
+            ds->group_ptr[++n] = ds->group_ptr[q + 1];
+        }
+    }
+    ds->n_groups = n;
+}
+
+int
+gbr_dataset_adopt(gbr_csr *csr, gbr_dataset **out, gbr_error *err)
+{
+    gbr_dataset *ds;
+    int rc;
+
+    *out = NULL;
+    if ((rc = csr_check(csr, err)) != GBR_OK)
+        return rc;
+    ds = gbr_calloc(1, sizeof *ds);
+    if (!ds)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory");
+    ds->n_rows = csr->n_rows;
+    ds->n_features = csr->n_features;
+    ds->row_ptr = csr->row_ptr;
+    ds->index = csr->index;
+    ds->value = csr->value;
+    ds->label = csr->label;
+    ds->weight = csr->weight;
+    ds->n_groups = csr->group_ptr ? csr->n_groups : 0;
+    ds->group_ptr = csr->group_ptr;
+    ds->group_id = csr->group_ptr ? csr->group_id : NULL;
+    if (!csr->group_ptr)
+        gbr_free(csr->group_id);
+    if (ds->group_ptr)
+        compact_groups(ds);
+    memset(csr, 0, sizeof *csr);
+    *out = ds;
+    return GBR_OK;
+}
+
 void
 gbr_dataset_free(gbr_dataset *ds)
 {

@@ -4,23 +4,22 @@
 
 #include "parallel.h"
 
-/* The kernel for one bin width: each row's run of bins for features
- * [f0, f1) is read contiguously. */
+/* The kernel for one bin width over one block of features: the rows'
+ * runs of the block are GBR_FEAT_BLOCK entries apart; n_on features of
+ * the block (their places in the run in pos, their first slots in off)
+ * are summed. */
 #define HIST_KERNEL(NAME, T)                                                 \
-    static void NAME(gbr_hbin *hist, const T *bins, uint32_t nf,             \
-                     const size_t *off, uint32_t f0, uint32_t f1,            \
-                     const gbr_gpair *gp, const uint32_t *rows, size_t n,    \
-                     const uint8_t *feat_on)                                 \
+    static void NAME(gbr_hbin *hist, const T *block, const size_t *off,     \
+                     const uint32_t *pos, uint32_t n_on, const gbr_gpair *gp,\
+                     const uint32_t *rows, size_t n)                         \
     {                                                                        \
         for (size_t i = 0; i < n; i++) {                                     \
             const uint32_t r = rows[i];                                      \
-            const T *b = bins + (size_t)r * nf;                              \
+            const T *b = block + (size_t)r * GBR_FEAT_BLOCK;                 \
             const double g = gp[r].g, h = gp[r].h;                           \
                                                                              \
-            for (uint32_t f = f0; f < f1; f++) {                             \
-                if (feat_on && !feat_on[f])                                  \
-                    continue;                                                \
-                gbr_hbin *s = hist + off[f] + b[f];                          \
+            for (uint32_t k = 0; k < n_on; k++) {                            \
+                gbr_hbin *s = hist + off[k] + b[pos[k]];                     \
                 s->g += g;                                                   \
                 s->h += h;                                                   \
             }                                                                \
@@ -31,47 +30,53 @@ HIST_KERNEL(hist_u8, uint8_t)
 HIST_KERNEL(hist_u16, uint16_t)
 HIST_KERNEL(hist_u32, uint32_t)
 
+/* Threads take whole blocks of features; each block's slots are summed by
+ * one thread over the rows in the order given, so the sums do not depend
+ * on nt. */
 void
 gbr_hist_build(gbr_hbin *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
                const gbr_gpair *gp, const uint32_t *rows, size_t n,
                const uint8_t *feat_on, int nt)
 {
     const uint32_t nf = bm->n_features;
-    /* Slices of whole features; more slices than threads balance better,
-     * and the sums do not depend on how features are sliced. */
-    const uint32_t n_slices = nf < 4u * (uint32_t)nt ? nf : 4u * (uint32_t)nt;
+    const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
+    const size_t block_size = bm->n_rows * GBR_FEAT_BLOCK;
 
-    (void)cuts;
+    (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) \
     if (n * nf >= GBR_PAR_MIN)
-    for (uint32_t s = 0; s < n_slices; s++) {
-        uint32_t f0 = (uint32_t)((uint64_t)nf * s / n_slices);
-        uint32_t f1 = (uint32_t)((uint64_t)nf * (s + 1) / n_slices);
-        size_t h0 = gbr_cuts_hist_ptr(cuts, f0);
-        size_t h1 = gbr_cuts_hist_ptr(cuts, f1);
-        size_t off[64];
+    for (uint32_t blk = 0; blk < n_blocks; blk++) {
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK;
+        const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK
+                                                     : nf;
+        size_t off[GBR_FEAT_BLOCK];
+        uint32_t pos[GBR_FEAT_BLOCK], n_on = 0;
 
-        memset(hist + h0, 0, (h1 - h0) * sizeof *hist);
-        /* Offsets of the slice's features, in chunks of 64. */
-        for (uint32_t c0 = f0; c0 < f1; c0 += 64) {
-            uint32_t c1 = c0 + 64 < f1 ? c0 + 64 : f1;
+        for (uint32_t f = f0; f < f1; f++) {
+            if (feat_on && !feat_on[f])
+                continue;
+            size_t h0 = gbr_cuts_hist_ptr(cuts, f);
 
-            for (uint32_t f = c0; f < c1; f++)
-                off[f - c0] = gbr_cuts_hist_ptr(cuts, f);
-            switch (bm->width) {
-            case 1:
-                hist_u8(hist, (const uint8_t *)bm->bins + c0, nf, off, 0,
-                        c1 - c0, gp, rows, n, feat_on ? feat_on + c0 : NULL);
-                break;
-            case 2:
-                hist_u16(hist, (const uint16_t *)bm->bins + c0, nf, off, 0,
-                         c1 - c0, gp, rows, n, feat_on ? feat_on + c0 : NULL);
-                break;
-            default:
-                hist_u32(hist, (const uint32_t *)bm->bins + c0, nf, off, 0,
-                         c1 - c0, gp, rows, n, feat_on ? feat_on + c0 : NULL);
-                break;
-            }
+            memset(hist + h0, 0,
+                   (gbr_cuts_hist_ptr(cuts, f + 1) - h0) * sizeof *hist);
+            off[n_on] = h0;
+            pos[n_on++] = f - f0;
+        }
+        if (n_on == 0)
+            continue;
+        switch (bm->width) {
+        case 1:
+            hist_u8(hist, (const uint8_t *)bm->bins + blk * block_size, off,
+                    pos, n_on, gp, rows, n);
+            break;
+        case 2:
+            hist_u16(hist, (const uint16_t *)bm->bins + blk * block_size,
+                     off, pos, n_on, gp, rows, n);
+            break;
+        default:
+            hist_u32(hist, (const uint32_t *)bm->bins + blk * block_size,
+                     off, pos, n_on, gp, rows, n);
+            break;
         }
     }
 }

@@ -7,21 +7,58 @@
 #include "parallel.h"
 #include "util.h"
 
-struct entry {
-    float val;
-    uint32_t row;
-};
-
-static int
-entry_cmp(const void *a, const void *b)
+/* The bits of a float as an unsigned key that sorts as the float does
+ * (negative values have all bits flipped, others only the sign bit); -0
+ * counts as +0, as the comparison operators say. */
+static inline uint32_t
+float_key(float v)
 {
-    const struct entry *x = a, *y = b;
+    uint32_t u;
 
-    if (x->val < y->val)
-        return -1;
-    if (x->val > y->val)
-        return 1;
-    return (x->row > y->row) - (x->row < y->row);
+    if (v == 0)
+        v = 0;
+    memcpy(&u, &v, sizeof u);
+    return u & 0x80000000u ? ~u : u | 0x80000000u;
+}
+
+/* Sort n (value, row) pairs by value, stably (so equal values keep the
+ * rows' order), with an LSD radix sort over the keys' four bytes, using
+ * tmp_val and tmp_row (room for n) as the other buffer. A byte that is the
+ * same for every key costs one counting pass and no move. */
+static void
+radix_sort(float *val, uint32_t *row, float *tmp_val, uint32_t *tmp_row,
+           size_t n)
+{
+    float *sv = val, *dv = tmp_val;
+    uint32_t *sr = row, *dr = tmp_row;
+
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = { 0 };
+
+        for (size_t j = 0; j < n; j++)
+            count[((float_key(sv[j]) >> shift) & 0xff) + 1]++;
+        if (count[((float_key(sv[0]) >> shift) & 0xff) + 1] == n)
+            continue;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (size_t j = 0; j < n; j++) {
+            size_t at = count[(float_key(sv[j]) >> shift) & 0xff]++;
+
+            dv[at] = sv[j];
+            dr[at] = sr[j];
+        }
+        float *t = sv;
+        uint32_t *tr = sr;
+
+        sv = dv;
+        sr = dr;
+        dv = t;
+        dr = tr;
+    }
+    if (sv != val) {
+        memcpy(val, sv, n * sizeof *val);
+        memcpy(row, sr, n * sizeof *row);
+    }
 }
 
 /* Transpose the rows into columns (a counting pass, then a scatter in row
@@ -31,8 +68,9 @@ gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
                   const size_t *row_ptr, const uint32_t *index,
                   const float *value, int nt, gbr_error *err)
 {
-    size_t *fill = NULL;
-    struct entry *scratch = NULL;
+    size_t *fill = NULL, most = 0;
+    float *tmp_val = NULL;
+    uint32_t *tmp_row = NULL;
     size_t nnz = 0;
     int rc = GBR_OK;
 
@@ -47,36 +85,43 @@ gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
     for (size_t j = 0; j < row_ptr[n_rows]; j++)
         if (!isnan(value[j]))
             cols->col_ptr[index[j] + 1]++;
-    for (uint32_t f = 0; f < n_features; f++)
+    for (uint32_t f = 0; f < n_features; f++) {
+        if (cols->col_ptr[f + 1] > most)
+            most = cols->col_ptr[f + 1];
         cols->col_ptr[f + 1] += cols->col_ptr[f];
+    }
     nnz = cols->col_ptr[n_features];
     cols->val = gbr_reallocarray(NULL, nnz, sizeof(float));
     cols->row = gbr_reallocarray(NULL, nnz, sizeof(uint32_t));
-    scratch = gbr_reallocarray(NULL, nnz, sizeof *scratch);
-    if (!cols->val || !cols->row || !scratch)
+    /* One column's worth of scratch per thread, not a copy of all. */
+    tmp_val = gbr_reallocarray(NULL, (size_t)nt * (most ? most : 1),
+                               sizeof(float));
+    tmp_row = gbr_reallocarray(NULL, (size_t)nt * (most ? most : 1),
+                               sizeof(uint32_t));
+    if (!cols->val || !cols->row || !tmp_val || !tmp_row)
         goto nomem;
     memcpy(fill, cols->col_ptr, ((size_t)n_features + 1) * sizeof(size_t));
-    (void)nt;
     for (size_t r = 0; r < n_rows; r++) {
         for (size_t j = row_ptr[r]; j < row_ptr[r + 1]; j++) {
             if (isnan(value[j]))
                 continue;
-            scratch[fill[index[j]]].val = value[j];
-            scratch[fill[index[j]]++].row = (uint32_t)r;
+            cols->val[fill[index[j]]] = value[j];
+            cols->row[fill[index[j]]++] = (uint32_t)r;
         }
     }
+    (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (uint32_t f = 0; f < n_features; f++) {
-        size_t b = cols->col_ptr[f], e = cols->col_ptr[f + 1];
+        const size_t b = cols->col_ptr[f], e = cols->col_ptr[f + 1];
+        const size_t t = (size_t)gbr_thread_id() * most;
         uint32_t nd = 0;
 
-        qsort(scratch + b, e - b, sizeof *scratch, entry_cmp);
-        for (size_t j = b; j < e; j++) {
-            cols->val[j] = scratch[j].val;
-            cols->row[j] = scratch[j].row;
-            if (j == b || scratch[j].val != scratch[j - 1].val)
+        if (e > b)
+            radix_sort(cols->val + b, cols->row + b, tmp_val + t,
+                       tmp_row + t, e - b);
+        for (size_t j = b; j < e; j++)
+            if (j == b || cols->val[j] != cols->val[j - 1])
                 nd++;
-        }
         cols->n_distinct[f] = nd;
     }
     goto done;
@@ -85,7 +130,8 @@ nomem:
     gbr_columns_free(cols);
 done:
     gbr_free(fill);
-    gbr_free(scratch);
+    gbr_free(tmp_val);
+    gbr_free(tmp_row);
     return rc;
 }
 

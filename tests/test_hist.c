@@ -66,12 +66,9 @@ fixture_make(struct fixture *fx, int width)
             uint32_t nb = (uint32_t)(fx->cuts.cut_ptr[f + 1] -
                                      fx->cuts.cut_ptr[f]);
             uint32_t code = (uint32_t)(rng_next() % (nb + 1));
-            size_t at = r * fx->nf + f;
 
-            if (width == 1)
-                ((uint8_t *)fx->bm.bins)[at] = (uint8_t)code;
-            else
-                ((uint16_t *)fx->bm.bins)[at] = (uint16_t)code;
+            gbr_binmat_put(&fx->bm, r, f, code);
+            assert_int_equal(gbr_binmat_get(&fx->bm, r, f), code);
         }
     }
     fx->gp = malloc(fx->n_rows * sizeof *fx->gp);

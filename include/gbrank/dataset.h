@@ -40,6 +40,14 @@ typedef struct gbr_dataset gbr_dataset;
 GBR_API int gbr_dataset_create(const gbr_csr *csr, gbr_dataset **out,
                                gbr_error *err);
 
+/* The same as gbr_dataset_create, but the dataset takes over csr's arrays
+ * instead of copying them, so a file read with gbr_libsvm_read is kept
+ * once, not twice. The arrays must come from malloc (as the reader's do).
+ * On success *csr is zeroed and the arrays belong to *out; on failure csr
+ * is left as it was. */
+GBR_API int gbr_dataset_adopt(gbr_csr *csr, gbr_dataset **out,
+                              gbr_error *err);
+
 /* Free ds; NULL is allowed. */
 GBR_API void gbr_dataset_free(gbr_dataset *ds);
 
