@@ -1,0 +1,102 @@
+#!/bin/sh
+# Speed and memory of gbrank beside XGBoost (Debian's xgboost program,
+# 1.7.4, tree_method=hist) on synthetic MSLR-shaped ranking data made by
+# datasets/gen_ltr: lambdarank (rank:ndcg), depth 6, 256 bins, learning
+# rate 0.1, the same number of threads. For each size it prints the
+# seconds to load and prepare (a fit of one round less the time of a
+# round; both tools also load the test set and evaluate NDCG@10 on it
+# every round), the seconds per round (the difference between fits of ROUNDS
+# and of 1 round, over ROUNDS - 1; each fit the median of RUNS), the peak
+# resident memory of the ROUNDS fit, the test NDCG@10, and gbrank/XGBoost.
+#
+# Usage (from the build directory): bench/run.sh
+# Environment: SIZES (training rows, default "100000"), ROUNDS (20),
+# RUNS (3), THREADS (2), PROPOSAL (fixed), WORK (a scratch directory).
+set -eu
+sizes=${SIZES:-100000}
+rounds=${ROUNDS:-20}
+runs=${RUNS:-3}
+threads=${THREADS:-2}
+proposal=${PROPOSAL:-fixed}
+gbrank=${GBRANK:-./gbrank}
+gen=${GEN_LTR:-datasets/gen_ltr}
+work=${WORK:-$(mktemp -d)}
+mkdir -p "$work"
+
+# median of the numbers on standard input
+median() {
+    sort -g | awk '{ v[NR] = $1 }
+        END { if (NR % 2) print v[(NR + 1) / 2]
+              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# seconds and peak KB of one run of "$@", into $secs and $peak
+timed() {
+    /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/out" 2>"$work/err"
+    read -r secs peak <"$work/time"
+}
+
+# median seconds over $runs runs of "$@" (the last run's seconds and peak
+# stay in $work/time)
+med() {
+    for _ in $(seq "$runs"); do
+        timed "$@"
+        echo "$secs"
+    done | median
+}
+
+have_xgb=0
+command -v xgboost >/dev/null 2>&1 && have_xgb=1
+printf '%-9s %-8s %9s %9s %9s %9s\n' rows tool "load s" "s/round" "peak MB" \
+    ndcg@10
+for n in $sizes; do
+    total=$((n * 5 / 4))
+    data=$work/ltr$n
+    [ -s "$data.train" ] ||
+        "$gen" --rows="$total" --split=80,0,20 --seed=5 "$data" >/dev/null
+    gfit="$gbrank fit --objective=lambdarank --proposal=$proposal \
+--max-depth=6 --max-bin=256 --learning-rate=0.1 --threads=$threads \
+--metric=ndcg@10 --valid=$data.test $data.train -o"
+    # shellcheck disable=SC2086
+    t1=$(med $gfit "$work/g1.model" --rounds=1)
+    # shellcheck disable=SC2086
+    tn=$(med $gfit "$work/g$rounds.model" --rounds="$rounds")
+    gpeak=$(cut -d' ' -f2 "$work/time")
+    gper=$(echo "($tn - $t1) / ($rounds - 1)" | bc -l)
+    gload=$(echo "$t1 - $gper" | bc -l)
+    gndcg=$("$gbrank" eval --model="$work/g$rounds.model" --metric=ndcg@10 \
+        "$data.test" | cut -f2)
+    printf '%-9s %-8s %9.3f %9.3f %9.0f %9.6f\n' "$n" gbrank "$gload" \
+        "$gper" "$((gpeak / 1024))" "$gndcg"
+    [ "$have_xgb" -eq 1 ] || continue
+    xconf() {
+        cat >"$work/x$1.conf" <<CONF
+booster = gbtree
+objective = rank:ndcg
+eta = 0.1
+max_depth = 6
+max_bin = 256
+tree_method = hist
+nthread = $threads
+num_round = $1
+data = "$data.train?format=libsvm"
+eval[test] = "$data.test?format=libsvm"
+eval_metric = ndcg@10
+model_out = $work/x$1.model
+CONF
+    }
+    xconf 1
+    xconf "$rounds"
+    x1=$(med xgboost "$work/x1.conf")
+    xn=$(med xgboost "$work/x$rounds.conf")
+    xpeak=$(cut -d' ' -f2 "$work/time")
+    xper=$(echo "($xn - $x1) / ($rounds - 1)" | bc -l)
+    xload=$(echo "$x1 - $xper" | bc -l)
+    xndcg=$(tail -n 1 "$work/err" | sed 's/.*test-ndcg@10://')
+    printf '%-9s %-8s %9.3f %9.3f %9.0f %9.6f\n' "$n" xgboost "$xload" \
+        "$xper" "$((xpeak / 1024))" "$xndcg"
+    printf '%-9s %-8s %9.2f %9.2f %9.2f %+9.6f\n' "$n" ratio \
+        "$(echo "$gload / $xload" | bc -l)" "$(echo "$gper / $xper" | bc -l)" \
+        "$(echo "$gpeak / $xpeak" | bc -l)" \
+        "$(echo "$gndcg - $xndcg" | bc -l)"
+done
