@@ -81,52 +81,78 @@ write_ranked(FILE *fp, const gbr_dataset *ds, const double *pred)
     return CLI_OK;
 }
 
-int
-cmd_predict(int argc, char **argv)
-{
-    const char *model = NULL, *data = NULL, *output = NULL, *v;
-    int margin = 0, ranked = 0, n_threads = 0, status;
-    gbr_booster *b = NULL;
-    gbr_dataset *ds = NULL;
-    double *pred = NULL;
-    struct cli_out out;
+/* What a predict or eval command line says. */
+struct model_args {
+    const char *model, *data, *output, *metrics;
+    int margin, ranked, n_threads;
+    int help;                   /* --help was given and answered */
+};
 
+/* Parse the options of predict (eval when is_eval): --model and a data
+ * file are required. Returns CLI_OK, or the status to exit with. */
+static int
+parse_model_args(int argc, char **argv, int is_eval, struct model_args *m)
+{
+    const char *cmd = is_eval ? "eval" : "predict", *v;
+    int status;
+
+    memset(m, 0, sizeof *m);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            cli_usage(stdout, "predict");
+            cli_usage(stdout, cmd);
+            m->help = 1;
             return CLI_OK;
         } else if (cli_opt(a, "model", &v)) {
-            model = v;
-        } else if (cli_opt(a, "output", &v)) {
-            output = v;
-        } else if (cli_opt(a, "margin", NULL)) {
-            margin = 1;
-        } else if (cli_opt(a, "ranked", NULL)) {
-            ranked = 1;
+            m->model = v;
         } else if (cli_opt(a, "threads", &v)) {
-            if ((status = cli_threads(v, &n_threads)) != CLI_OK)
+            if ((status = cli_threads(v, &m->n_threads)) != CLI_OK)
                 return status;
+        } else if (is_eval && cli_opt(a, "metric", &v)) {
+            m->metrics = v;
+        } else if (!is_eval && cli_opt(a, "output", &v)) {
+            m->output = v;
+        } else if (!is_eval && cli_opt(a, "margin", NULL)) {
+            m->margin = 1;
+        } else if (!is_eval && cli_opt(a, "ranked", NULL)) {
+            m->ranked = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
             return cli_error(CLI_USAGE, "unknown option \"%.40s\"", a);
-        } else if (!data) {
-            data = a;
+        } else if (!m->data) {
+            m->data = a;
         } else {
             return cli_error(CLI_USAGE, "more than one data file");
         }
     }
-    if (!model || !data) {
-        cli_error(CLI_USAGE, "%s", !model ? "--model=file is required"
-                                          : "a data file is required");
-        cli_usage(stderr, "predict");
+    if (!m->model || !m->data) {
+        cli_error(CLI_USAGE, "%s", !m->model ? "--model=file is required"
+                                             : "a data file is required");
+        cli_usage(stderr, cmd);
         return CLI_USAGE;
     }
-    status = predict_all(model, data, margin, n_threads, &b, &ds, &pred);
-    if (status == CLI_OK && (status = cli_out_open(&out, output)) == CLI_OK) {
+    return CLI_OK;
+}
+
+int
+cmd_predict(int argc, char **argv)
+{
+    struct model_args m;
+    gbr_booster *b = NULL;
+    gbr_dataset *ds = NULL;
+    double *pred = NULL;
+    struct cli_out out;
+    int status = parse_model_args(argc, argv, 0, &m);
+
+    if (status != CLI_OK || m.help)
+        return status;
+    status = predict_all(m.model, m.data, m.margin, m.n_threads, &b, &ds,
+                         &pred);
+    if (status == CLI_OK &&
+        (status = cli_out_open(&out, m.output)) == CLI_OK) {
         size_t n = gbr_dataset_n_rows(ds);
 
-        if (ranked) {
+        if (m.ranked) {
             status = write_ranked(out.fp, ds, pred);
         } else {
             for (size_t r = 0; r < n; r++)
@@ -146,45 +172,20 @@ cmd_predict(int argc, char **argv)
 int
 cmd_eval(int argc, char **argv)
 {
-    const char *model = NULL, *data = NULL, *metrics = NULL, *v;
-    int n_threads = 0, status;
+    struct model_args m;
     gbr_booster *b = NULL;
     gbr_dataset *ds = NULL;
     double *pred = NULL;
     char *list = NULL;
+    const char *metrics;
+    int status = parse_model_args(argc, argv, 1, &m);
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            cli_usage(stdout, "eval");
-            return CLI_OK;
-        } else if (cli_opt(a, "model", &v)) {
-            model = v;
-        } else if (cli_opt(a, "metric", &v)) {
-            metrics = v;
-        } else if (cli_opt(a, "threads", &v)) {
-            if ((status = cli_threads(v, &n_threads)) != CLI_OK)
-                return status;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return cli_error(CLI_USAGE, "unknown option \"%.40s\"", a);
-        } else if (!data) {
-            data = a;
-        } else {
-            return cli_error(CLI_USAGE, "more than one data file");
-        }
-    }
-    if (!model || !data) {
-        cli_error(CLI_USAGE, "%s", !model ? "--model=file is required"
-                                          : "a data file is required");
-        cli_usage(stderr, "eval");
-        return CLI_USAGE;
-    }
-    status = predict_all(model, data, 0, n_threads, &b, &ds, &pred);
+    if (status != CLI_OK || m.help)
+        return status;
+    status = predict_all(m.model, m.data, 0, m.n_threads, &b, &ds, &pred);
     if (status != CLI_OK)
         goto done;
-    if (!metrics)
-        metrics = gbr_booster_default_metric(b);
+    metrics = m.metrics ? m.metrics : gbr_booster_default_metric(b);
     list = strdup(metrics);
     if (!list) {
         status = cli_error(CLI_FAIL, "out of memory");
@@ -214,8 +215,8 @@ cmd_eval(int argc, char **argv)
             *comma = '\0';
         names[k] = tok;
         tok = comma ? comma + 1 : NULL;
-        if (gbr_eval_metric(names[k], ds, pred, gbr_dataset_n_rows(ds), n_threads,
-                            &values[k], &err) != GBR_OK) {
+        if (gbr_eval_metric(names[k], ds, pred, gbr_dataset_n_rows(ds),
+                            m.n_threads, &values[k], &err) != GBR_OK) {
             status = cli_error(CLI_FAIL, "%s", err.msg);
             break;
         }

@@ -53,7 +53,8 @@ gbr_local_init(gbr_local *lc, const gbr_columns *cols, int exact,
     lc->left = gbr_calloc(cols->n_rows, 1);
     lc->threshold = gbr_calloc(nf + 1, sizeof(float));
     lc->th = gbr_calloc((size_t)nt, sizeof *lc->th);
-    if (!lc->val || !lc->row || !lc->gp || !lc->left || !lc->threshold || !lc->th)
+    if (!lc->val || !lc->row || !lc->gp || !lc->left || !lc->threshold ||
+        !lc->th)
         goto nomem;
     for (int t = 0; t < nt; t++) {
         gbr_local_thread *th = &lc->th[t];
@@ -199,16 +200,6 @@ gbr_local_split(gbr_local *lc, size_t nid, size_t lid, size_t rid,
     return GBR_OK;
 }
 
-/* A cut between neighbouring distinct values a < b: their midpoint, or b
- * when it rounds onto a. */
-static float
-midpoint(float a, float b)
-{
-    float m = (float)((double)a + ((double)b - (double)a) / 2);
-
-    return m > a ? m : b;
-}
-
 /* The node's bins of one feature and their sums, in one pass over its m
  * sorted values: for exact greedy one bin per distinct value; for the
  * local proposal the entries of the pruned summary s_1 < ... < s_k become
@@ -229,7 +220,8 @@ feature_bins(const gbr_local *lc, gbr_local_thread *th, const float *val,
         const gbr_qentry *e = &s->e[k];
 
         th->cut[k - 1] = isnan(e->prev) ? e->value
-                                        : midpoint(e->prev, e->value);
+                                        : gbr_cut_between(e->prev,
+                                                          e->value);
     }
     th->cut[s->n - 1] = INFINITY;
     for (size_t k = 0; k < s->n; k++) {

@@ -27,11 +27,8 @@ static const struct {
     { "recall", GBR_METRIC_RECALL },
 };
 
-/* A row with the key it is sorted by. */
-typedef struct scored {
-    double s;
-    size_t i;
-} scored;
+/* Documents are sorted as gbr_scored (util.h). */
+typedef gbr_scored scored;
 
 static int
 is_ranking(int kind)
@@ -164,24 +161,6 @@ gbr_metric_higher_is_better(const gbr_metric *m)
     return m->kind == GBR_METRIC_AUC || is_ranking(m->kind);
 }
 
-/* Order by score descending, NaN below every number (NaNs tie), then by
- * row index ascending. The index makes the order total, so qsort, which is
- * not stable, yields the stable order: tied scores keep the input order. */
-static int
-scored_cmp(const void *a, const void *b)
-{
-    const scored *x = a;
-    const scored *y = b;
-    const int x_nan = isnan(x->s) != 0;
-    const int y_nan = isnan(y->s) != 0;
-
-    if (x_nan != y_nan)
-        return x_nan - y_nan;
-    if (!x_nan && x->s != y->s)
-        return x->s > y->s ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
 static int
 same_score(double a, double b)
 {
@@ -290,7 +269,7 @@ eval_auc(const gbr_metric *m, const float *label, const float *weight,
         buf[i].s = pred[i];
         buf[i].i = i;
     }
-    qsort(buf, n_rows, sizeof *buf, scored_cmp);
+    gbr_scored_sort(buf, n_rows);
 
     double area = 0;
     double pos_above = 0;
@@ -363,7 +342,7 @@ query_sort(scored *buf, size_t begin, size_t n, const double *pred,
         buf[i].s = pred ? pred[begin + i] : label[begin + i];
         buf[i].i = begin + i;
     }
-    qsort(buf, n, sizeof *buf, scored_cmp);
+    gbr_scored_sort(buf, n);
 }
 
 /* NDCG@k of one query: DCG over the top k by score, over IDCG, the same

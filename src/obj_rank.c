@@ -21,12 +21,8 @@ static const char *const kind_name[] = {
     "lambdarank", "map", "pairwise", "top1", "bpr-max", "top1-max"
 };
 
-/* A document of a query with the score it is sorted by; i is its index
- * within the query. */
-typedef struct scored {
-    double s;
-    size_t i;
-} scored;
+/* Documents are sorted as gbr_scored (util.h). */
+typedef gbr_scored scored;
 
 /* What a session objective keeps of one negative: its index r within the
  * query, score s, softmax weight p (and log p in lp), v = sig(s^2) with
@@ -90,24 +86,6 @@ static double
 softplus(double x)
 {
     return fmax(x, 0) + log1p(exp(-fabs(x)));
-}
-
-/* Score descending, NaN below every number, then index ascending: a total
- * order, so qsort (not stable) gives the stable order. The same order as
- * the ranking metrics. */
-static int
-scored_cmp(const void *a, const void *b)
-{
-    const scored *x = a;
-    const scored *y = b;
-    const int x_nan = isnan(x->s) != 0;
-    const int y_nan = isnan(y->s) != 0;
-
-    if (x_nan != y_nan)
-        return x_nan - y_nan;
-    if (!x_nan && x->s != y->s)
-        return x->s > y->s ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
 }
 
 static int
@@ -461,7 +439,7 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
         buf[i].s = s0[i];
         buf[i].i = i;
     }
-    qsort(buf, n, sizeof *buf, scored_cmp);
+    gbr_scored_sort(buf, n);
     if (is_map) {
         n_rel = map_prefix(y, buf, n, sl->hits, sl->acc);
         if (n_rel == 0 || n_rel == (double)n)

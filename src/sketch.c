@@ -183,16 +183,6 @@ gbr_cuts_free(gbr_cuts *cuts)
     memset(cuts, 0, sizeof *cuts);
 }
 
-/* A cut between neighbouring distinct values a < b: their midpoint, or b
- * when the midpoint rounds down onto a, so that a < cut <= b always. */
-static float
-midpoint(float a, float b)
-{
-    float m = (float)((double)a + ((double)b - (double)a) / 2);
-
-    return m > a ? m : b;
-}
-
 /* Cuts of one feature into out (room for max_bins); returns how many. */
 static size_t
 propose_feature(const float *val, const uint32_t *row, size_t n,
@@ -206,7 +196,7 @@ propose_feature(const float *val, const uint32_t *row, size_t n,
     if (n_distinct <= max_bins) {
         for (size_t j = 1; j < n; j++)
             if (val[j] != val[j - 1])
-                out[n_cuts++] = midpoint(val[j - 1], val[j]);
+                out[n_cuts++] = gbr_cut_between(val[j - 1], val[j]);
         out[n_cuts++] = INFINITY;
         return n_cuts;
     }
@@ -227,7 +217,7 @@ propose_feature(const float *val, const uint32_t *row, size_t n,
         /* val[j] ends a run of equal values: close the bin here when the
          * weight so far reaches the next quantile and bins remain. */
         if (j + 1 < n && acc >= next && n_cuts + 1 < max_bins) {
-            out[n_cuts++] = midpoint(val[j], val[j + 1]);
+            out[n_cuts++] = gbr_cut_between(val[j], val[j + 1]);
             next = step * (floor(acc / step) + 1);
         }
     }
@@ -345,7 +335,8 @@ gbr_cuts_sketch(gbr_cuts *cuts, const gbr_columns *cols, const double *hess,
         for (size_t j = 1; j < pr->n; j++) {
             const gbr_qentry *e = &pr->e[j];
 
-            out[k++] = isnan(e->prev) ? e->value : midpoint(e->prev, e->value);
+            out[k++] = isnan(e->prev) ? e->value
+                                      : gbr_cut_between(e->prev, e->value);
         }
         out[k++] = INFINITY;
         count[f] = k;

@@ -46,6 +46,16 @@ gbr_cuts_hist_size(const gbr_cuts *c)
     return c->cut_ptr[c->n_features] + c->n_features;
 }
 
+/* A cut between neighbouring distinct values a < b: their midpoint, or b
+ * when the midpoint rounds down onto a, so that a < cut <= b always. */
+static inline float
+gbr_cut_between(float a, float b)
+{
+    float m = (float)((double)a + ((double)b - (double)a) / 2);
+
+    return m > a ? m : b;
+}
+
 /* Sort the present values of each feature of the CSR rows. Features run in
  * parallel on nt threads. GBR_OK or GBR_ENOMEM. */
 int gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,

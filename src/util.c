@@ -48,6 +48,25 @@ gbr_fail(gbr_error *err, int code, const char *fmt, ...)
     return code;
 }
 
+static int
+scored_cmp(const void *a, const void *b)
+{
+    const gbr_scored *x = a, *y = b;
+    const int x_nan = x->s != x->s, y_nan = y->s != y->s;
+
+    if (x_nan != y_nan)
+        return x_nan - y_nan;
+    if (!x_nan && x->s != y->s)
+        return x->s > y->s ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+void
+gbr_scored_sort(gbr_scored *a, size_t n)
+{
+    qsort(a, n, sizeof *a, scored_cmp);
+}
+
 const char *
 gbr_strerror(int code)
 {

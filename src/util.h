@@ -21,6 +21,18 @@ int gbr_fail(gbr_error *err, int code, const char *fmt, ...)
 #endif
     ;
 
+/* A row or document with the score it is ranked by. */
+typedef struct gbr_scored {
+    double s;
+    size_t i;
+} gbr_scored;
+
+/* Sort a[0 .. n-1] by score descending, NaN below every number (NaNs
+ * tie), then by i ascending: with distinct i a total order, so the result
+ * is the stable order, and tied scores keep the input order. This is the
+ * order of every ranking metric and objective. */
+void gbr_scored_sort(gbr_scored *a, size_t n);
+
 /* Rows per block in row-parallel loops: fixed, whatever the thread count,
  * so that partial sums merge in the same order every time. */
 #define GBR_ROW_BLOCK 4096
