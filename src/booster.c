@@ -236,12 +236,17 @@ binned_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
                int nt, gbr_error *err)
 {
     const size_t n = train->n_rows;
-    const size_t max_bins = p->proposal == GBR_PROPOSAL_FIXED
-                                ? (size_t)p->max_bin
-                                : sketch_b(p) + 1;
+    const size_t max_bins = sketch_b(p) + 1;
     size_t max_codes = 1;
     int rc;
 
+    /* fixed: bins made once, a block of features at a time. */
+    if (p->proposal == GBR_PROPOSAL_FIXED)
+        return gbr_binmat_fixed(&f->bm, &f->cuts, n,
+                                (uint32_t)train->n_features, train->row_ptr,
+                                train->index, train->value,
+                                (size_t)p->max_bin, nt, err);
+    /* global: sorted columns kept, re-binned for every tree. */
     if ((rc = gbr_columns_build(&f->cols, n, (uint32_t)train->n_features,
                                 train->row_ptr, train->index, train->value,
                                 nt, err)) != GBR_OK ||
@@ -258,12 +263,7 @@ binned_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
     if ((rc = gbr_binmat_alloc(&f->bm, n, (uint32_t)train->n_features,
                                max_codes, err)) != GBR_OK)
         return rc;
-    if (p->proposal == GBR_PROPOSAL_GLOBAL)
-        return gbr_cuts_sketch_init(&f->cuts, &f->cols, sketch_b(p), nt,
-                                    err);
-    gbr_cuts_propose(&f->cuts, &f->cols, NULL, max_bins, 1, nt);
-    gbr_binmat_fill(&f->bm, &f->cols, &f->cuts, nt);
-    return GBR_OK;
+    return gbr_cuts_sketch_init(&f->cuts, &f->cols, sketch_b(p), nt, err);
 }
 
 /* The ranking objective's state, for the ranking objectives. */

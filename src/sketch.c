@@ -25,9 +25,9 @@ float_key(float v)
  * rows' order), with an LSD radix sort over the keys' four bytes, using
  * tmp_val and tmp_row (room for n) as the other buffer. A byte that is the
  * same for every key costs one counting pass and no move. */
-static void
-radix_sort(float *val, uint32_t *row, float *tmp_val, uint32_t *tmp_row,
-           size_t n)
+void
+gbr_sort_column(float *val, uint32_t *row, float *tmp_val, uint32_t *tmp_row,
+                size_t n)
 {
     float *sv = val, *dv = tmp_val;
     uint32_t *sr = row, *dr = tmp_row;
@@ -117,7 +117,7 @@ gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
         uint32_t nd = 0;
 
         if (e > b)
-            radix_sort(cols->val + b, cols->row + b, tmp_val + t,
+            gbr_sort_column(cols->val + b, cols->row + b, tmp_val + t,
                        tmp_row + t, e - b);
         for (size_t j = b; j < e; j++)
             if (j == b || cols->val[j] != cols->val[j - 1])
@@ -184,10 +184,10 @@ gbr_cuts_free(gbr_cuts *cuts)
 }
 
 /* Cuts of one feature into out (room for max_bins); returns how many. */
-static size_t
-propose_feature(const float *val, const uint32_t *row, size_t n,
-                uint32_t n_distinct, const double *weight, size_t max_bins,
-                float *out)
+size_t
+gbr_cuts_propose_column(const float *val, const uint32_t *row, size_t n,
+                        uint32_t n_distinct, const double *weight,
+                        size_t max_bins, float *out)
 {
     size_t n_cuts = 0;
 
@@ -250,9 +250,9 @@ gbr_cuts_propose(gbr_cuts *cuts, const gbr_columns *cols,
 
         if (absent_counts && n < cols->n_rows && mb > 1)
             mb--;
-        count[f] = propose_feature(cols->val + b, cols->row + b, n,
-                                   cols->n_distinct[f], weight, mb,
-                                   cuts->cut_val + cuts->cut_ptr[f]);
+        count[f] = gbr_cuts_propose_column(cols->val + b, cols->row + b, n,
+                                           cols->n_distinct[f], weight, mb,
+                                           cuts->cut_val + cuts->cut_ptr[f]);
     }
     size_t at = 0;
 

@@ -63,6 +63,18 @@ int gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
                       const float *value, int nt, gbr_error *err);
 void gbr_columns_free(gbr_columns *cols);
 
+/* Sort n (value, row) pairs by value, stably, in place; tmp_val and
+ * tmp_row have room for n. A radix sort over the floats' bits: linear. */
+void gbr_sort_column(float *val, uint32_t *row, float *tmp_val,
+                     uint32_t *tmp_row, size_t n);
+
+/* The cuts of one sorted column of n values (n_distinct of them) into
+ * out, as gbr_cuts_propose makes them for a feature; returns how many. */
+size_t gbr_cuts_propose_column(const float *val, const uint32_t *row,
+                               size_t n, uint32_t n_distinct,
+                               const double *weight, size_t max_bins,
+                               float *out);
+
 /* Room for cuts of at most max_bins bins per feature (fewer where a feature
  * has fewer distinct values). GBR_OK or GBR_ENOMEM. */
 int gbr_cuts_alloc(gbr_cuts *cuts, const gbr_columns *cols, size_t max_bins,

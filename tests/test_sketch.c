@@ -344,6 +344,53 @@ test_sketch_threads_identical(void **state)
     free(w);
 }
 
+/* Binning a block of features at a time from the rows gives the cuts and
+ * bins of sorting every column first, across block boundaries, with
+ * absent values, ties, a single value and NaN, for 1 and 3 threads. */
+static void
+test_sketch_fixed_blocks_match_columns(void **state)
+{
+    struct rows d;
+    gbr_columns cols;
+    gbr_cuts want, got;
+    gbr_binmat bm_want, bm_got;
+
+    (void)state;
+    rows_make(&d, 2000, 19, 99);
+    assert_int_equal(gbr_columns_build(&cols, d.n_rows, d.n_features,
+                                       d.row_ptr, d.index, d.value, 2, NULL),
+                     GBR_OK);
+    for (size_t max_bin = 4; max_bin <= 256; max_bin *= 4) {
+        for (int nt = 1; nt <= 3; nt += 2) {
+            assert_int_equal(gbr_cuts_alloc(&want, &cols, max_bin, NULL),
+                             GBR_OK);
+            gbr_cuts_propose(&want, &cols, NULL, max_bin, 1, 1);
+            assert_int_equal(gbr_binmat_alloc(&bm_want, d.n_rows,
+                                              d.n_features, max_bin, NULL),
+                             GBR_OK);
+            gbr_binmat_fill(&bm_want, &cols, &want, 1);
+            assert_int_equal(gbr_binmat_fixed(&bm_got, &got, d.n_rows,
+                                              d.n_features, d.row_ptr,
+                                              d.index, d.value, max_bin, nt,
+                                              NULL), GBR_OK);
+            assert_memory_equal(got.cut_ptr, want.cut_ptr,
+                                (d.n_features + 1) * sizeof(size_t));
+            assert_memory_equal(got.cut_val, want.cut_val,
+                                want.cut_ptr[d.n_features] * sizeof(float));
+            for (size_t r = 0; r < d.n_rows; r++)
+                for (uint32_t f = 0; f < d.n_features; f++)
+                    assert_int_equal(gbr_binmat_get(&bm_got, r, f),
+                                     gbr_binmat_get(&bm_want, r, f));
+            gbr_cuts_free(&want);
+            gbr_cuts_free(&got);
+            gbr_binmat_free(&bm_want);
+            gbr_binmat_free(&bm_got);
+        }
+    }
+    gbr_columns_free(&cols);
+    rows_free(&d);
+}
+
 int
 main(void)
 {
@@ -353,6 +400,7 @@ main(void)
         cmocka_unit_test(test_sketch_distinct_values_own_bins),
         cmocka_unit_test(test_sketch_binmat_matches_bin),
         cmocka_unit_test(test_sketch_threads_identical),
+        cmocka_unit_test(test_sketch_fixed_blocks_match_columns),
     };
 
     return cmocka_run_group_tests_name("sketch", tests, setup, teardown);
