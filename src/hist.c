@@ -30,6 +30,41 @@ HIST_KERNEL(hist_u8, uint8_t)
 HIST_KERNEL(hist_u16, uint16_t)
 HIST_KERNEL(hist_u32, uint32_t)
 
+/* The common case of one-byte bins and every feature of a full block:
+ * the eight slots' bases stay in registers and the loop is unrolled. */
+static void
+hist_u8_full(gbr_hbin *hist, const uint8_t *block, const size_t *off,
+             const gbr_gpair *gp, const uint32_t *rows, size_t n)
+{
+    gbr_hbin *const h0 = hist + off[0], *const h1 = hist + off[1];
+    gbr_hbin *const h2 = hist + off[2], *const h3 = hist + off[3];
+    gbr_hbin *const h4 = hist + off[4], *const h5 = hist + off[5];
+    gbr_hbin *const h6 = hist + off[6], *const h7 = hist + off[7];
+
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t r = rows[i];
+        const uint8_t *b = block + (size_t)r * GBR_FEAT_BLOCK;
+        const double g = gp[r].g, h = gp[r].h;
+
+        h0[b[0]].g += g;
+        h0[b[0]].h += h;
+        h1[b[1]].g += g;
+        h1[b[1]].h += h;
+        h2[b[2]].g += g;
+        h2[b[2]].h += h;
+        h3[b[3]].g += g;
+        h3[b[3]].h += h;
+        h4[b[4]].g += g;
+        h4[b[4]].h += h;
+        h5[b[5]].g += g;
+        h5[b[5]].h += h;
+        h6[b[6]].g += g;
+        h6[b[6]].h += h;
+        h7[b[7]].g += g;
+        h7[b[7]].h += h;
+    }
+}
+
 /* Threads take whole blocks of features; each block's slots are summed by
  * one thread over the rows in the order given, so the sums do not depend
  * on nt. */
@@ -66,8 +101,13 @@ gbr_hist_build(gbr_hbin *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
             continue;
         switch (bm->width) {
         case 1:
-            hist_u8(hist, (const uint8_t *)bm->bins + blk * block_size, off,
-                    pos, n_on, gp, rows, n);
+            if (n_on == GBR_FEAT_BLOCK)
+                hist_u8_full(hist, (const uint8_t *)bm->bins +
+                                       blk * block_size,
+                             off, gp, rows, n);
+            else
+                hist_u8(hist, (const uint8_t *)bm->bins + blk * block_size,
+                        off, pos, n_on, gp, rows, n);
             break;
         case 2:
             hist_u16(hist, (const uint16_t *)bm->bins + blk * block_size,
