@@ -19,12 +19,13 @@ gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
     ws->hist_size = hist_size;
     ws->rows = gbr_reallocarray(NULL, n_rows, sizeof(uint32_t));
     ws->scratch = gbr_reallocarray(NULL, n_rows, sizeof(uint32_t));
+    ws->gathered = gbr_reallocarray(NULL, n_rows, sizeof(gbr_gpair));
     ws->block_count = gbr_reallocarray(NULL, n_rows / GBR_ROW_BLOCK + 1,
                                        sizeof(size_t));
     ws->cand = gbr_reallocarray(NULL, n_features, sizeof(gbr_split));
     ws->feat_on = gbr_calloc(n_features, 1);
-    if (!ws->rows || !ws->scratch || !ws->block_count || !ws->cand ||
-        !ws->feat_on) {
+    if (!ws->rows || !ws->scratch || !ws->gathered || !ws->block_count ||
+        !ws->cand || !ws->feat_on) {
         gbr_workspace_free(ws);
         return gbr_fail(err, GBR_ENOMEM, "out of memory for the workspace "
                         "of %zu rows", n_rows);
@@ -44,6 +45,7 @@ gbr_workspace_free(gbr_workspace *ws)
     gbr_free(ws->free_hist);
     gbr_free(ws->rows);
     gbr_free(ws->scratch);
+    gbr_free(ws->gathered);
     gbr_free(ws->block_count);
     gbr_free(ws->cand);
     gbr_free(ws->feat_on);
@@ -241,7 +243,7 @@ child_hists(gbr_workspace *ws, const gbr_grow_data *gd, gbr_hbin *parent,
         return GBR_ENOMEM;
     gbr_hist_build(small->hist, gd->bm, gd->cuts, gd->gp,
                    ws->rows + small->begin, small->end - small->begin,
-                   ws->feat_on, ws->nt);
+                   ws->feat_on, ws->gathered, ws->nt);
     gbr_hist_subtract(parent, small->hist, gbr_cuts_hist_size(gd->cuts),
                       ws->nt);
     large->hist = parent;
@@ -287,7 +289,7 @@ gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_grow_data *gd,
                 return gbr_fail(err, GBR_ENOMEM, "out of memory for "
                                 "histograms");
             gbr_hist_build(root->hist, gd->bm, gd->cuts, gd->gp, ws->rows,
-                           n_rows, ws->feat_on, ws->nt);
+                           n_rows, ws->feat_on, ws->gathered, ws->nt);
         }
         find_split(ws, gd, root);
         ws->open[ws->n_open++] = 0;

@@ -46,6 +46,7 @@ typedef struct gbr_workspace {
     uint32_t n_features;
     uint32_t *rows;             /* n_rows: the tree's rows, by node */
     uint32_t *scratch;          /* n_rows */
+    gbr_gpair *gathered;        /* n_rows: a node's pairs, in node order */
     size_t *block_count;        /* n_rows / GBR_ROW_BLOCK + 1 */
     gbr_split *cand;            /* n_features */
     uint8_t *feat_on;           /* n_features */

@@ -7,7 +7,7 @@
 /* The kernel for one bin width over one block of features: the rows'
  * runs of the block are GBR_FEAT_BLOCK entries apart; n_on features of
  * the block (their places in the run in pos, their first slots in off)
- * are summed. */
+ * are summed. gp[i] is the pair of rows[i], gathered in node order. */
 #define HIST_KERNEL(NAME, T)                                                 \
     static void NAME(gbr_hbin *hist, const T *block, const size_t *off,     \
                      const uint32_t *pos, uint32_t n_on, const gbr_gpair *gp,\
@@ -16,7 +16,7 @@
         for (size_t i = 0; i < n; i++) {                                     \
             const uint32_t r = rows[i];                                      \
             const T *b = block + (size_t)r * GBR_FEAT_BLOCK;                 \
-            const double g = gp[r].g, h = gp[r].h;                           \
+            const double g = gp[i].g, h = gp[i].h;                           \
                                                                              \
             for (uint32_t k = 0; k < n_on; k++) {                            \
                 gbr_hbin *s = hist + off[k] + b[pos[k]];                     \
@@ -44,7 +44,7 @@ hist_u8_full(gbr_hbin *hist, const uint8_t *block, const size_t *off,
     for (size_t i = 0; i < n; i++) {
         const uint32_t r = rows[i];
         const uint8_t *b = block + (size_t)r * GBR_FEAT_BLOCK;
-        const double g = gp[r].g, h = gp[r].h;
+        const double g = gp[i].g, h = gp[i].h;
 
         h0[b[0]].g += g;
         h0[b[0]].h += h;
@@ -70,14 +70,20 @@ hist_u8_full(gbr_hbin *hist, const uint8_t *block, const size_t *off,
  * on nt. */
 void
 gbr_hist_build(gbr_hbin *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
-               const gbr_gpair *gp, const uint32_t *rows, size_t n,
-               const uint8_t *feat_on, int nt)
+               const gbr_gpair *gp_rows, const uint32_t *rows, size_t n,
+               const uint8_t *feat_on, gbr_gpair *gathered, int nt)
 {
     const uint32_t nf = bm->n_features;
     const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
     const size_t block_size = bm->n_rows * GBR_FEAT_BLOCK;
+    const gbr_gpair *gp = gathered;
 
     (void)nt;
+    /* Every block reads the node's pairs in order, once gathered. */
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if (n >= GBR_PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        gathered[i] = gp_rows[rows[i]];
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) \
     if (n * nf >= GBR_PAR_MIN)
     for (uint32_t blk = 0; blk < n_blocks; blk++) {

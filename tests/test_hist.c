@@ -35,6 +35,7 @@ struct fixture {
     gbr_cuts cuts;
     gbr_binmat bm;
     gbr_gpair *gp;
+    gbr_gpair *gathered;
     uint32_t *rows;
     size_t n_sel;
 };
@@ -72,6 +73,7 @@ fixture_make(struct fixture *fx, int width)
         }
     }
     fx->gp = malloc(fx->n_rows * sizeof *fx->gp);
+    fx->gathered = malloc(fx->n_rows * sizeof *fx->gathered);
     fx->rows = malloc(fx->n_rows * sizeof *fx->rows);
     fx->n_sel = 0;
     for (size_t r = 0; r < fx->n_rows; r++) {
@@ -88,6 +90,7 @@ fixture_free(struct fixture *fx)
     gbr_cuts_free(&fx->cuts);
     gbr_binmat_free(&fx->bm);
     free(fx->gp);
+    free(fx->gathered);
     free(fx->rows);
 }
 
@@ -129,7 +132,7 @@ test_hist_matches_oracle(void **state)
 
             memset(got, 0xff, size * sizeof *got);
             gbr_hist_build(got, &fx.bm, &fx.cuts, fx.gp, fx.rows, fx.n_sel,
-                           NULL, nt);
+                           NULL, fx.gathered, nt);
             assert_memory_equal(got, want, size * sizeof *got);
             free(got);
         }
@@ -151,7 +154,8 @@ test_hist_skips_features_off(void **state)
     gbr_hbin *want = hist_oracle(&fx, fx.rows, fx.n_sel, on);
     gbr_hbin *got = calloc(size, sizeof *got);
 
-    gbr_hist_build(got, &fx.bm, &fx.cuts, fx.gp, fx.rows, fx.n_sel, on, 2);
+    gbr_hist_build(got, &fx.bm, &fx.cuts, fx.gp, fx.rows, fx.n_sel, on,
+                   fx.gathered, 2);
     assert_memory_equal(got, want, size * sizeof *got);
     free(got);
     free(want);
@@ -212,7 +216,7 @@ test_hist_partition_and_subtraction(void **state)
                                               fx.n_sel - n_left, NULL);
 
                 gbr_hist_build(left, &fx.bm, &fx.cuts, fx.gp, rows, n_left,
-                               NULL, 2);
+                               NULL, fx.gathered, 2);
                 gbr_hist_subtract(parent, left, size, 2);
                 for (size_t s = 0; s < size; s++) {
                     assert_true(fabs(parent[s].g - right[s].g) < 1e-9);
