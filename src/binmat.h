@@ -14,9 +14,9 @@
  * GBR_FEAT_BLOCK, each block row major: a row's entries of one block are
  * contiguous, and so are all the rows of a block, so a histogram pass over
  * one block reads a short run per row and keeps the block's histogram
- * (GBR_FEAT_BLOCK features of at most 257 slots) in the first-level
- * cache. */
-#define GBR_FEAT_BLOCK 8
+ * (GBR_FEAT_BLOCK features of at most 257 slots, 66 KB) in the core's own
+ * caches. 16 measured best of 4 to 64 on 500k x 136 rows. */
+#define GBR_FEAT_BLOCK 16
 
 typedef struct gbr_binmat {
     size_t n_rows;

@@ -31,37 +31,24 @@ HIST_KERNEL(hist_u16, uint16_t)
 HIST_KERNEL(hist_u32, uint32_t)
 
 /* The common case of one-byte bins and every feature of a full block:
- * the eight slots' bases stay in registers and the loop is unrolled. */
+ * the block's slot bases stay in registers and the loop over the block,
+ * of constant length, is unrolled. */
 static void
 hist_u8_full(gbr_hbin *hist, const uint8_t *block, const size_t *off,
              const gbr_gpair *gp, const uint32_t *rows, size_t n)
 {
-    gbr_hbin *const h0 = hist + off[0], *const h1 = hist + off[1];
-    gbr_hbin *const h2 = hist + off[2], *const h3 = hist + off[3];
-    gbr_hbin *const h4 = hist + off[4], *const h5 = hist + off[5];
-    gbr_hbin *const h6 = hist + off[6], *const h7 = hist + off[7];
+    gbr_hbin *base[GBR_FEAT_BLOCK];
 
+    for (int k = 0; k < GBR_FEAT_BLOCK; k++)
+        base[k] = hist + off[k];
     for (size_t i = 0; i < n; i++) {
-        const uint32_t r = rows[i];
-        const uint8_t *b = block + (size_t)r * GBR_FEAT_BLOCK;
+        const uint8_t *b = block + (size_t)rows[i] * GBR_FEAT_BLOCK;
         const double g = gp[i].g, h = gp[i].h;
 
-        h0[b[0]].g += g;
-        h0[b[0]].h += h;
-        h1[b[1]].g += g;
-        h1[b[1]].h += h;
-        h2[b[2]].g += g;
-        h2[b[2]].h += h;
-        h3[b[3]].g += g;
-        h3[b[3]].h += h;
-        h4[b[4]].g += g;
-        h4[b[4]].h += h;
-        h5[b[5]].g += g;
-        h5[b[5]].h += h;
-        h6[b[6]].g += g;
-        h6[b[6]].h += h;
-        h7[b[7]].g += g;
-        h7[b[7]].h += h;
+        for (int k = 0; k < GBR_FEAT_BLOCK; k++) {
+            base[k][b[k]].g += g;
+            base[k][b[k]].h += h;
+        }
     }
 }
 
