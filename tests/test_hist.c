@@ -46,7 +46,9 @@ fixture_make(struct fixture *fx, int width)
     size_t total = 0;
 
     fx->n_rows = 20000;
-    fx->nf = 9;
+    /* More than one block of features, so that full blocks and a partial
+     * one are both summed. */
+    fx->nf = GBR_FEAT_BLOCK + 5;
     memset(&fx->cuts, 0, sizeof fx->cuts);
     fx->cuts.n_features = fx->nf;
     fx->cuts.cut_ptr = calloc(fx->nf + 1, sizeof(size_t));
@@ -146,7 +148,10 @@ static void
 test_hist_skips_features_off(void **state)
 {
     struct fixture fx;
-    uint8_t on[9] = { 1, 0, 1, 1, 0, 1, 1, 1, 0 };
+    uint8_t on[GBR_FEAT_BLOCK + 5];
+
+    for (size_t f = 0; f < sizeof on; f++)
+        on[f] = f % 3 != 1;
 
     (void)state;
     fixture_make(&fx, 1);
