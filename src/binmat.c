@@ -189,15 +189,9 @@ gbr_binmat_fixed(gbr_binmat *bm, gbr_cuts *cuts, size_t n_rows,
         fixed_block(bm, cuts, &bb[gbr_thread_id()], blk, row_ptr, index,
                     value, max_bin);
     /* Each feature's cuts were made at f * max_bin; pack them. */
-    size_t at = 0;
-
-    for (uint32_t f = 0; f < n_features; f++) {
-        memmove(cuts->cut_val + at, cuts->cut_val + (size_t)f * max_bin,
-                cuts->count[f] * sizeof(float));
-        cuts->cut_ptr[f] = at;
-        at += cuts->count[f];
-    }
-    cuts->cut_ptr[n_features] = at;
+    for (uint32_t f = 0; f < n_features; f++)
+        cuts->cut_ptr[f] = (size_t)f * max_bin;
+    gbr_cuts_pack(cuts);
     rc = GBR_OK;
     goto done;
 nomem:

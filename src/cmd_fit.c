@@ -30,7 +30,7 @@ fit_help(FILE *fp)
           "                     where to save the model (default "
           "gbrank.model)\n"
           "  -h, --help         this text\n"
-          "\nparameters (--name=value):\n",
+          "\nparameters (each as --NAME=value):\n",
           fp);
     for (size_t i = 0; i < gbr_params_count(); i++) {
         const gbr_param_info *info = gbr_params_info(i);

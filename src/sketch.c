@@ -254,17 +254,21 @@ gbr_cuts_propose(gbr_cuts *cuts, const gbr_columns *cols,
                                            cols->n_distinct[f], weight, mb,
                                            cuts->cut_val + cuts->cut_ptr[f]);
     }
+    gbr_cuts_pack(cuts);
+}
+
+void
+gbr_cuts_pack(gbr_cuts *cuts)
+{
     size_t at = 0;
 
-    for (uint32_t f = 0; f < nf; f++) {
-        size_t from = cuts->cut_ptr[f];
-
-        memmove(cuts->cut_val + at, cuts->cut_val + from,
-                count[f] * sizeof(float));
+    for (uint32_t f = 0; f < cuts->n_features; f++) {
+        memmove(cuts->cut_val + at, cuts->cut_val + cuts->cut_ptr[f],
+                cuts->count[f] * sizeof(float));
         cuts->cut_ptr[f] = at;
-        at += count[f];
+        at += cuts->count[f];
     }
-    cuts->cut_ptr[nf] = at;
+    cuts->cut_ptr[cuts->n_features] = at;
 }
 
 uint32_t
@@ -341,15 +345,5 @@ gbr_cuts_sketch(gbr_cuts *cuts, const gbr_columns *cols, const double *hess,
         out[k++] = INFINITY;
         count[f] = k;
     }
-    size_t at = 0;
-
-    for (uint32_t f = 0; f < nf; f++) {
-        size_t from = cuts->cut_ptr[f];
-
-        memmove(cuts->cut_val + at, cuts->cut_val + from,
-                count[f] * sizeof(float));
-        cuts->cut_ptr[f] = at;
-        at += count[f];
-    }
-    cuts->cut_ptr[nf] = at;
+    gbr_cuts_pack(cuts);
 }

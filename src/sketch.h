@@ -108,6 +108,10 @@ int gbr_cuts_sketch_init(gbr_cuts *cuts, const gbr_columns *cols, size_t b,
 void gbr_cuts_sketch(gbr_cuts *cuts, const gbr_columns *cols,
                      const double *hess, size_t b);
 
+/* Pack the cuts of each feature, made at cut_ptr[f] with count[f] of
+ * them, into one run, and set cut_ptr to their places. */
+void gbr_cuts_pack(gbr_cuts *cuts);
+
 /* The bin of value v in feature f: the first k with v < cut_val[k]. */
 uint32_t gbr_cuts_bin(const gbr_cuts *cuts, uint32_t f, float v);
 
