@@ -6,6 +6,7 @@
 
 #include "binmat.h"
 #include "dataset_impl.h"
+#include "fine.h"
 #include "grow.h"
 #include "metric.h"
 #include "obj_rank.h"
@@ -172,6 +173,8 @@ struct fit {
     gbr_gpair *gp;
     double *hess;               /* the sketches' weights: hessians */
     gbr_local local;            /* node proposals' scratch */
+    gbr_fine fine;              /* global: fine bins, when they fit */
+    int use_fine;
     gbr_rank *rank;             /* ranking objectives' state */
     double *margin;             /* per row of train */
     uint8_t *in_tree;           /* rows drawn for the current tree */
@@ -193,6 +196,7 @@ fit_free(struct fit *f)
     gbr_free(f->gp);
     gbr_free(f->hess);
     gbr_local_free(&f->local);
+    gbr_fine_free(&f->fine);
     gbr_rank_free(f->rank);
     gbr_free(f->margin);
     gbr_free(f->in_tree);
@@ -261,9 +265,18 @@ binned_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
             max_codes = codes;
     }
     if ((rc = gbr_binmat_alloc(&f->bm, n, (uint32_t)train->n_features,
-                               max_codes, err)) != GBR_OK)
+                               max_codes, err)) != GBR_OK ||
+        (rc = gbr_cuts_sketch_init(&f->cuts, &f->cols, sketch_b(p), nt,
+                                   err)) != GBR_OK)
         return rc;
-    return gbr_cuts_sketch_init(&f->cuts, &f->cols, sketch_b(p), nt, err);
+    /* With fine bins, the sorted columns are no longer needed. */
+    if (gbr_fine_fits(&f->cols)) {
+        if ((rc = gbr_fine_build(&f->fine, &f->cols, nt, err)) != GBR_OK)
+            return rc;
+        f->use_fine = 1;
+        gbr_columns_free(&f->cols);
+    }
+    return GBR_OK;
 }
 
 /* The ranking objective's state, for the ranking objectives. */
@@ -479,7 +492,10 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     if (f->hess)
         for (size_t r = 0; r < n; r++)
             f->hess[r] = f->gp[r].h;
-    if (p->proposal == GBR_PROPOSAL_GLOBAL) {
+    if (p->proposal == GBR_PROPOSAL_GLOBAL && f->use_fine) {
+        gbr_fine_propose(&f->fine, &f->cuts, &f->bm, f->hess, sketch_b(p),
+                         nt);
+    } else if (p->proposal == GBR_PROPOSAL_GLOBAL) {
         gbr_cuts_sketch(&f->cuts, &f->cols, f->hess, sketch_b(p));
         gbr_binmat_fill(&f->bm, &f->cols, &f->cuts, nt);
     }

@@ -326,24 +326,31 @@ gbr_cuts_sketch(gbr_cuts *cuts, const gbr_columns *cols, const double *hess,
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (uint32_t f = 0; f < nf; f++) {
         const size_t at = cols->col_ptr[f], n = cols->col_ptr[f + 1] - at;
-        gbr_qsummary *pr = &cuts->pruned[gbr_thread_id()];
-        float *out = cuts->cut_val + cuts->cut_ptr[f];
-        size_t k = 0;
 
-        if (n == 0) {
-            count[f] = 0;
-            continue;
-        }
-        gbr_qsummary_prune_sorted(pr, cols->val + at, cols->row + at, hess,
-                                  n, b);
-        for (size_t j = 1; j < pr->n; j++) {
-            const gbr_qentry *e = &pr->e[j];
-
-            out[k++] = isnan(e->prev) ? e->value
-                                      : gbr_cut_between(e->prev, e->value);
-        }
-        out[k++] = INFINITY;
-        count[f] = k;
+        count[f] = gbr_cuts_from_summary(cuts->cut_val + cuts->cut_ptr[f],
+                                         &cuts->pruned[gbr_thread_id()],
+                                         cols->val + at, cols->row + at,
+                                         hess, n, b);
     }
     gbr_cuts_pack(cuts);
+}
+
+size_t
+gbr_cuts_from_summary(float *out, gbr_qsummary *pr, const float *val,
+                      const uint32_t *row, const double *weight, size_t n,
+                      size_t b)
+{
+    size_t k = 0;
+
+    if (n == 0)
+        return 0;
+    gbr_qsummary_prune_sorted(pr, val, row, weight, n, b);
+    for (size_t j = 1; j < pr->n; j++) {
+        const gbr_qentry *e = &pr->e[j];
+
+        out[k++] = isnan(e->prev) ? e->value
+                                  : gbr_cut_between(e->prev, e->value);
+    }
+    out[k++] = INFINITY;
+    return k;
 }

@@ -108,6 +108,13 @@ int gbr_cuts_sketch_init(gbr_cuts *cuts, const gbr_columns *cols, size_t b,
 void gbr_cuts_sketch(gbr_cuts *cuts, const gbr_columns *cols,
                      const double *hess, size_t b);
 
+/* The global proposal's cuts of one feature from its n sorted values
+ * (the j-th weighing weight[row[j]], or weight[j] without row), through the
+ * summary pruned to b + 1 entries in pr; returns how many, at most b + 1. */
+size_t gbr_cuts_from_summary(float *out, gbr_qsummary *pr, const float *val,
+                             const uint32_t *row, const double *weight,
+                             size_t n, size_t b);
+
 /* Pack the cuts of each feature, made at cut_ptr[f] with count[f] of
  * them, into one run, and set cut_ptr to their places. */
 void gbr_cuts_pack(gbr_cuts *cuts);

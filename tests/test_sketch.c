@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "binmat.h"
+#include "fine.h"
 #include "sketch.h"
 
 /* Random sparse rows with ties, NaN and absent values, in CSR form. */
@@ -391,6 +392,76 @@ test_sketch_fixed_blocks_match_columns(void **state)
     rows_free(&d);
 }
 
+/* The global proposal through fine bins gives the cuts and bins of
+ * walking the sorted columns, for unit, random, heavy-and-tiny and zero
+ * hessians, several b and 1 or 3 threads. */
+static void
+test_sketch_fine_matches_columns(void **state)
+{
+    struct rows d;
+    gbr_columns cols;
+    gbr_fine fn;
+    double *hess;
+
+    (void)state;
+    rows_make(&d, 1500, 21, 7);
+    hess = malloc(d.n_rows * sizeof *hess);
+    assert_int_equal(gbr_columns_build(&cols, d.n_rows, d.n_features,
+                                       d.row_ptr, d.index, d.value, 2, NULL),
+                     GBR_OK);
+    assert_true(gbr_fine_fits(&cols));
+    assert_int_equal(gbr_fine_build(&fn, &cols, 2, NULL), GBR_OK);
+    for (int kind = 0; kind < 4; kind++) {
+        for (size_t r = 0; r < d.n_rows; r++) {
+            double u = rng_unif();
+
+            hess[r] = kind == 0 ? 1 : kind == 1 ? u
+                    : kind == 2 ? (u < 0.02 ? 1e6 : 1e-6 * u) : 0;
+        }
+        for (size_t b = 2; b <= 40; b *= 3) {
+            for (int nt = 1; nt <= 3; nt += 2) {
+                gbr_cuts want, got;
+                gbr_binmat bw, bg;
+
+                assert_int_equal(gbr_cuts_alloc(&want, &cols, b + 1, NULL),
+                                 GBR_OK);
+                assert_int_equal(gbr_cuts_alloc(&got, &cols, b + 1, NULL),
+                                 GBR_OK);
+                assert_int_equal(gbr_cuts_sketch_init(&want, &cols, b, 1,
+                                                      NULL), GBR_OK);
+                assert_int_equal(gbr_cuts_sketch_init(&got, &cols, b, nt,
+                                                      NULL), GBR_OK);
+                assert_int_equal(gbr_binmat_alloc(&bw, d.n_rows,
+                                                  d.n_features, 256, NULL),
+                                 GBR_OK);
+                assert_int_equal(gbr_binmat_alloc(&bg, d.n_rows,
+                                                  d.n_features, 256, NULL),
+                                 GBR_OK);
+                gbr_cuts_sketch(&want, &cols, hess, b);
+                gbr_binmat_fill(&bw, &cols, &want, 1);
+                gbr_fine_propose(&fn, &got, &bg, hess, b, nt);
+                assert_memory_equal(got.cut_ptr, want.cut_ptr,
+                                    (d.n_features + 1) * sizeof(size_t));
+                assert_memory_equal(got.cut_val, want.cut_val,
+                                    want.cut_ptr[d.n_features] *
+                                        sizeof(float));
+                for (size_t r = 0; r < d.n_rows; r++)
+                    for (uint32_t f = 0; f < d.n_features; f++)
+                        assert_int_equal(gbr_binmat_get(&bg, r, f),
+                                         gbr_binmat_get(&bw, r, f));
+                gbr_cuts_free(&want);
+                gbr_cuts_free(&got);
+                gbr_binmat_free(&bw);
+                gbr_binmat_free(&bg);
+            }
+        }
+    }
+    gbr_fine_free(&fn);
+    gbr_columns_free(&cols);
+    free(hess);
+    rows_free(&d);
+}
+
 int
 main(void)
 {
@@ -401,6 +472,7 @@ main(void)
         cmocka_unit_test(test_sketch_binmat_matches_bin),
         cmocka_unit_test(test_sketch_threads_identical),
         cmocka_unit_test(test_sketch_fixed_blocks_match_columns),
+        cmocka_unit_test(test_sketch_fine_matches_columns),
     };
 
     return cmocka_run_group_tests_name("sketch", tests, setup, teardown);

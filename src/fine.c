@@ -1,0 +1,169 @@
+#include "fine.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "parallel.h"
+#include "util.h"
+
+int
+gbr_fine_fits(const gbr_columns *cols)
+{
+    for (uint32_t f = 0; f < cols->n_features; f++)
+        if (cols->n_distinct[f] >= 65536)
+            return 0;
+    return 1;
+}
+
+int
+gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
+{
+    const uint32_t nf = cols->n_features;
+    size_t total = 0;
+    int rc;
+
+    memset(fn, 0, sizeof *fn);
+    fn->n_features = nf;
+    fn->uptr = gbr_calloc((size_t)nf + 1, sizeof(size_t));
+    if (!fn->uptr)
+        goto nomem;
+    for (uint32_t f = 0; f < nf; f++)
+        fn->uptr[f + 1] = fn->uptr[f] + cols->n_distinct[f];
+    total = fn->uptr[nf];
+    fn->uval = gbr_reallocarray(NULL, total ? total : 1, sizeof(float));
+    fn->wsum = gbr_reallocarray(NULL, total ? total : 1, sizeof(double));
+    fn->lut = gbr_reallocarray(NULL, total ? total : 1, sizeof(uint32_t));
+    if (!fn->uval || !fn->wsum || !fn->lut)
+        goto nomem;
+    if ((rc = gbr_binmat_alloc(&fn->fb, cols->n_rows, nf, 65536, err)) !=
+        GBR_OK) {
+        gbr_fine_free(fn);
+        return rc;
+    }
+    const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
+
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (uint32_t blk = 0; blk < n_blocks; blk++) {
+        const uint32_t f1 = (blk + 1) * GBR_FEAT_BLOCK;
+
+        for (uint32_t f = blk * GBR_FEAT_BLOCK; f < f1 && f < nf; f++) {
+            const size_t b = cols->col_ptr[f], e = cols->col_ptr[f + 1];
+            float *uval = fn->uval + fn->uptr[f];
+            uint32_t k = 0;
+
+            if (e - b < cols->n_rows)
+                for (size_t r = 0; r < cols->n_rows; r++)
+                    gbr_binmat_put(&fn->fb, r, f, cols->n_distinct[f]);
+            for (size_t j = b; j < e; j++) {
+                if (j > b && cols->val[j] != cols->val[j - 1])
+                    k++;
+                uval[k] = cols->val[j];
+                gbr_binmat_put(&fn->fb, cols->row[j], f, k);
+            }
+        }
+    }
+    return GBR_OK;
+nomem:
+    gbr_fine_free(fn);
+    return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu distinct values",
+                    total);
+}
+
+void
+gbr_fine_free(gbr_fine *fn)
+{
+    if (!fn)
+        return;
+    gbr_free(fn->uptr);
+    gbr_free(fn->uval);
+    gbr_free(fn->wsum);
+    gbr_free(fn->lut);
+    gbr_binmat_free(&fn->fb);
+    memset(fn, 0, sizeof *fn);
+}
+
+/* Each distinct value's weight: its rows' hessians, added in row order as
+ * the sorted columns (equal values in row order) add them. */
+static void
+fine_weights(gbr_fine *fn, const double *hess, uint32_t blk)
+{
+    const uint32_t nf = fn->n_features;
+    const uint32_t f0 = blk * GBR_FEAT_BLOCK;
+    const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK : nf;
+
+    for (uint32_t f = f0; f < f1; f++)
+        memset(fn->wsum + fn->uptr[f], 0,
+               (fn->uptr[f + 1] - fn->uptr[f]) * sizeof *fn->wsum);
+    for (size_t r = 0; r < fn->fb.n_rows; r++)
+        for (uint32_t f = f0; f < f1; f++) {
+            uint32_t code = gbr_binmat_get(&fn->fb, r, f);
+
+            if (code < fn->uptr[f + 1] - fn->uptr[f])
+                fn->wsum[fn->uptr[f] + code] += hess[r];
+        }
+}
+
+/* The tree's bins of one block of rows' features, through the tables. */
+static void
+fine_rebin(const gbr_fine *fn, const gbr_cuts *cuts, gbr_binmat *bm,
+           uint32_t blk)
+{
+    const uint32_t nf = fn->n_features;
+    const uint32_t f0 = blk * GBR_FEAT_BLOCK;
+    const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK : nf;
+
+    for (size_t r = 0; r < fn->fb.n_rows; r++)
+        for (uint32_t f = f0; f < f1; f++) {
+            uint32_t code = gbr_binmat_get(&fn->fb, r, f);
+            size_t nd = fn->uptr[f + 1] - fn->uptr[f];
+
+            gbr_binmat_put(bm, r, f,
+                           code < nd ? fn->lut[fn->uptr[f] + code]
+                                     : (uint32_t)(cuts->cut_ptr[f + 1] -
+                                                  cuts->cut_ptr[f]));
+        }
+}
+
+void
+gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
+                 const double *hess, size_t b, int nt)
+{
+    const uint32_t nf = fn->n_features;
+    const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
+
+    for (uint32_t f = 0; f < nf; f++) {
+        size_t nd = fn->uptr[f + 1] - fn->uptr[f];
+
+        cuts->cut_ptr[f + 1] = cuts->cut_ptr[f] + (nd < b + 1 ? nd : b + 1);
+    }
+    (void)nt;
+#pragma omp parallel num_threads(nt)
+    {
+#pragma omp for schedule(dynamic, 1)
+        for (uint32_t blk = 0; blk < n_blocks; blk++)
+            fine_weights(fn, hess, blk);
+#pragma omp for schedule(dynamic, 1)
+        for (uint32_t f = 0; f < nf; f++) {
+            const size_t at = fn->uptr[f], nd = fn->uptr[f + 1] - at;
+
+            cuts->count[f] = gbr_cuts_from_summary(
+                cuts->cut_val + cuts->cut_ptr[f],
+                &cuts->pruned[gbr_thread_id()], fn->uval + at, NULL,
+                fn->wsum + at, nd, b);
+            /* Each distinct value's bin: the first cut above it. */
+            const float *cut = cuts->cut_val + cuts->cut_ptr[f];
+            uint32_t k = 0;
+
+            for (size_t j = 0; j < nd; j++) {
+                while (!(fn->uval[at + j] < cut[k]))
+                    k++;
+                fn->lut[at + j] = k;
+            }
+        }
+    }
+    gbr_cuts_pack(cuts);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (uint32_t blk = 0; blk < n_blocks; blk++)
+        fine_rebin(fn, cuts, bm, blk);
+}
