@@ -9,10 +9,11 @@
 int
 gbr_fine_fits(const gbr_columns *cols)
 {
+    size_t total = 0;
+
     for (uint32_t f = 0; f < cols->n_features; f++)
-        if (cols->n_distinct[f] >= 65536)
-            return 0;
-    return 1;
+        total += cols->n_distinct[f];
+    return total <= cols->col_ptr[cols->n_features] / 2;
 }
 
 int
@@ -35,7 +36,12 @@ gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
     fn->lut = gbr_reallocarray(NULL, total ? total : 1, sizeof(uint32_t));
     if (!fn->uval || !fn->wsum || !fn->lut)
         goto nomem;
-    if ((rc = gbr_binmat_alloc(&fn->fb, cols->n_rows, nf, 65536, err)) !=
+    size_t most = 1;
+
+    for (uint32_t f = 0; f < nf; f++)
+        if ((size_t)cols->n_distinct[f] + 1 > most)
+            most = (size_t)cols->n_distinct[f] + 1;
+    if ((rc = gbr_binmat_alloc(&fn->fb, cols->n_rows, nf, most, err)) !=
         GBR_OK) {
         gbr_fine_free(fn);
         return rc;
@@ -84,7 +90,33 @@ gbr_fine_free(gbr_fine *fn)
 }
 
 /* Each distinct value's weight: its rows' hessians, added in row order as
- * the sorted columns (equal values in row order) add them. */
+ * the sorted columns (equal values in row order) add them. Instantiated
+ * per width of the fine bins, so that the width is not tested per cell. */
+#define FINE_WEIGHTS(NAME, T)                                                \
+    static void NAME(gbr_fine *fn, const double *hess, uint32_t f0,          \
+                     uint32_t f1)                                            \
+    {                                                                        \
+        const T *block = (const T *)fn->fb.bins +                            \
+                         (size_t)(f0 / GBR_FEAT_BLOCK) * fn->fb.n_rows *     \
+                             GBR_FEAT_BLOCK;                                 \
+                                                                             \
+        for (size_t r = 0; r < fn->fb.n_rows; r++) {                         \
+            const T *b = block + r * GBR_FEAT_BLOCK;                         \
+                                                                             \
+            for (uint32_t f = f0; f < f1; f++) {                             \
+                const size_t at = fn->uptr[f];                               \
+                const T code = b[f - f0];                                    \
+                                                                             \
+                if (code < fn->uptr[f + 1] - at)                             \
+                    fn->wsum[at + code] += hess[r];                          \
+            }                                                                \
+        }                                                                    \
+    }
+
+FINE_WEIGHTS(weights_u8, uint8_t)
+FINE_WEIGHTS(weights_u16, uint16_t)
+FINE_WEIGHTS(weights_u32, uint32_t)
+
 static void
 fine_weights(gbr_fine *fn, const double *hess, uint32_t blk)
 {
@@ -95,16 +127,49 @@ fine_weights(gbr_fine *fn, const double *hess, uint32_t blk)
     for (uint32_t f = f0; f < f1; f++)
         memset(fn->wsum + fn->uptr[f], 0,
                (fn->uptr[f + 1] - fn->uptr[f]) * sizeof *fn->wsum);
-    for (size_t r = 0; r < fn->fb.n_rows; r++)
-        for (uint32_t f = f0; f < f1; f++) {
-            uint32_t code = gbr_binmat_get(&fn->fb, r, f);
-
-            if (code < fn->uptr[f + 1] - fn->uptr[f])
-                fn->wsum[fn->uptr[f] + code] += hess[r];
-        }
+    switch (fn->fb.width) {
+    case 1:
+        weights_u8(fn, hess, f0, f1);
+        break;
+    case 2:
+        weights_u16(fn, hess, f0, f1);
+        break;
+    default:
+        weights_u32(fn, hess, f0, f1);
+        break;
+    }
 }
 
-/* The tree's bins of one block of rows' features, through the tables. */
+/* The tree's bins of one block of features, through the tables: absent
+ * values (code n_distinct) take the bin n_bins. */
+#define FINE_REBIN(NAME, T)                                                  \
+    static void NAME(const gbr_fine *fn, const gbr_cuts *cuts,               \
+                     gbr_binmat *bm, uint32_t f0, uint32_t f1)               \
+    {                                                                        \
+        const T *block = (const T *)fn->fb.bins +                            \
+                         (size_t)(f0 / GBR_FEAT_BLOCK) * fn->fb.n_rows *     \
+                             GBR_FEAT_BLOCK;                                 \
+                                                                             \
+        for (size_t r = 0; r < fn->fb.n_rows; r++) {                         \
+            const T *b = block + r * GBR_FEAT_BLOCK;                         \
+                                                                             \
+            for (uint32_t f = f0; f < f1; f++) {                             \
+                const size_t at = fn->uptr[f];                               \
+                const T code = b[f - f0];                                    \
+                                                                             \
+                gbr_binmat_put(bm, r, f,                                     \
+                               code < fn->uptr[f + 1] - at                   \
+                                   ? fn->lut[at + code]                      \
+                                   : (uint32_t)(cuts->cut_ptr[f + 1] -       \
+                                                cuts->cut_ptr[f]));          \
+            }                                                                \
+        }                                                                    \
+    }
+
+FINE_REBIN(rebin_u8, uint8_t)
+FINE_REBIN(rebin_u16, uint16_t)
+FINE_REBIN(rebin_u32, uint32_t)
+
 static void
 fine_rebin(const gbr_fine *fn, const gbr_cuts *cuts, gbr_binmat *bm,
            uint32_t blk)
@@ -113,16 +178,17 @@ fine_rebin(const gbr_fine *fn, const gbr_cuts *cuts, gbr_binmat *bm,
     const uint32_t f0 = blk * GBR_FEAT_BLOCK;
     const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK : nf;
 
-    for (size_t r = 0; r < fn->fb.n_rows; r++)
-        for (uint32_t f = f0; f < f1; f++) {
-            uint32_t code = gbr_binmat_get(&fn->fb, r, f);
-            size_t nd = fn->uptr[f + 1] - fn->uptr[f];
-
-            gbr_binmat_put(bm, r, f,
-                           code < nd ? fn->lut[fn->uptr[f] + code]
-                                     : (uint32_t)(cuts->cut_ptr[f + 1] -
-                                                  cuts->cut_ptr[f]));
-        }
+    switch (fn->fb.width) {
+    case 1:
+        rebin_u8(fn, cuts, bm, f0, f1);
+        break;
+    case 2:
+        rebin_u16(fn, cuts, bm, f0, f1);
+        break;
+    default:
+        rebin_u32(fn, cuts, bm, f0, f1);
+        break;
+    }
 }
 
 void

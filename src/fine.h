@@ -14,8 +14,10 @@
  * value's hessians (row by row, as the sorted columns would), a summary
  * per feature over its distinct values, and a pass that maps fine bins to
  * the tree's bins through a table, instead of walking every sorted column
- * with scattered writes. Used when every feature has fewer than 65536
- * distinct values, so that fine bins take two bytes. */
+ * with scattered writes. Fine bins take the narrowest width that holds
+ * every feature's distinct values; they are used when the features have,
+ * in all, at most half as many distinct values as the data has values, so
+ * that they never take more memory than the sorted columns they replace. */
 typedef struct gbr_fine {
     uint32_t n_features;
     size_t *uptr;               /* n_features + 1 */
@@ -26,7 +28,7 @@ typedef struct gbr_fine {
                                    n_distinct(f) when absent */
 } gbr_fine;
 
-/* Whether the fine bins of cols fit two bytes. */
+/* Whether fine bins pay for cols (see above). */
 int gbr_fine_fits(const gbr_columns *cols);
 
 /* Fine bins of the sorted columns. GBR_OK or GBR_ENOMEM. */
