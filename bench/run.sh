@@ -9,15 +9,31 @@
 # and of 1 round, over ROUNDS - 1; each fit the median of RUNS), the peak
 # resident memory of the ROUNDS fit, the test NDCG@10, and gbrank/XGBoost.
 #
+# With TASK=higgs, the data is HIGGS-like instead (datasets/gen_higgs, 28
+# features, binary labels), the objective logistic (binary:logistic) and
+# the metric the test AUC.
+#
 # Usage (from the build directory): bench/run.sh
 # Environment: SIZES (training rows, default "100000"), ROUNDS (20),
-# RUNS (3), THREADS (2), PROPOSAL (fixed), WORK (a scratch directory).
+# RUNS (3), THREADS (2), PROPOSAL (fixed; XGBoost then uses approx for
+# global and local, hist otherwise), TASK (ltr or higgs), WORK (a
+# scratch directory).
 set -eu
 sizes=${SIZES:-100000}
 rounds=${ROUNDS:-20}
 runs=${RUNS:-3}
 threads=${THREADS:-2}
 proposal=${PROPOSAL:-fixed}
+task=${TASK:-ltr}
+if [ "$task" = higgs ]; then
+    obj=logistic xobj=binary:logistic metric=auc
+else
+    obj=lambdarank xobj=rank:ndcg metric=ndcg@10
+fi
+case $proposal in
+global | local) method=approx ;;
+*) method=hist ;;
+esac
 gbrank=${GBRANK:-./gbrank}
 gen=${GEN_LTR:-datasets/gen_ltr}
 work=${WORK:-$(mktemp -d)}
@@ -48,15 +64,25 @@ med() {
 have_xgb=0
 command -v xgboost >/dev/null 2>&1 && have_xgb=1
 printf '%-9s %-8s %9s %9s %9s %9s\n' rows tool "load s" "s/round" "peak MB" \
-    ndcg@10
+    "$metric"
 for n in $sizes; do
     total=$((n * 5 / 4))
-    data=$work/ltr$n
-    [ -s "$data.train" ] ||
-        "$gen" --rows="$total" --split=80,0,20 --seed=5 "$data" >/dev/null
-    gfit="$gbrank fit --objective=lambdarank --proposal=$proposal \
+    data=$work/$task$n
+    if [ "$task" = higgs ]; then
+        [ -s "$data.train" ] || {
+            "$(dirname "$gen")/gen_higgs" --rows="$n" --seed=1 \
+                "$data.train" >/dev/null
+            "$(dirname "$gen")/gen_higgs" --rows="$((n / 4))" --seed=2 \
+                "$data.test" >/dev/null
+        }
+    else
+        [ -s "$data.train" ] ||
+            "$gen" --rows="$total" --split=80,0,20 --seed=5 "$data" \
+                >/dev/null
+    fi
+    gfit="$gbrank fit --objective=$obj --proposal=$proposal \
 --max-depth=6 --max-bin=256 --learning-rate=0.1 --threads=$threads \
---metric=ndcg@10 --valid=$data.test $data.train -o"
+--metric=$metric --valid=$data.test $data.train -o"
     # shellcheck disable=SC2086
     t1=$(med $gfit "$work/g1.model" --rounds=1)
     # shellcheck disable=SC2086
@@ -64,7 +90,7 @@ for n in $sizes; do
     gpeak=$(cut -d' ' -f2 "$work/time")
     gper=$(echo "($tn - $t1) / ($rounds - 1)" | bc -l)
     gload=$(echo "$t1 - $gper" | bc -l)
-    gndcg=$("$gbrank" eval --model="$work/g$rounds.model" --metric=ndcg@10 \
+    gndcg=$("$gbrank" eval --model="$work/g$rounds.model" --metric=$metric \
         "$data.test" | cut -f2)
     printf '%-9s %-8s %9.3f %9.3f %9.0f %9.6f\n' "$n" gbrank "$gload" \
         "$gper" "$((gpeak / 1024))" "$gndcg"
@@ -72,16 +98,16 @@ for n in $sizes; do
     xconf() {
         cat >"$work/x$1.conf" <<CONF
 booster = gbtree
-objective = rank:ndcg
+objective = $xobj
 eta = 0.1
 max_depth = 6
 max_bin = 256
-tree_method = hist
+tree_method = $method
 nthread = $threads
 num_round = $1
 data = "$data.train?format=libsvm"
 eval[test] = "$data.test?format=libsvm"
-eval_metric = ndcg@10
+eval_metric = $metric
 model_out = $work/x$1.model
 CONF
     }
@@ -92,7 +118,7 @@ CONF
     xpeak=$(cut -d' ' -f2 "$work/time")
     xper=$(echo "($xn - $x1) / ($rounds - 1)" | bc -l)
     xload=$(echo "$x1 - $xper" | bc -l)
-    xndcg=$(tail -n 1 "$work/err" | sed 's/.*test-ndcg@10://')
+    xndcg=$(tail -n 1 "$work/err" | sed "s/.*test-$metric://")
     printf '%-9s %-8s %9.3f %9.3f %9.0f %9.6f\n' "$n" xgboost "$xload" \
         "$xper" "$((xpeak / 1024))" "$xndcg"
     printf '%-9s %-8s %9.2f %9.2f %9.2f %+9.6f\n' "$n" ratio \
