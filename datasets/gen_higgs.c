@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen_common.h"
+
 /* Contracting a*b+c into a fused multiply-add changes the last bits; GCC
  * does not contract in ISO C mode (-std=c11), clang is told here. */
 #if defined(__clang__)
@@ -35,8 +37,6 @@
 #define N_JETS 4
 #define ROW_MAX (16 + N_FEAT * 24)
 #define OUT_BUFSIZE (1 << 20)
-#define LN2 0.69314718055994530942
-#define INV_LN2 1.44269504088896340736
 #define PI 3.14159265358979323846
 #define HALF_PI 1.57079632679489661923
 
@@ -54,11 +54,6 @@ static const double btag_cdf[2] = { 0.55, 0.67 };
 static const double label_bias = -1.83;
 static const double mass_noise = 0.10;
 
-struct rng {
-    uint64_t s[4];
-    double spare;
-    int has_spare;
-};
 
 /* A massless object: transverse momentum, pseudo-rapidity, azimuth. */
 struct object {
@@ -99,78 +94,10 @@ rng_seed(struct rng *r, uint64_t seed)
     r->spare = 0.0;
 }
 
-static uint64_t
-rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
 
-/* xoshiro256** by Blackman and Vigna. */
-static uint64_t
-rng_next(struct rng *r)
-{
-    uint64_t *s = r->s;
-    const uint64_t result = rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
 
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
 
-/* Uniform in [0, 1) on the 2^-53 grid. */
-static double
-rng_unif(struct rng *r)
-{
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
 
-/* Natural logarithm of x > 0 from the basic operations only, so that
- * every machine computes the same bits.  With x = m 2^e and m in
- * [sqrt(1/2), sqrt(2)), and s = (m - 1) / (m + 1),
- *   log x = e log 2 + 2 atanh s = e log 2 + 2 (s + s^3/3 + s^5/5 + ...);
- * |s| < 0.172, so the series to s^21 is within 1e-16 of log m. */
-static double
-det_log(double x)
-{
-    int e;
-    double m = frexp(x, &e);
-
-    if (m < 0.70710678118654752440) {
-        m *= 2.0;
-        e--;
-    }
-    const double s = (m - 1.0) / (m + 1.0);
-    const double z = s * s;
-    double p = 1.0 / 21.0;
-
-    for (int k = 19; k >= 1; k -= 2)
-        p = p * z + 1.0 / k;
-    return e * LN2 + 2.0 * s * p;
-}
-
-/* Exponential from the basic operations: with k = round(x / log 2) and
- * r = x - k log 2, |r| <= 0.35, exp x = 2^k exp r, and the Taylor series
- * of exp r to r^13 is within 1e-17 relative. */
-static double
-det_exp(double x)
-{
-    if (x < -700.0)
-        return 0.0;
-    if (x > 700.0)
-        x = 700.0;
-    const double k = floor(x * INV_LN2 + 0.5);
-    const double r = x - k * LN2;
-    double p = 1.0;
-
-    for (int n = 13; n >= 1; n--)
-        p = 1.0 + p * r / n;
-    return ldexp(p, (int)k);
-}
 
 /* sin x for |x| <= pi from the basic operations: fold x into
  * [-pi/2, pi/2] with sin x = sin(pi - x), then the Taylor series to x^21,
@@ -201,29 +128,6 @@ det_cos(double x)
     return det_sin(y);
 }
 
-/* Standard normal by Marsaglia's polar method: for (u, v) uniform in the
- * unit disc and s = u^2 + v^2, u sqrt(-2 log s / s) and v sqrt(-2 log s / s)
- * are two independent normals; the second is kept for the next call. */
-static double
-rng_normal(struct rng *r)
-{
-    if (r->has_spare) {
-        r->has_spare = 0;
-        return r->spare;
-    }
-    double u, v, s;
-
-    do {
-        u = 2.0 * rng_unif(r) - 1.0;
-        v = 2.0 * rng_unif(r) - 1.0;
-        s = u * u + v * v;
-    } while (s >= 1.0 || s == 0.0);
-    const double f = sqrt(-2.0 * det_log(s) / s);
-
-    r->spare = v * f;
-    r->has_spare = 1;
-    return u * f;
-}
 
 /* Gaussian bump exp(-(x - c)^2 / (2 w^2)), 1 at the centre. */
 static double
@@ -234,11 +138,6 @@ bump(double x, double c, double w)
     return det_exp(-0.5 * z * z);
 }
 
-static double
-sigmoid(double x)
-{
-    return 1.0 / (1.0 + det_exp(-x));
-}
 
 /* pT = 20 GeV (the trigger threshold) plus a log-normal tail; eta normal
  * with sd 1.1, cut to the tracker's |eta| < 2.5; phi uniform. */
@@ -312,20 +211,6 @@ event_prob(const double *m, int n_tight, double lep_pt)
     return sigmoid(f);
 }
 
-static char *
-put_uint(char *p, uint64_t v)
-{
-    char tmp[24];
-    int n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0)
-        *p++ = tmp[--n];
-    return p;
-}
 
 /* Write v in fixed notation with 6 significant digits, at most 9
  * decimals, and no trailing zeros: what printf("%.6g") gives for these

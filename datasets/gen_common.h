@@ -1,0 +1,136 @@
+/* What the data generators share: a small deterministic generator
+ * (xoshiro256**, seeded by each program), arithmetic that gives the same
+ * bits on every machine, and fast number formatting. */
+#ifndef GBRANK_GEN_COMMON_H
+#define GBRANK_GEN_COMMON_H
+
+#include <stdint.h>
+
+#define LN2 0.69314718055994530942
+#define INV_LN2 1.44269504088896340736
+
+struct rng {
+    uint64_t s[4];
+    double spare;
+    int has_spare;
+};
+
+static inline uint64_t
+rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256** by Blackman and Vigna. */
+static inline uint64_t
+rng_next(struct rng *r)
+{
+    uint64_t *s = r->s;
+    const uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in [0, 1) on the 2^-53 grid. */
+static inline double
+rng_unif(struct rng *r)
+{
+    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Natural logarithm of x > 0 from the basic operations only, so that
+ * every machine computes the same bits.  With x = m 2^e and m in
+ * [sqrt(1/2), sqrt(2)), and s = (m - 1) / (m + 1),
+ *   log x = e log 2 + 2 atanh s = e log 2 + 2 (s + s^3/3 + s^5/5 + ...);
+ * |s| < 0.172, so the series to s^21 is within 1e-16 of log m. */
+static inline double
+det_log(double x)
+{
+    int e;
+    double m = frexp(x, &e);
+
+    if (m < 0.70710678118654752440) {
+        m *= 2.0;
+        e--;
+    }
+    const double s = (m - 1.0) / (m + 1.0);
+    const double z = s * s;
+    double p = 1.0 / 21.0;
+
+    for (int k = 19; k >= 1; k -= 2)
+        p = p * z + 1.0 / k;
+    return e * LN2 + 2.0 * s * p;
+}
+
+/* Exponential from the basic operations: with k = round(x / log 2) and
+ * r = x - k log 2, |r| <= 0.35, exp x = 2^k exp r, and the Taylor series
+ * of exp r to r^13 is within 1e-17 relative. */
+static inline double
+det_exp(double x)
+{
+    if (x < -700.0)
+        return 0.0;
+    if (x > 700.0)
+        x = 700.0;
+    const double k = floor(x * INV_LN2 + 0.5);
+    const double r = x - k * LN2;
+    double p = 1.0;
+
+    for (int n = 13; n >= 1; n--)
+        p = 1.0 + p * r / n;
+    return ldexp(p, (int)k);
+}
+
+static inline double
+sigmoid(double x)
+{
+    return 1.0 / (1.0 + det_exp(-x));
+}
+
+/* Standard normal by Marsaglia's polar method: for (u, v) uniform in the
+ * unit disc and s = u^2 + v^2, u sqrt(-2 log s / s) and v sqrt(-2 log s / s)
+ * are two independent normals; the second is kept for the next call. */
+static inline double
+rng_normal(struct rng *r)
+{
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare;
+    }
+    double u, v, s;
+
+    do {
+        u = 2.0 * rng_unif(r) - 1.0;
+        v = 2.0 * rng_unif(r) - 1.0;
+        s = u * u + v * v;
+    } while (s >= 1.0 || s == 0.0);
+    const double f = sqrt(-2.0 * det_log(s) / s);
+
+    r->spare = v * f;
+    r->has_spare = 1;
+    return u * f;
+}
+
+static inline char *
+put_uint(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}
+
+#endif
