@@ -212,60 +212,6 @@ event_prob(const double *m, int n_tight, double lep_pt)
 }
 
 
-/* Write v in fixed notation with 6 significant digits, at most 9
- * decimals, and no trailing zeros: what printf("%.6g") gives for these
- * magnitudes, without the exponent form and several times faster. */
-static char *
-put_real(char *p, double v)
-{
-    static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
-                                  1e8, 1e9 };
-    static const uint64_t p10i[] = { 1, 10, 100, 1000, 10000, 100000,
-                                     1000000, 10000000, 100000000,
-                                     1000000000 };
-    const int neg = v < 0.0;
-    int dec;
-
-    if (neg)
-        v = -v;
-    if (v >= 1.0) {
-        int digits = 1;
-
-        while (digits < 9 && v >= p10[digits])
-            digits++;
-        dec = digits >= 6 ? 0 : 6 - digits;
-    } else {
-        dec = 6;
-        for (int k = 1; dec < 9 && v * p10[k] < 1.0; k++)
-            dec++;
-    }
-    const uint64_t m = (uint64_t)(v * p10[dec] + 0.5);
-
-    if (m == 0) {
-        *p++ = '0';
-        return p;
-    }
-    if (neg)
-        *p++ = '-';
-    p = put_uint(p, m / p10i[dec]);
-    uint64_t frac = m % p10i[dec];
-
-    if (frac != 0) {
-        int nd = dec;
-
-        while (frac % 10 == 0) {
-            frac /= 10;
-            nd--;
-        }
-        *p++ = '.';
-        for (int k = nd - 1; k >= 0; k--) {
-            p[k] = (char)('0' + frac % 10);
-            frac /= 10;
-        }
-        p += nd;
-    }
-    return p;
-}
 
 /* One event as a libsvm row.  The jets are ordered by decreasing pT, as
  * in HIGGS.  The two jets with the highest b-tags (the harder one first on
@@ -369,7 +315,7 @@ event_row(struct rng *r, char *buf)
         *p++ = ' ';
         p = put_uint(p, (uint64_t)f + 1);
         *p++ = ':';
-        p = put_real(p, x[f]);
+        p = put_real(p, x[f], 6);
     }
     *p++ = '\n';
     return (size_t)(p - buf);
