@@ -331,18 +331,18 @@ empty_value(const gbr_metric *m)
     return m->empty_is_zero ? 0.0 : 1.0;
 }
 
-/* Sort rows [begin, begin + n) into buf (their slice of the scratch
- * buffer) by key descending, ties in input order. key is pred (double)
+/* Sort the first k of rows [begin, begin + n) into buf (their slice of
+ * the scratch buffer) by key descending, ties in input order. key is pred (double)
  * or label (float); exactly one is not NULL. */
 static void
-query_sort(scored *buf, size_t begin, size_t n, const double *pred,
+query_sort(scored *buf, size_t begin, size_t n, size_t k, const double *pred,
            const float *label)
 {
     for (size_t i = 0; i < n; i++) {
         buf[i].s = pred ? pred[begin + i] : label[begin + i];
         buf[i].i = begin + i;
     }
-    gbr_scored_sort(buf, n);
+    gbr_scored_topk(buf, n, k);
 }
 
 /* NDCG@k of one query: DCG over the top k by score, over IDCG, the same
@@ -355,18 +355,18 @@ query_ndcg(const gbr_metric *m, const float *label, const double *pred,
     double dcg = 0;
     double idcg = 0;
 
-    query_sort(buf, begin, n, pred, NULL);
+    query_sort(buf, begin, n, k, pred, NULL);
     for (size_t i = 0; i < k; i++)
         dcg += (exp2(label[buf[i].i]) - 1) / log2((double)i + 2);
-    query_sort(buf, begin, n, NULL, label);
+    query_sort(buf, begin, n, k, NULL, label);
     for (size_t i = 0; i < k; i++)
         idcg += (exp2(buf[i].s) - 1) / log2((double)i + 2);
     return idcg > 0 ? dcg / idcg : empty_value(m);
 }
 
-/* map, mrr, precision and recall of one query, from one walk down the
- * sorted list: R counts relevant documents in the whole query, hits those
- * in the top k, and ap adds precision@(i + 1) at each relevant i < k. */
+/* map, mrr, precision and recall of one query: R counts relevant
+ * documents in the whole query; a walk down the top k by score counts
+ * hits among them, and ap adds precision@(i + 1) at each relevant i < k. */
 static double
 query_binary(const gbr_metric *m, const float *label, const double *pred,
              size_t begin, size_t n, size_t k, scored *buf)
@@ -376,17 +376,16 @@ query_binary(const gbr_metric *m, const float *label, const double *pred,
     size_t first = n;
     double ap = 0;
 
-    query_sort(buf, begin, n, pred, NULL);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
+        n_rel += label[begin + i] > 0;
+    query_sort(buf, begin, n, k, pred, NULL);
+    for (size_t i = 0; i < k; i++) {
         if (!(label[buf[i].i] > 0))
             continue;
-        n_rel++;
-        if (i < k) {
-            hits++;
-            ap += (double)hits / (double)(i + 1);
-            if (first == n)
-                first = i;
-        }
+        hits++;
+        ap += (double)hits / (double)(i + 1);
+        if (first == n)
+            first = i;
     }
     if (m->kind == GBR_METRIC_PRECISION)
         return (double)hits / (double)k;

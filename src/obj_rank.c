@@ -37,7 +37,11 @@ typedef struct neg_term {
 typedef struct rank_slot {
     scored *buf;        /* pair kinds: documents by score */
     double *g, *h;      /* sums per document of the query */
-    double *gain;       /* lambdarank: G(y) per document of the query */
+    double *gain;       /* lambdarank: G(y) per position */
+    float *py;          /* pair kinds: per position, the label, */
+    double *ps, *ps0;   /* the score and the score the weights use, */
+    double *pe;         /* e^(sigma (s - max s)), */
+    double *pg, *ph;    /* and the gradient and hessian sums */
     double *hits;       /* map: relevant documents in positions 0..p */
     double *acc;        /* map: sum of rel / (position + 1) over 0..p */
     neg_term *neg;      /* session kinds: the negatives */
@@ -211,7 +215,14 @@ rank_alloc(gbr_rank *rk, const float *label, const size_t *group_ptr,
             sl->gain = gbr_reallocarray(NULL, m, sizeof *sl->gain);
             sl->hits = gbr_reallocarray(NULL, m, sizeof *sl->hits);
             sl->acc = gbr_reallocarray(NULL, m, sizeof *sl->acc);
-            if (!sl->buf || !sl->gain || !sl->hits || !sl->acc)
+            sl->py = gbr_reallocarray(NULL, m, sizeof *sl->py);
+            sl->ps = gbr_reallocarray(NULL, m, sizeof *sl->ps);
+            sl->ps0 = gbr_reallocarray(NULL, m, sizeof *sl->ps0);
+            sl->pe = gbr_reallocarray(NULL, m, sizeof *sl->pe);
+            sl->pg = gbr_reallocarray(NULL, m, sizeof *sl->pg);
+            sl->ph = gbr_reallocarray(NULL, m, sizeof *sl->ph);
+            if (!sl->buf || !sl->gain || !sl->hits || !sl->acc || !sl->py ||
+                !sl->ps || !sl->ps0 || !sl->pe || !sl->pg || !sl->ph)
                 goto nomem;
         } else {
             sl->neg = gbr_reallocarray(NULL, m, sizeof *sl->neg);
@@ -320,6 +331,12 @@ gbr_rank_free(gbr_rank *rk)
             gbr_free(rk->slot[s].h);
             gbr_free(rk->slot[s].hits);
             gbr_free(rk->slot[s].acc);
+            gbr_free(rk->slot[s].py);
+            gbr_free(rk->slot[s].ps);
+            gbr_free(rk->slot[s].ps0);
+            gbr_free(rk->slot[s].pe);
+            gbr_free(rk->slot[s].pg);
+            gbr_free(rk->slot[s].ph);
             gbr_free(rk->slot[s].neg);
         }
     gbr_free(rk->slot);
@@ -416,11 +433,22 @@ map_delta(int rel_a, size_t a, size_t b, const double *hits,
     return fabs(d) / n_rel;
 }
 
+/* Beyond this spread of sigma s within a query, e^(sigma (s - max s))
+ * could underflow, and each pair takes its own exp instead. */
+#define PAIR_EXP_SPREAD 500.0
+
 /* lambdarank and map: sort the query by score0, take the pairs (a, b) of
  * positions a < b with a < k (k = top_k, or n), weight each by |dNDCG| or
  * |dAP| at score0 (divided by 0.01 + |s0_i - s0_j| with score_norm when
  * the query's scores are not all equal), and evaluate it at s. O(n log n)
- * for the sort and O(k n) for the pairs. */
+ * for the sort and O(k n) for the pairs.
+ *
+ * The documents are copied into position order first, so the pair loop
+ * reads and writes contiguous arrays. For the gradient, rho =
+ * sig(-sigma (s_i - s_j)) of a pair (i the higher label) is
+ * e_j / (e_i + e_j) with e = e^(sigma (s - max s)): one exp per document,
+ * not per pair. The sums of each document, made in the same pair order as
+ * before, are added into g and h at the end. */
 static double
 query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
              const double *s, size_t n, rank_slot *sl, double *g, double *h)
@@ -431,7 +459,10 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
     const double inv_idcg = rk->inv_idcg[q];
     const double *disc = rk->discount;
     scored *buf = sl->buf;
-    double n_rel = 0, loss = 0;
+    const float *py = sl->py;
+    const double *ps = sl->ps, *ps0 = sl->ps0, *pe = sl->pe, *pgain = sl->gain;
+    double *pg = sl->pg, *ph = sl->ph;
+    double n_rel = 0, loss = 0, s_max = -INFINITY, s_min = INFINITY;
 
     if (n < 2 || (!is_map && inv_idcg == 0))
         return 0;
@@ -440,44 +471,79 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
         buf[i].i = i;
     }
     gbr_scored_sort(buf, n);
+    for (size_t a = 0; a < n; a++) {
+        const size_t i = buf[a].i;
+
+        sl->py[a] = y[i];
+        sl->ps[a] = s[i];
+        sl->ps0[a] = s0[i];
+        sl->gain[a] = is_map ? 0 : gain(rk, y[i]);
+        pg[a] = 0;
+        ph[a] = 0;
+        s_max = fmax(s_max, s[i]);
+        s_min = fmin(s_min, s[i]);
+    }
     if (is_map) {
         n_rel = map_prefix(y, buf, n, sl->hits, sl->acc);
         if (n_rel == 0 || n_rel == (double)n)
             return 0;
-    } else {
-        for (size_t i = 0; i < n; i++)
-            sl->gain[i] = gain(rk, y[i]);
     }
 
     const int norm = rk->p.score_norm && buf[0].s != buf[n - 1].s;
+    const int one_exp = g && sigma * (s_max - s_min) <= PAIR_EXP_SPREAD;
 
+    if (one_exp)
+        for (size_t a = 0; a < n; a++)
+            sl->pe[a] = exp(sigma * (ps[a] - s_max));
     for (size_t a = 0; a < k; a++) {
-        const size_t i = buf[a].i;
+        const float ya = py[a];
 
         for (size_t b = a + 1; b < n; b++) {
-            const size_t j = buf[b].i;
             double dz;
 
-            if (y[i] == y[j])
+            if (py[b] == ya)
                 continue;
             if (is_map) {
-                const int rel_a = y[i] > 0;
+                const int rel_a = ya > 0;
 
-                if (rel_a == (y[j] > 0))
+                if (rel_a == (py[b] > 0))
                     continue;
                 dz = map_delta(rel_a, a, b, sl->hits, sl->acc, n_rel);
             } else {
-                dz = fabs(sl->gain[i] - sl->gain[j]) *
-                     (disc[a] - disc[b]) * inv_idcg;
+                dz = fabs(pgain[a] - pgain[b]) * (disc[a] - disc[b]) *
+                     inv_idcg;
             }
             if (norm)
-                dz /= SCORE_NORM_EPS + fabs(s0[i] - s0[j]);
-            if (y[i] > y[j])
-                loss += pair_add(sigma, dz, s[i] - s[j], i, j, g, h);
-            else
-                loss += pair_add(sigma, dz, s[j] - s[i], j, i, g, h);
+                dz /= SCORE_NORM_EPS + fabs(ps0[a] - ps0[b]);
+
+            /* hi holds the higher label */
+            const size_t hi = ya > py[b] ? a : b, lo = a + b - hi;
+
+            if (!g) {
+                loss += pair_add(sigma, dz, ps[hi] - ps[lo], hi, lo, NULL,
+                                 NULL);
+                continue;
+            }
+            if (one_exp) {
+                const double t = 1.0 / (pe[hi] + pe[lo]);
+                const double rho = pe[lo] * t, rho_c = pe[hi] * t;
+                const double lambda = sigma * dz * rho;
+                const double hess = sigma * sigma * dz * rho * rho_c;
+
+                pg[hi] -= lambda;
+                pg[lo] += lambda;
+                ph[hi] += hess;
+                ph[lo] += hess;
+            } else {
+                pair_add(sigma, dz, ps[hi] - ps[lo], hi, lo, pg, ph);
+            }
         }
     }
+    if (g)
+        for (size_t a = 0; a < n; a++) {
+            g[buf[a].i] += pg[a];
+            h[buf[a].i] += ph[a];
+        }
     return loss;
 }
 

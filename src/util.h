@@ -33,6 +33,10 @@ typedef struct gbr_scored {
  * order of every ranking metric and objective. */
 void gbr_scored_sort(gbr_scored *a, size_t n);
 
+/* Put the first k of that order (all n when k >= n) into a[0 .. k-1], in
+ * order; the rest of a is left in some order. O(n + k log k) expected. */
+void gbr_scored_topk(gbr_scored *a, size_t n, size_t k);
+
 /* Rows per block in row-parallel loops: fixed, whatever the thread count,
  * so that partial sums merge in the same order every time. */
 #define GBR_ROW_BLOCK 4096

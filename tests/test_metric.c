@@ -724,31 +724,59 @@ scored_oracle_cmp(const void *a, const void *b)
 }
 
 /* gbr_scored_sort, which every ranking metric and objective uses, gives
- * the order of the oracle on lists of every length to 300, with many
- * tied scores and NaNs. */
+ * the order of the oracle on lists of every length to 300 and some of
+ * thousands, with many tied scores and NaNs, and on sorted, reversed and
+ * organ-pipe lists, which defeat naive pivots; gbr_scored_topk gives the
+ * oracle's first k for every k. */
 static void
 test_metric_scored_sort_matches_oracle(void **state)
 {
+    enum { MAX_N = 5000 };
     uint64_t x = 17;
-    gbr_scored a[300], b[300];
+    gbr_scored *a = malloc(MAX_N * sizeof *a);
+    gbr_scored *b = malloc(MAX_N * sizeof *b);
+    gbr_scored *c = malloc(MAX_N * sizeof *c);
 
     (void)state;
-    for (int t = 0; t < 3000; t++) {
-        size_t n = (size_t)((x = x * 6364136223846793005ull + 1) >> 33) % 300;
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    for (int t = 0; t < 3200; t++) {
+        size_t n = (size_t)((x = x * 6364136223846793005ull + 1) >> 33) %
+                   (t < 3000 ? 300 : MAX_N);
+        const int shape = t % 5;
 
         for (size_t i = 0; i < n; i++) {
             uint64_t u = (x = x * 6364136223846793005ull + 1) >> 33;
 
-            a[i].s = u % 10 == 0 ? NAN
-                                 : 0.5 * (double)((u / 10) % (1 + t % 7));
+            if (shape == 3)
+                a[i].s = (double)i; /* ascending: reversed for the sort */
+            else if (shape == 4)
+                a[i].s = (double)(i < n / 2 ? i : n - i); /* organ pipe */
+            else
+                a[i].s = u % 10 == 0 ? NAN
+                                     : 0.5 * (double)((u / 10) % (1 + t % 7));
             a[i].i = (size_t)(u / 100 % 1000) * 1000 + i;
             b[i] = a[i];
+            c[i] = a[i];
         }
         qsort(b, n, sizeof *b, scored_oracle_cmp);
         gbr_scored_sort(a, n);
         for (size_t i = 0; i < n; i++)
             assert_int_equal(a[i].i, b[i].i);
+        /* sorted input, and the top k of the original order */
+        gbr_scored_sort(a, n);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(a[i].i, b[i].i);
+        size_t k = n ? (size_t)(x >> 40) % (n + 2) : 0;
+
+        gbr_scored_topk(c, n, k);
+        for (size_t i = 0; i < k && i < n; i++)
+            assert_int_equal(c[i].i, b[i].i);
     }
+    free(a);
+    free(b);
+    free(c);
 }
 
 int

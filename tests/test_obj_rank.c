@@ -419,7 +419,9 @@ oracle_lambda(const gbr_rank_params *rp, const rdata *d, double *g,
 
 /* lambdarank and map against the brute force, with and without top_k,
  * exp_gain and score_norm. Query 6 (binary labels) has all its scores
- * equal, where score_norm does not apply. */
+ * equal, where score_norm does not apply. Variant 2 spreads the scores
+ * over hundreds, past where one exp per document is safe, so that each
+ * pair takes its own. */
 static void
 test_obj_rank_lambda_matches_brute_force(void **state)
 {
@@ -430,16 +432,19 @@ test_obj_rank_lambda_matches_brute_force(void **state)
     (void)state;
     for (int kind = GBR_RANK_LAMBDARANK; kind <= GBR_RANK_MAP; kind++)
         for (size_t t = 0; t < N_OF(top_ks); t++)
-            for (int variant = 0; variant < 2; variant++) {
-                tu_rng rng = { 500 + t * 2 + (uint64_t)variant };
+            for (int variant = 0; variant < 3; variant++) {
+                tu_rng rng = { 500 + t * 3 + (uint64_t)variant };
                 rdata d = { 0 };
                 gbr_rank_params rp = params(kind);
 
                 rp.top_k = top_ks[t];
-                rp.exp_gain = variant;
-                rp.score_norm = variant;
+                rp.exp_gain = variant > 0;
+                rp.score_norm = variant == 1;
                 rp.sigma = variant ? 1.5 : 1.0;
                 rdata_make(&d, &rng, sizes, N_OF(sizes), 1, 0);
+                if (variant == 2)
+                    for (size_t r = 0; r < d.n_rows; r++)
+                        d.score[r] *= 400;
                 for (size_t r = d.group_ptr[6]; r < d.group_ptr[7]; r++)
                     d.score[r] = 0.5;
 
