@@ -437,6 +437,51 @@ map_delta(int rel_a, size_t a, size_t b, const double *hits,
  * could underflow, and each pair takes its own exp instead. */
 #define PAIR_EXP_SPREAD 500.0
 
+/* The gradient pairs of lambdarank in the common case (one exp per
+ * document, see query_lambda), over the position-ordered copies in sl.
+ * Each pair's weight is w = |dNDCG| IDCG (over the score norm), its
+ * lambda sigma w rho / IDCG and its hessian sigma^2 w rho (1 - rho) /
+ * IDCG. Pairs of equal labels have equal gains, so w = 0 and they add
+ * nothing: the loop needs no branch on them. Position a's own sums run in
+ * registers and are added once. */
+static void
+lambda_ndcg_pairs(rank_slot *sl, const double *disc, size_t n, size_t k,
+                  double sigma, double inv_idcg, int norm)
+{
+    const float *py = sl->py;
+    const double *ps0 = sl->ps0, *pe = sl->pe, *pgain = sl->gain;
+    double *pg = sl->pg, *ph = sl->ph;
+    const double c_g = sigma * inv_idcg, c_h = sigma * sigma * inv_idcg;
+
+    for (size_t a = 0; a < k; a++) {
+        const float ya = py[a];
+        const double ea = pe[a], gain_a = pgain[a], da = disc[a];
+        const double s0a = ps0[a];
+        double sum_g = 0, sum_h = 0;
+
+        for (size_t b = a + 1; b < n; b++) {
+            double w = fabs(gain_a - pgain[b]) * (da - disc[b]);
+
+            if (norm)
+                w /= SCORE_NORM_EPS + fabs(s0a - ps0[b]);
+
+            /* rho = e_lo / (e_hi + e_lo); a is the higher when ya > yb */
+            const double eb = pe[b], t = 1.0 / (ea + eb);
+            const int a_hi = ya > py[b];
+            const double lambda = c_g * w * (a_hi ? eb : ea) * t;
+            const double hess = c_h * w * ea * eb * t * t;
+            const double step = a_hi ? -lambda : lambda;
+
+            sum_g += step;
+            pg[b] -= step;
+            sum_h += hess;
+            ph[b] += hess;
+        }
+        pg[a] += sum_g;
+        ph[a] += sum_h;
+    }
+}
+
 /* lambdarank and map: sort the query by score0, take the pairs (a, b) of
  * positions a < b with a < k (k = top_k, or n), weight each by |dNDCG| or
  * |dAP| at score0 (divided by 0.01 + |s0_i - s0_j| with score_norm when
@@ -495,6 +540,10 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
     if (one_exp)
         for (size_t a = 0; a < n; a++)
             sl->pe[a] = exp(sigma * (ps[a] - s_max));
+    if (one_exp && !is_map) {
+        lambda_ndcg_pairs(sl, disc, n, k, sigma, inv_idcg, norm);
+        goto scatter;
+    }
     for (size_t a = 0; a < k; a++) {
         const float ya = py[a];
 
@@ -539,6 +588,7 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
             }
         }
     }
+scatter:
     if (g)
         for (size_t a = 0; a < n; a++) {
             g[buf[a].i] += pg[a];
