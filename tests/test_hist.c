@@ -27,8 +27,8 @@ rng_next(void)
 }
 
 /* A bin matrix filled directly with random codes, and cuts that give each
- * feature a random number of bins (one feature of 300, so width 2 can be
- * asked for), plus random gradients. */
+ * feature a random number of bins (one feature of 300 or 70,000, so
+ * widths 2 and 4 can be asked for), plus random gradients. */
 struct fixture {
     size_t n_rows;
     uint32_t nf;
@@ -53,7 +53,8 @@ fixture_make(struct fixture *fx, int width)
     fx->cuts.n_features = fx->nf;
     fx->cuts.cut_ptr = calloc(fx->nf + 1, sizeof(size_t));
     for (uint32_t f = 0; f < fx->nf; f++) {
-        size_t nb = f == 4 && width > 1 ? 300 : 1 + rng_next() % 40;
+        size_t nb = f == 4 && width > 1 ? (width > 2 ? 70000 : 300)
+                                          : 1 + rng_next() % 40;
 
         fx->cuts.cut_ptr[f + 1] = fx->cuts.cut_ptr[f] + nb;
         total += nb;
@@ -61,7 +62,11 @@ fixture_make(struct fixture *fx, int width)
     fx->cuts.cut_val = calloc(total, sizeof(float));
     fx->cuts.cap = total;
     assert_int_equal(gbr_binmat_alloc(&fx->bm, fx->n_rows, fx->nf,
-                                      width > 1 ? 301 : 41, NULL), GBR_OK);
+                                      width > 2   ? 70001
+                                      : width > 1 ? 301
+                                                  : 41,
+                                      NULL),
+                     GBR_OK);
     assert_int_equal(fx->bm.width, width);
     for (size_t r = 0; r < fx->n_rows; r++) {
         for (uint32_t f = 0; f < fx->nf; f++) {
@@ -117,12 +122,12 @@ hist_oracle(const struct fixture *fx, const uint32_t *rows, size_t n,
 }
 
 /* The kernel sums the same rows in the same order as the oracle, so the
- * results agree exactly, for both widths and for any thread count. */
+ * results agree exactly, for every width and for any thread count. */
 static void
 test_hist_matches_oracle(void **state)
 {
     (void)state;
-    for (int width = 1; width <= 2; width++) {
+    for (int width = 1; width <= 4; width *= 2) {
         struct fixture fx;
 
         fixture_make(&fx, width);
@@ -171,12 +176,11 @@ test_hist_skips_features_off(void **state)
  * to a serial filter, for any thread count; and parent - left = right to
  * rounding in the histograms. */
 static void
-test_hist_partition_and_subtraction(void **state)
+partition_and_subtraction(int width)
 {
     struct fixture fx;
 
-    (void)state;
-    fixture_make(&fx, 1);
+    fixture_make(&fx, width);
     size_t size = gbr_cuts_hist_size(&fx.cuts);
     uint32_t fid = 2, bin = (uint32_t)((fx.cuts.cut_ptr[3] -
                                         fx.cuts.cut_ptr[2]) / 2);
@@ -238,6 +242,14 @@ test_hist_partition_and_subtraction(void **state)
         free(want);
     }
     fixture_free(&fx);
+}
+
+static void
+test_hist_partition_and_subtraction(void **state)
+{
+    (void)state;
+    for (int width = 1; width <= 4; width *= 2)
+        partition_and_subtraction(width);
 }
 
 int
