@@ -171,6 +171,7 @@ struct fit {
     gbr_binmat bm;
     gbr_workspace ws;
     gbr_gpair *gp;
+    gbr_qpair *qp;              /* quantized-grad: the rounded pairs */
     double *hess;               /* the sketches' weights: hessians */
     gbr_local local;            /* node proposals' scratch */
     gbr_fine fine;              /* global: fine bins, when they fit */
@@ -194,6 +195,7 @@ fit_free(struct fit *f)
     gbr_binmat_free(&f->bm);
     gbr_workspace_free(&f->ws);
     gbr_free(f->gp);
+    gbr_free(f->qp);
     gbr_free(f->hess);
     gbr_local_free(&f->local);
     gbr_fine_free(&f->fine);
@@ -321,6 +323,12 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
     if (n >= UINT32_MAX)
         return gbr_fail(err, GBR_EPARAM, "training data has %zu rows; at "
                         "most %u are supported", n, (unsigned)UINT32_MAX - 1);
+    /* The packed sums need sum h < 2^32 and |sum g| < 2^31. */
+    if (p->quantized_grad &&
+        (double)n * p->grad_quant_bins >= 2147483648.0)
+        return gbr_fail(err, GBR_EPARAM, "quantized-grad: %zu rows times "
+                        "grad-quant-bins=%d levels overflow the 32-bit sums; "
+                        "use fewer levels", n, p->grad_quant_bins);
     if (gbr_objective_is_rank(p->objective) &&
         (rc = rank_prepare(f, p, train, nt, err)) != GBR_OK)
         return rc;
@@ -360,6 +368,10 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
             GBR_OK)
         return rc;
     f->gp = gbr_reallocarray(NULL, n, sizeof *f->gp);
+    if (p->quantized_grad && !(f->qp = gbr_reallocarray(NULL, n,
+                                                        sizeof *f->qp)))
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu quantised "
+                        "gradients", n);
     f->margin = gbr_reallocarray(NULL, n, sizeof *f->margin);
     f->in_tree = gbr_calloc(n, 1);
     size_t max_rows = n;
@@ -471,6 +483,42 @@ log_round(const gbr_booster *b, size_t round, const double *row)
     b->params.log_fn(GBR_LOG_INFO, line, b->params.log_ud);
 }
 
+/* Round the pairs to integer levels for quantized-grad: g to
+ * -n/2..n/2 times q_g (the largest |g| over n/2), h to 0..n times q_h (the
+ * largest h over n), n = grad_quant_bins, each rounded up with the
+ * probability of its fraction, so the levels are unbiased. The draws
+ * depend on (seed, round, row) only. */
+static void
+quantize(struct fit *f, const gbr_params *p, size_t round, size_t n,
+         double *q_g, double *q_h)
+{
+    const int nt = f->ws.nt;
+    const int32_t levels = p->grad_quant_bins, half = levels / 2;
+    double mg = 0, mh = 0;
+
+    for (size_t r = 0; r < n; r++) {
+        mg = fmax(mg, fabs(f->gp[r].g));
+        mh = fmax(mh, f->gp[r].h);
+    }
+    const double sg = mg > 0 ? mg / half : 1, sh = mh > 0 ? mh / levels : 1;
+
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if (n >= GBR_PAR_MIN / 8)
+    for (size_t r = 0; r < n; r++) {
+        const uint64_t z = mix64(p->seed + 3, round, r);
+        const double ug = (double)(z >> 40) * 0x1.0p-24;
+        const double uh = (double)(z & 0xffffff) * 0x1.0p-24;
+        double g = floor(f->gp[r].g / sg + ug), h = floor(f->gp[r].h / sh + uh);
+
+        g = g < -half ? -half : g > half ? half : g;
+        h = h < 0 ? 0 : h > levels ? levels : h;
+        f->qp[r] = gbr_qpair_pack((int32_t)g, (uint32_t)h);
+    }
+    *q_g = sg;
+    *q_h = sh;
+}
+
 /* One round's tree: gradients at the current margins, the candidate
  * splits (re-proposed from the hessians for global), the rows and
  * features drawn for the tree, then growth. */
@@ -512,7 +560,12 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     if (!t)
         return gbr_fail(err, GBR_ENOMEM, "out of memory for trees");
     gbr_grow_data gd = { NULL, NULL, NULL, train, f->gp, f->hess,
-                         p->subsample < 1 ? f->in_tree : NULL };
+                         p->subsample < 1 ? f->in_tree : NULL, NULL, 0, 0 };
+
+    if (f->qp) {
+        quantize(f, p, round, n, &gd.q_g, &gd.q_h);
+        gd.qp = f->qp;
+    }
 
     if (node_proposal(p)) {
         gd.local = &f->local;

@@ -24,8 +24,13 @@ gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
                                        sizeof(size_t));
     ws->cand = gbr_reallocarray(NULL, n_features, sizeof(gbr_split));
     ws->feat_on = gbr_calloc(n_features, 1);
+    if (p->quantized_grad) {
+        ws->qgathered = gbr_reallocarray(NULL, n_rows, sizeof(gbr_qpair));
+        ws->qconv = gbr_reallocarray(NULL, hist_size, sizeof(gbr_hbin));
+    }
     if (!ws->rows || !ws->scratch || !ws->gathered || !ws->block_count ||
-        !ws->cand || !ws->feat_on) {
+        !ws->cand || !ws->feat_on ||
+        (p->quantized_grad && (!ws->qgathered || !ws->qconv))) {
         gbr_workspace_free(ws);
         return gbr_fail(err, GBR_ENOMEM, "out of memory for the workspace "
                         "of %zu rows", n_rows);
@@ -46,6 +51,8 @@ gbr_workspace_free(gbr_workspace *ws)
     gbr_free(ws->rows);
     gbr_free(ws->scratch);
     gbr_free(ws->gathered);
+    gbr_free(ws->qgathered);
+    gbr_free(ws->qconv);
     gbr_free(ws->block_count);
     gbr_free(ws->cand);
     gbr_free(ws->feat_on);
@@ -111,12 +118,24 @@ reserve_nodes(gbr_workspace *ws, gbr_tree *t, size_t need, gbr_error *err)
 }
 
 /* Sums of the root's gradients in fixed row blocks, merged in block order,
- * so that they do not depend on the thread count. */
+ * so that they do not depend on the thread count; with quantised pairs,
+ * their exact integer sums, scaled. */
 static void
-root_sums(const gbr_workspace *ws, size_t n, const gbr_gpair *gp,
+root_sums(const gbr_workspace *ws, size_t n, const gbr_grow_data *gd,
           double *sum_g, double *sum_h)
 {
+    const gbr_gpair *gp = gd->gp;
     double g = 0, h = 0;
+
+    if (gd->qp) {
+        gbr_qpair q = 0;
+
+        for (size_t i = 0; i < n; i++)
+            q += gd->qp[ws->rows[i]];
+        *sum_g = (double)gbr_qpair_g(q) * gd->q_g;
+        *sum_h = (double)gbr_qpair_h(q) * gd->q_h;
+        return;
+    }
 
     for (size_t b = 0; b < n; b += GBR_ROW_BLOCK) {
         size_t e = b + GBR_ROW_BLOCK < n ? b + GBR_ROW_BLOCK : n;
@@ -185,6 +204,38 @@ set_leaf(gbr_tree *t, size_t nid, const gbr_bnode *bn, const gbr_params *p)
                     gbr_split_leaf_value(bn->sum_g, bn->sum_h, p);
 }
 
+/* The slots of the features drawn for the tree of quantised histogram q,
+ * as sums in gradient units, into out. */
+static void
+qhist_to_double(const int64_t *q, const gbr_grow_data *gd,
+                const uint8_t *feat_on, gbr_hbin *out)
+{
+    const gbr_cuts *cuts = gd->cuts;
+
+    for (uint32_t f = 0; f < cuts->n_features; f++) {
+        if (feat_on && !feat_on[f])
+            continue;
+        for (size_t s = gbr_cuts_hist_ptr(cuts, f);
+             s < gbr_cuts_hist_ptr(cuts, f + 1); s++) {
+            out[s].g = (double)gbr_qpair_g(q[s]) * gd->q_g;
+            out[s].h = (double)gbr_qpair_h(q[s]) * gd->q_h;
+        }
+    }
+}
+
+/* A node's histogram, of quantised pairs or of gradients as gd says. */
+static void
+build_hist(gbr_workspace *ws, const gbr_grow_data *gd, gbr_hbin *hist,
+           const uint32_t *rows, size_t n)
+{
+    if (gd->qp)
+        gbr_qhist_build((int64_t *)(void *)hist, gd->bm, gd->cuts, gd->qp,
+                        rows, n, ws->feat_on, ws->qgathered, ws->nt);
+    else
+        gbr_hist_build(hist, gd->bm, gd->cuts, gd->gp, rows, n, ws->feat_on,
+                       ws->gathered, ws->nt);
+}
+
 /* Find the best split of a node whose sums are known: from its own
  * candidates for node proposals; from its histogram, already built, for
  * binned ones. Records the raw threshold of the split. */
@@ -200,7 +251,14 @@ find_split(gbr_workspace *ws, const gbr_grow_data *gd, gbr_bnode *bn)
                                    &bn->threshold);
         return;
     }
-    bn->split = gbr_split_find(bn->hist, gd->cuts, bn->sum_g, bn->sum_h, p,
+    const gbr_hbin *hist = bn->hist;
+
+    if (gd->qp) {
+        qhist_to_double((const int64_t *)(const void *)bn->hist, gd,
+                        ws->feat_on, ws->qconv);
+        hist = ws->qconv;
+    }
+    bn->split = gbr_split_find(hist, gd->cuts, bn->sum_g, bn->sum_h, p,
                                ws->feat_on, ws->cand, ws->nt);
     if (!isinf(bn->split.gain))
         bn->threshold = gd->cuts->cut_val[gd->cuts->cut_ptr[bn->split.fid] +
@@ -241,11 +299,15 @@ child_hists(gbr_workspace *ws, const gbr_grow_data *gd, gbr_hbin *parent,
     small->hist = hist_get(ws);
     if (!small->hist)
         return GBR_ENOMEM;
-    gbr_hist_build(small->hist, gd->bm, gd->cuts, gd->gp,
-                   ws->rows + small->begin, small->end - small->begin,
-                   ws->feat_on, ws->gathered, ws->nt);
-    gbr_hist_subtract(parent, small->hist, gbr_cuts_hist_size(gd->cuts),
-                      ws->nt);
+    build_hist(ws, gd, small->hist, ws->rows + small->begin,
+               small->end - small->begin);
+    if (gd->qp)
+        gbr_qhist_subtract((int64_t *)(void *)parent,
+                           (const int64_t *)(const void *)small->hist,
+                           gbr_cuts_hist_size(gd->cuts), ws->nt);
+    else
+        gbr_hist_subtract(parent, small->hist, gbr_cuts_hist_size(gd->cuts),
+                          ws->nt);
     large->hist = parent;
     if (!split_l) {
         hist_put(ws, l->hist);
@@ -256,6 +318,27 @@ child_hists(gbr_workspace *ws, const gbr_grow_data *gd, gbr_hbin *parent,
         r->hist = NULL;
     }
     return GBR_OK;
+}
+
+/* After growing on quantised pairs: each leaf's value from the exact sums
+ * of its rows' gradients, in row order. */
+static void
+renew_leaves(gbr_workspace *ws, const gbr_grow_data *gd, gbr_tree *t)
+{
+    for (size_t nid = 0; nid < t->n_nodes; nid++) {
+        if (t->feature[nid] >= 0)
+            continue;
+        gbr_bnode *bn = &ws->bnodes[nid];
+        double g = 0, h = 0;
+
+        for (size_t i = bn->begin; i < bn->end; i++) {
+            g += gd->gp[ws->rows[i]].g;
+            h += gd->gp[ws->rows[i]].h;
+        }
+        bn->sum_g = g;
+        bn->sum_h = h;
+        set_leaf(t, nid, bn, ws->p);
+    }
 }
 
 int
@@ -277,7 +360,7 @@ gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_grow_data *gd,
 
     memset(root, 0, sizeof *root);
     root->end = n_rows;
-    root_sums(ws, n_rows, gd->gp, &root->sum_g, &root->sum_h);
+    root_sums(ws, n_rows, gd, &root->sum_g, &root->sum_h);
     gbr_tree_add_leaf(t, 0);
     set_leaf(t, 0, root, p);
     if (may_split(ws, root)) {
@@ -288,8 +371,7 @@ gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_grow_data *gd,
             if (!root->hist)
                 return gbr_fail(err, GBR_ENOMEM, "out of memory for "
                                 "histograms");
-            gbr_hist_build(root->hist, gd->bm, gd->cuts, gd->gp, ws->rows,
-                           n_rows, ws->feat_on, ws->gathered, ws->nt);
+            build_hist(ws, gd, root->hist, ws->rows, n_rows);
         }
         find_split(ws, gd, root);
         ws->open[ws->n_open++] = 0;
@@ -359,5 +441,7 @@ gbr_grow_tree(gbr_workspace *ws, size_t n_rows, const gbr_grow_data *gd,
             ws->open[ws->n_open++] = rid;
         }
     }
+    if (gd->qp)
+        renew_leaves(ws, gd, t);
     return GBR_OK;
 }

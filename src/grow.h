@@ -25,7 +25,10 @@ typedef struct gbr_bnode {
 
 /* What a tree grows from. Binned proposals (fixed, global) give bm and
  * cuts, and nodes share one histogram space, so a sibling's histogram is
- * its parent's less its own. Node proposals (local, exact) give local and
+ * its parent's less its own. With qp, histograms sum the quantised pairs
+ * in integers (the node's slot of the pool holds int64_t sums), splits are
+ * found on them, and each leaf's value is then made from the exact sums
+ * of gp over its rows. Node proposals (local, exact) give local and
  * ds: each node proposes its own candidates from its rows. */
 typedef struct gbr_grow_data {
     const gbr_binmat *bm;
@@ -35,6 +38,8 @@ typedef struct gbr_grow_data {
     const gbr_gpair *gp;
     const double *hess;         /* the rows' hessians, for local */
     const uint8_t *in_tree;     /* rows drawn for the tree; NULL: all */
+    const gbr_qpair *qp;        /* quantised pairs; NULL: sum gp */
+    double q_g, q_h;            /* what one level of qp's g and h is worth */
 } gbr_grow_data;
 
 /* Everything one fit needs while growing trees, sized once at the start of
@@ -47,6 +52,8 @@ typedef struct gbr_workspace {
     uint32_t *rows;             /* n_rows: the tree's rows, by node */
     uint32_t *scratch;          /* n_rows */
     gbr_gpair *gathered;        /* n_rows: a node's pairs, in node order */
+    gbr_qpair *qgathered;       /* the same for quantised pairs, or NULL */
+    gbr_hbin *qconv;            /* a quantised histogram in doubles */
     size_t *block_count;        /* n_rows / GBR_ROW_BLOCK + 1 */
     gbr_split *cand;            /* n_features */
     uint8_t *feat_on;           /* n_features */
@@ -62,7 +69,8 @@ typedef struct gbr_workspace {
 } gbr_workspace;
 
 /* Size a workspace for n_rows rows, n_features features and histograms of
- * at most hist_size slots. GBR_OK or GBR_ENOMEM. */
+ * at most hist_size slots (and the quantised scratch when
+ * p->quantized_grad). GBR_OK or GBR_ENOMEM. */
 int gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
                        uint32_t n_features, size_t hist_size,
                        gbr_error *err);

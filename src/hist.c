@@ -14,78 +14,116 @@
 #define PREFETCH(p) ((void)(p))
 #endif
 
-/* The kernel for one bin width over one block of features: the rows'
+/* The kernels for one bin width over one block of features: the rows'
  * runs of the block are GBR_FEAT_BLOCK entries apart; n_on features of
  * the block (their places in the run in pos, their first slots in off)
- * are summed. gp[i] is the pair of rows[i], gathered in node order. */
-#define HIST_KERNEL(NAME, T)                                                 \
-    static void NAME(gbr_hbin *hist, const T *block, const size_t *off,     \
-                     const uint32_t *pos, uint32_t n_on, const gbr_gpair *gp,\
+ * are summed. gp[i] is the pair of rows[i], gathered in node order. The
+ * double kernels add a gbr_gpair into a gbr_hbin; the quantised ones add
+ * a packed gbr_qpair into an int64_t slot, one integer add for both. */
+#define HIST_KERNEL(NAME, T, H, P, LOAD, ADD)                                      \
+    static void NAME(H *hist, const T *block, const size_t *off,             \
+                     const uint32_t *pos, uint32_t n_on, const P *gp,         \
                      const uint32_t *rows, size_t n)                         \
     {                                                                        \
         for (size_t i = 0; i < n; i++) {                                     \
             const uint32_t r = rows[i];                                      \
             const T *b = block + (size_t)r * GBR_FEAT_BLOCK;                 \
-            const double g = gp[i].g, h = gp[i].h;                           \
+            const H v = LOAD(gp[i]);                                         \
                                                                              \
             if (i + HIST_PREFETCH < n)                                       \
                 PREFETCH(block + (size_t)rows[i + HIST_PREFETCH] *           \
                                      GBR_FEAT_BLOCK);                        \
-            for (uint32_t k = 0; k < n_on; k++) {                            \
-                gbr_hbin *s = hist + off[k] + b[pos[k]];                     \
-                s->g += g;                                                   \
-                s->h += h;                                                   \
-            }                                                                \
+            for (uint32_t k = 0; k < n_on; k++)                              \
+                ADD(hist + off[k] + b[pos[k]], v);                           \
         }                                                                    \
     }
 
-HIST_KERNEL(hist_u8, uint8_t)
-HIST_KERNEL(hist_u16, uint16_t)
-HIST_KERNEL(hist_u32, uint32_t)
+/* s is evaluated once: the bins are bytes, which may alias the slot, so
+ * a second evaluation would reload the bin after the first store. */
+#define ADD_PAIR(s, v)                                                       \
+    do {                                                                     \
+        gbr_hbin *s_ = (s);                                                  \
+                                                                             \
+        s_->g += (v).g;                                                      \
+        s_->h += (v).h;                                                      \
+    } while (0)
+#define ADD_PACKED(s, v) (*(s) += (v))
+/* The pair in the slot's type, once per row: widening it inside ADD_PAIR
+ * would keep the compiler from adding g and h as one vector. */
+#define LOAD_PAIR(p) ((gbr_hbin){ (p).g, (p).h })
+#define LOAD_PACKED(p) (p)
+
+HIST_KERNEL(hist_u8, uint8_t, gbr_hbin, gbr_gpair, LOAD_PAIR, ADD_PAIR)
+HIST_KERNEL(hist_u16, uint16_t, gbr_hbin, gbr_gpair, LOAD_PAIR, ADD_PAIR)
+HIST_KERNEL(hist_u32, uint32_t, gbr_hbin, gbr_gpair, LOAD_PAIR, ADD_PAIR)
+HIST_KERNEL(qhist_u8, uint8_t, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
+HIST_KERNEL(qhist_u16, uint16_t, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
+HIST_KERNEL(qhist_u32, uint32_t, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
 
 /* The common case of one-byte bins and every feature of a full block:
  * the block's slot bases and the pair stay in registers, and the block
  * is written out feature by feature so the compiler schedules the sixteen
  * independent updates of a row together. */
-#define HIST_STEP(k)                                                         \
-    do {                                                                     \
-        gbr_hbin *s_ = hist + off[k] + b[k];                                 \
-        s_->g += g;                                                          \
-        s_->h += h;                                                          \
-    } while (0)
-
-static void
-hist_u8_full(gbr_hbin *hist, const uint8_t *block, const size_t *off,
-             const gbr_gpair *gp, const uint32_t *rows, size_t n)
-{
-    _Static_assert(GBR_FEAT_BLOCK == 16, "hist_u8_full writes out 16");
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *b = block + (size_t)rows[i] * GBR_FEAT_BLOCK;
-        const double g = gp[i].g, h = gp[i].h;
-
-        /* A node's rows are scattered over the block: ask for the run of
-         * a row some way ahead while this one is summed. */
-        if (i + HIST_PREFETCH < n)
-            PREFETCH(block + (size_t)rows[i + HIST_PREFETCH] *
-                                 GBR_FEAT_BLOCK);
-
-        HIST_STEP(0);
-        HIST_STEP(1);
-        HIST_STEP(2);
-        HIST_STEP(3);
-        HIST_STEP(4);
-        HIST_STEP(5);
-        HIST_STEP(6);
-        HIST_STEP(7);
-        HIST_STEP(8);
-        HIST_STEP(9);
-        HIST_STEP(10);
-        HIST_STEP(11);
-        HIST_STEP(12);
-        HIST_STEP(13);
-        HIST_STEP(14);
-        HIST_STEP(15);
+#define HIST_FULL(NAME, H, P, LOAD, ADD)                                           \
+    static void NAME(H *hist, const uint8_t *block, const size_t *off,       \
+                     const P *gp, const uint32_t *rows, size_t n)            \
+    {                                                                        \
+        _Static_assert(GBR_FEAT_BLOCK == 16, "the kernel writes out 16");   \
+        for (size_t i = 0; i < n; i++) {                                     \
+            const uint8_t *b = block + (size_t)rows[i] * GBR_FEAT_BLOCK;     \
+            const H v = LOAD(gp[i]);                                         \
+                                                                             \
+            /* A node's rows are scattered over the block: ask for the run  \
+             * of a row some way ahead while this one is summed. */         \
+            if (i + HIST_PREFETCH < n)                                       \
+                PREFETCH(block + (size_t)rows[i + HIST_PREFETCH] *           \
+                                     GBR_FEAT_BLOCK);                        \
+            ADD(hist + off[0] + b[0], v);                                    \
+            ADD(hist + off[1] + b[1], v);                                    \
+            ADD(hist + off[2] + b[2], v);                                    \
+            ADD(hist + off[3] + b[3], v);                                    \
+            ADD(hist + off[4] + b[4], v);                                    \
+            ADD(hist + off[5] + b[5], v);                                    \
+            ADD(hist + off[6] + b[6], v);                                    \
+            ADD(hist + off[7] + b[7], v);                                    \
+            ADD(hist + off[8] + b[8], v);                                    \
+            ADD(hist + off[9] + b[9], v);                                    \
+            ADD(hist + off[10] + b[10], v);                                  \
+            ADD(hist + off[11] + b[11], v);                                  \
+            ADD(hist + off[12] + b[12], v);                                  \
+            ADD(hist + off[13] + b[13], v);                                  \
+            ADD(hist + off[14] + b[14], v);                                  \
+            ADD(hist + off[15] + b[15], v);                                  \
+        }                                                                    \
     }
+
+HIST_FULL(hist_u8_full, gbr_hbin, gbr_gpair, LOAD_PAIR, ADD_PAIR)
+HIST_FULL(qhist_u8_full, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
+
+/* The features of one block that feat_on allows: their slots zeroed,
+ * their first slots into off and places in the run into pos. Returns how
+ * many. */
+static uint32_t
+block_features(const gbr_binmat *bm, const gbr_cuts *cuts,
+               const uint8_t *feat_on, uint32_t blk, size_t slot_size,
+               void *hist, size_t *off, uint32_t *pos)
+{
+    const uint32_t nf = bm->n_features;
+    const uint32_t f0 = blk * GBR_FEAT_BLOCK;
+    const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK : nf;
+    uint32_t n_on = 0;
+
+    for (uint32_t f = f0; f < f1; f++) {
+        if (feat_on && !feat_on[f])
+            continue;
+        size_t h0 = gbr_cuts_hist_ptr(cuts, f);
+
+        memset((char *)hist + h0 * slot_size, 0,
+               (gbr_cuts_hist_ptr(cuts, f + 1) - h0) * slot_size);
+        off[n_on] = h0;
+        pos[n_on++] = f - f0;
+    }
+    return n_on;
 }
 
 /* Sum one block of features (those feat_on allows) over the rows. */
@@ -94,23 +132,12 @@ hist_block(gbr_hbin *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
            const gbr_gpair *gp, const uint32_t *rows, size_t n,
            const uint8_t *feat_on, uint32_t blk)
 {
-    const uint32_t nf = bm->n_features;
     const size_t at = blk * bm->n_rows * GBR_FEAT_BLOCK;
-    const uint32_t f0 = blk * GBR_FEAT_BLOCK;
-    const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK : nf;
     size_t off[GBR_FEAT_BLOCK];
-    uint32_t pos[GBR_FEAT_BLOCK], n_on = 0;
+    uint32_t pos[GBR_FEAT_BLOCK];
+    const uint32_t n_on = block_features(bm, cuts, feat_on, blk, sizeof *hist,
+                                         hist, off, pos);
 
-    for (uint32_t f = f0; f < f1; f++) {
-        if (feat_on && !feat_on[f])
-            continue;
-        size_t h0 = gbr_cuts_hist_ptr(cuts, f);
-
-        memset(hist + h0, 0,
-               (gbr_cuts_hist_ptr(cuts, f + 1) - h0) * sizeof *hist);
-        off[n_on] = h0;
-        pos[n_on++] = f - f0;
-    }
     if (n_on == 0)
         return;
     switch (bm->width) {
@@ -129,6 +156,40 @@ hist_block(gbr_hbin *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
     default:
         hist_u32(hist, (const uint32_t *)bm->bins + at, off, pos, n_on, gp,
                  rows, n);
+        break;
+    }
+}
+
+/* hist_block for packed quantised pairs. */
+static void
+qhist_block(int64_t *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
+            const gbr_qpair *gp, const uint32_t *rows, size_t n,
+            const uint8_t *feat_on, uint32_t blk)
+{
+    const size_t at = blk * bm->n_rows * GBR_FEAT_BLOCK;
+    size_t off[GBR_FEAT_BLOCK];
+    uint32_t pos[GBR_FEAT_BLOCK];
+    const uint32_t n_on = block_features(bm, cuts, feat_on, blk, sizeof *hist,
+                                         hist, off, pos);
+
+    if (n_on == 0)
+        return;
+    switch (bm->width) {
+    case 1:
+        if (n_on == GBR_FEAT_BLOCK)
+            qhist_u8_full(hist, (const uint8_t *)bm->bins + at, off, gp, rows,
+                          n);
+        else
+            qhist_u8(hist, (const uint8_t *)bm->bins + at, off, pos, n_on, gp,
+                     rows, n);
+        break;
+    case 2:
+        qhist_u16(hist, (const uint16_t *)bm->bins + at, off, pos, n_on, gp,
+                  rows, n);
+        break;
+    default:
+        qhist_u32(hist, (const uint32_t *)bm->bins + at, off, pos, n_on, gp,
+                  rows, n);
         break;
     }
 }
@@ -169,4 +230,35 @@ gbr_hist_subtract(gbr_hbin *parent, const gbr_hbin *child, size_t size,
         parent[i].g -= child[i].g;
         parent[i].h -= child[i].h;
     }
+}
+
+void
+gbr_qhist_build(int64_t *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
+                const gbr_qpair *qp_rows, const uint32_t *rows, size_t n,
+                const uint8_t *feat_on, gbr_qpair *gathered, int nt)
+{
+    const uint32_t nf = bm->n_features;
+    const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
+
+    (void)nt;
+#pragma omp parallel num_threads(nt) if (n * nf >= GBR_PAR_MIN)
+    {
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < n; i++)
+            gathered[i] = qp_rows[rows[i]];
+#pragma omp for schedule(dynamic, 1)
+        for (uint32_t blk = 0; blk < n_blocks; blk++)
+            qhist_block(hist, bm, cuts, gathered, rows, n, feat_on, blk);
+    }
+}
+
+void
+gbr_qhist_subtract(int64_t *parent, const int64_t *child, size_t size,
+                   int nt)
+{
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if (size >= GBR_PAR_MIN)
+    for (size_t i = 0; i < size; i++)
+        parent[i] -= child[i];
 }

@@ -19,6 +19,30 @@ typedef struct gbr_hbin {
     double h;
 } gbr_hbin;
 
+/* A row's quantised gradient and hessian packed in one integer,
+ * g 2^32 + h with 0 <= h: sums of them are (sum g) 2^32 + sum h, read back
+ * with gbr_qpair_g and gbr_qpair_h, as long as sum h < 2^32 and
+ * |sum g| < 2^31, so one integer add sums both. */
+typedef int64_t gbr_qpair;
+
+static inline gbr_qpair
+gbr_qpair_pack(int32_t g, uint32_t h)
+{
+    return (int64_t)g * 4294967296 + (int64_t)h;
+}
+
+static inline int64_t
+gbr_qpair_h(gbr_qpair q)
+{
+    return (int64_t)((uint64_t)q & 0xffffffffu);
+}
+
+static inline int64_t
+gbr_qpair_g(gbr_qpair q)
+{
+    return (q - gbr_qpair_h(q)) / 4294967296;
+}
+
 /* Sum gp over rows[0 .. n-1] into hist, one slot per bin of each feature
  * (gbr_cuts_hist_ptr). Features whose feat_on entry is 0 are left as they
  * are; feat_on may be NULL. gathered (room for n) receives the rows' pairs
@@ -30,8 +54,17 @@ void gbr_hist_build(gbr_hbin *hist, const gbr_binmat *bm,
                     const uint32_t *rows, size_t n, const uint8_t *feat_on,
                     gbr_gpair *gathered, int nt);
 
+/* gbr_hist_build over packed quantised pairs, into slots of sums of
+ * them: integer sums, exact in any order. */
+void gbr_qhist_build(int64_t *hist, const gbr_binmat *bm,
+                     const gbr_cuts *cuts, const gbr_qpair *qp,
+                     const uint32_t *rows, size_t n, const uint8_t *feat_on,
+                     gbr_qpair *gathered, int nt);
+
 /* parent -= child, slot by slot: what remains is the sibling's histogram. */
 void gbr_hist_subtract(gbr_hbin *parent, const gbr_hbin *child, size_t size,
                        int nt);
+void gbr_qhist_subtract(int64_t *parent, const int64_t *child, size_t size,
+                        int nt);
 
 #endif

@@ -111,8 +111,18 @@ static const struct param_def defs[] = {
     { { "colsample_bytree", "double", "1", "(0, 1]",
         "fraction of features drawn for each tree" },
       P_DOUBLE, OFF(colsample_bytree), 0, 1, 1, 0, NULL },
+    { { "quantized_grad", "choice", "no", "yes|no",
+        "fixed, global: round gradients and hessians to a few integer "
+        "levels (stochastically) and sum them in integer histograms; "
+        "leaf values still come from the exact gradients" },
+      P_CHOICE, OFF(quantized_grad), 0, 0, 0, 0, no_yes },
+    { { "grad_quant_bins", "int", "4", "[2, 64]",
+        "quantized-grad: hessians round to 0..n and gradients to "
+        "-n/2..n/2 times a per-round scale" },
+      P_INT, OFF(grad_quant_bins), 2, 64, 0, 0, NULL },
     { { "seed", "uint64", "0", "[0, 18446744073709551615]",
-        "seed of the row and feature sampling" },
+        "seed of the row and feature sampling and of quantized-grad's "
+        "rounding" },
       P_U64, OFF(seed), 0, 0, 0, 0, NULL },
     { { "threads", "int", "0", "[0, 1024]",
         "threads to use; 0 for all cores" },
@@ -407,6 +417,11 @@ gbr_params_check(const gbr_params *p, gbr_error *err)
         if (rc != GBR_OK)
             return rc;
     }
+    if (p->quantized_grad && (p->proposal == GBR_PROPOSAL_LOCAL ||
+                              p->proposal == GBR_PROPOSAL_EXACT))
+        return gbr_fail(err, GBR_EPARAM, "quantized-grad needs a binned "
+                        "proposal (fixed or global), not %s",
+                        proposal_names[p->proposal]);
     if (p->grow == GBR_GROW_DEPTHWISE && p->max_depth == 0)
         return gbr_fail(err, GBR_EPARAM,
                         "max-depth=0 (no limit) needs grow=lossguide");

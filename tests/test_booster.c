@@ -198,15 +198,18 @@ teardown_set(void **state)
     return 0;
 }
 
-/* The same model bytes for 1, 2, 3 and 4 threads. */
+/* The same model bytes for 1, 2, 3 and 4 threads (with quantized-grad
+ * when quantized). */
 static void
-check_determinism(const set *train, int objective, int grow, int proposal)
+check_determinism_q(const set *train, int objective, int grow, int proposal,
+                    int quantized)
 {
     gbr_params p;
     char *want = NULL;
     size_t want_size = 0;
 
     base_params(&p, objective, proposal);
+    p.quantized_grad = quantized;
     p.n_rounds = 2;
     p.max_depth = 3;
     p.grow = grow;
@@ -233,6 +236,12 @@ check_determinism(const set *train, int objective, int grow, int proposal)
         free(text);
     }
     free(want);
+}
+
+static void
+check_determinism(const set *train, int objective, int grow, int proposal)
+{
+    check_determinism_q(train, objective, grow, proposal, 0);
 }
 
 #define DETERMINISM(obj, grow, proposal)                                  \
@@ -271,8 +280,93 @@ DETERMINISM(logistic, lossguide, global)
 DETERMINISM(logistic, lossguide, exact)
 DETERMINISM(logistic, lossguide, local)
 
-/* Every ranking objective, with each proposal, gives the same model bytes
- * for 1, 2, 3 and 4 threads, on queries of 50 rows with graded labels. */
+/* quantized-grad: the same model bytes for any thread count, for both
+ * binned proposals, both growth policies and both pointwise objectives
+ * (test_booster_deterministic_ranking covers the ranking ones). */
+static void
+check_determinism_quantized(const set *train, int objective)
+{
+    static const int proposals[] = { GBR_PROPOSAL_FIXED,
+                                     GBR_PROPOSAL_GLOBAL };
+
+    for (size_t i = 0; i < N_OF(proposals); i++)
+        for (int grow = GBR_GROW_DEPTHWISE; grow <= GBR_GROW_LOSSGUIDE;
+             grow++)
+            check_determinism_q(train, objective, grow, proposals[i], 1);
+}
+
+static void
+test_booster_deterministic_quantized_squared_error(void **state)
+{
+    check_determinism_quantized(*state, GBR_OBJ_SQUARED_ERROR);
+}
+
+static void
+test_booster_deterministic_quantized_logistic(void **state)
+{
+    check_determinism_quantized(*state, GBR_OBJ_LOGISTIC);
+}
+
+/* quantized-grad picks splits on rounded sums, but each leaf's value is
+ * -eta G / (H + lambda) over the exact gradients of the leaf's rows: for
+ * squared error from base score b, G = sum (b - y) and H = the count.
+ * Rows are grouped by their predicted margin (one per leaf). The splits
+ * differ from the exact-gradient model's, or the rounding would not be
+ * used at all. */
+static void
+test_booster_quantized_leaves_from_exact_gradients(void **state)
+{
+    const set *train = *state;
+    const size_t n = train->n_rows;
+    gbr_params p;
+
+    base_params(&p, GBR_OBJ_SQUARED_ERROR, GBR_PROPOSAL_FIXED);
+    p.n_rounds = 1;
+    p.max_depth = 3;
+    p.base_score = 0.5;
+    p.quantized_grad = 1;
+    p.grad_quant_bins = 2;
+
+    gbr_booster *b = fit(&p, train, NULL);
+    double *m = predict(b, train, 1, 1);
+    const gbr_tree *t = &b->trees[0];
+    size_t leaves = 0;
+
+    for (size_t nid = 0; nid < t->n_nodes; nid++) {
+        if (t->feature[nid] >= 0)
+            continue;
+        double g = 0, h = 0;
+        const double v = t->value[nid];
+
+        leaves++;
+        for (size_t r = 0; r < n; r++)
+            if (m[r] == 0.5 + v) {
+                g += (float)(0.5 - train->label[r]);
+                h += 1;
+            }
+        assert_true(h > 0);
+        assert_true(fabs(v - -p.learning_rate * g / (h + p.lambda)) <=
+                    1e-9 * (1 + fabs(v)));
+    }
+    assert_true(leaves >= 4);
+
+    /* the exact model, for contrast */
+    p.quantized_grad = 0;
+    gbr_booster *e = fit(&p, train, NULL);
+    size_t size_q, size_e;
+    char *tq = model_text(b, &size_q), *te = model_text(e, &size_e);
+
+    assert_true(size_q != size_e || memcmp(tq, te, size_q) != 0);
+    free(tq);
+    free(te);
+    free(m);
+    gbr_booster_free(b);
+    gbr_booster_free(e);
+}
+
+/* Every ranking objective, with each proposal (and with quantized-grad for
+ * the binned ones), gives the same model bytes for 1, 2, 3 and 4 threads,
+ * on queries of 50 rows with graded labels. */
 static void
 test_booster_deterministic_ranking(void **state)
 {
@@ -295,9 +389,13 @@ test_booster_deterministic_ranking(void **state)
     for (size_t r = 0; r < ds->n_rows; r++)
         ds->label[r] = floorf(fminf(fmaxf(ds->label[r] * 2.5f, 0), 4));
     for (size_t i = 0; i < N_OF(objectives); i++)
-        for (size_t j = 0; j < N_OF(proposals); j++)
+        for (size_t j = 0; j < N_OF(proposals); j++) {
             check_determinism(train, objectives[i], GBR_GROW_DEPTHWISE,
                               proposals[j]);
+            if (j < 2) /* quantized-grad: the binned proposals */
+                check_determinism_q(train, objectives[i], GBR_GROW_DEPTHWISE,
+                                    proposals[j], 1);
+        }
     set_free(train);
 }
 
@@ -1007,6 +1105,16 @@ test_booster_rejects_bad_params(void **state)
     p.max_depth = 0;
     assert_int_equal(gbr_booster_create(&p, &b, NULL), GBR_EPARAM);
     assert_null(b);
+    /* quantized-grad needs a binned proposal */
+    base_params(&p, GBR_OBJ_SQUARED_ERROR, GBR_PROPOSAL_LOCAL);
+    p.quantized_grad = 1;
+    assert_int_equal(gbr_booster_create(&p, &b, &err), GBR_EPARAM);
+    assert_non_null(strstr(err.msg, "quantized-grad"));
+    p.proposal = GBR_PROPOSAL_EXACT;
+    assert_int_equal(gbr_booster_create(&p, &b, NULL), GBR_EPARAM);
+    p.proposal = GBR_PROPOSAL_GLOBAL;
+    assert_int_equal(gbr_booster_create(&p, &b, NULL), GBR_OK);
+    gbr_booster_free(b);
 
     /* An unknown metric, refused by create or else by fit. */
     base_params(&p, GBR_OBJ_SQUARED_ERROR, GBR_PROPOSAL_FIXED);
@@ -1183,6 +1291,9 @@ main(void)
         WITH_BIN(test_booster_deterministic_logistic_lossguide_global),
         WITH_BIN(test_booster_deterministic_logistic_lossguide_exact),
         WITH_BIN(test_booster_deterministic_logistic_lossguide_local),
+        WITH_BIG(test_booster_deterministic_quantized_squared_error),
+        WITH_BIN(test_booster_deterministic_quantized_logistic),
+        WITH_BIG(test_booster_quantized_leaves_from_exact_gradients),
         cmocka_unit_test(test_booster_deterministic_ranking),
         cmocka_unit_test(
             test_booster_predict_reproduces_training_squared_error),

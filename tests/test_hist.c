@@ -148,6 +148,109 @@ test_hist_matches_oracle(void **state)
     }
 }
 
+/* Packed quantised pairs: sums of packs read back as the sums of their
+ * parts, for negative gradient sums too; and the integer kernel gives the
+ * brute-force integer sums exactly, for every width, any thread count and
+ * features switched off (their slots untouched), with subtraction giving
+ * the sibling exactly. */
+static void
+test_hist_quantized_matches_oracle(void **state)
+{
+    (void)state;
+    {
+        gbr_qpair q = 0;
+        int64_t g = 0, h = 0;
+
+        for (int i = 0; i < 1000; i++) {
+            const int32_t gi = (int32_t)(rng_next() % 129) - 64;
+            const uint32_t hi = (uint32_t)(rng_next() % 65);
+
+            q += gbr_qpair_pack(gi, hi);
+            g += gi;
+            h += hi;
+            assert_int_equal(gbr_qpair_g(q), g);
+            assert_int_equal(gbr_qpair_h(q), h);
+        }
+    }
+    for (int width = 1; width <= 4; width *= 2) {
+        struct fixture fx;
+        uint8_t on[GBR_FEAT_BLOCK + 5];
+
+        fixture_make(&fx, width);
+        for (size_t f = 0; f < sizeof on; f++)
+            on[f] = (f + (size_t)width) % 4 != 1;
+
+        const size_t size = gbr_cuts_hist_size(&fx.cuts);
+        gbr_qpair *qp = malloc(fx.n_rows * sizeof *qp);
+        gbr_qpair *gathered = malloc(fx.n_rows * sizeof *gathered);
+        int64_t *want_g = calloc(size, sizeof *want_g);
+        int64_t *want_h = calloc(size, sizeof *want_h);
+
+        assert_non_null(qp);
+        assert_non_null(gathered);
+        assert_non_null(want_g);
+        assert_non_null(want_h);
+        for (size_t r = 0; r < fx.n_rows; r++)
+            qp[r] = gbr_qpair_pack((int32_t)(rng_next() % 65) - 32,
+                                   (uint32_t)(rng_next() % 65));
+        for (int use_on = 0; use_on < 2; use_on++) {
+            memset(want_g, 0, size * sizeof *want_g);
+            memset(want_h, 0, size * sizeof *want_h);
+            for (size_t i = 0; i < fx.n_sel; i++)
+                for (uint32_t f = 0; f < fx.nf; f++) {
+                    if (use_on && !on[f])
+                        continue;
+                    size_t at = gbr_cuts_hist_ptr(&fx.cuts, f) +
+                                gbr_binmat_get(&fx.bm, fx.rows[i], f);
+
+                    want_g[at] += gbr_qpair_g(qp[fx.rows[i]]);
+                    want_h[at] += gbr_qpair_h(qp[fx.rows[i]]);
+                }
+            for (int nt = 1; nt <= 3; nt++) {
+                int64_t *got = malloc(size * sizeof *got);
+
+                memset(got, 0x5a, size * sizeof *got);
+                gbr_qhist_build(got, &fx.bm, &fx.cuts, qp, fx.rows, fx.n_sel,
+                                use_on ? on : NULL, gathered, nt);
+                for (uint32_t f = 0; f < fx.nf; f++)
+                    for (size_t at = gbr_cuts_hist_ptr(&fx.cuts, f);
+                         at < gbr_cuts_hist_ptr(&fx.cuts, f + 1); at++) {
+                        if (use_on && !on[f]) {
+                            assert_int_equal((uint64_t)got[at],
+                                             0x5a5a5a5a5a5a5a5aull);
+                            continue;
+                        }
+                        assert_int_equal(gbr_qpair_g(got[at]), want_g[at]);
+                        assert_int_equal(gbr_qpair_h(got[at]), want_h[at]);
+                    }
+                free(got);
+            }
+        }
+        /* parent - first half = second half, exactly */
+        const size_t half = fx.n_sel / 2;
+        int64_t *parent = malloc(size * sizeof *parent);
+        int64_t *left = malloc(size * sizeof *left);
+        int64_t *right = malloc(size * sizeof *right);
+
+        gbr_qhist_build(parent, &fx.bm, &fx.cuts, qp, fx.rows, fx.n_sel, NULL,
+                        gathered, 2);
+        gbr_qhist_build(left, &fx.bm, &fx.cuts, qp, fx.rows, half, NULL,
+                        gathered, 2);
+        gbr_qhist_build(right, &fx.bm, &fx.cuts, qp, fx.rows + half,
+                        fx.n_sel - half, NULL, gathered, 2);
+        gbr_qhist_subtract(parent, left, size, 2);
+        assert_memory_equal(parent, right, size * sizeof *parent);
+        free(parent);
+        free(left);
+        free(right);
+        free(qp);
+        free(gathered);
+        free(want_g);
+        free(want_h);
+        fixture_free(&fx);
+    }
+}
+
 /* Features switched off are left untouched. */
 static void
 test_hist_skips_features_off(void **state)
@@ -259,6 +362,7 @@ main(void)
         cmocka_unit_test(test_hist_matches_oracle),
         cmocka_unit_test(test_hist_skips_features_off),
         cmocka_unit_test(test_hist_partition_and_subtraction),
+        cmocka_unit_test(test_hist_quantized_matches_oracle),
     };
 
     return cmocka_run_group_tests_name("hist", tests, NULL, NULL);

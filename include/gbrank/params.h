@@ -82,6 +82,8 @@ typedef struct gbr_params {
     double bpr_max_reg;         /* bpr-max's score regulariser */
     double subsample;
     double colsample_bytree;
+    int quantized_grad;         /* integer gradients and histograms */
+    int grad_quant_bins;        /* levels of the quantised hessian */
     uint64_t seed;
     int n_threads;              /* 0: all cores */
     int early_stop;             /* 0: off */
