@@ -56,6 +56,9 @@ struct gbr_rank {
     double *qweight;    /* n_groups */
     double *inv_idcg;   /* lambdarank: 1 / IDCG per query, 0 if IDCG = 0 */
     double *discount;   /* lambdarank: 1 / log2(p + 2), max_n entries */
+    uint32_t *order;    /* pair kinds: each query's documents (indices
+                         * within it) in the order of the last sort, a
+                         * head start for the next one */
     size_t max_n;       /* documents in the largest query */
     int n_slots;
     rank_slot *slot;    /* n_slots */
@@ -198,11 +201,18 @@ rank_alloc(gbr_rank *rk, const float *label, const size_t *group_ptr,
     rk->inv_idcg = gbr_calloc(ng, sizeof *rk->inv_idcg);
     rk->discount = gbr_reallocarray(NULL, m, sizeof *rk->discount);
     rk->slot = gbr_calloc(ns, sizeof *rk->slot);
+    if (is_pair_kind(rk->p.kind))
+        rk->order = gbr_reallocarray(NULL, n, sizeof *rk->order);
     if (!rk->label || !rk->group_ptr || !rk->qweight || !rk->inv_idcg ||
-        !rk->discount || !rk->slot)
+        !rk->discount || !rk->slot ||
+        (is_pair_kind(rk->p.kind) && !rk->order))
         goto nomem;
     memcpy(rk->label, label, n * sizeof *rk->label);
     memcpy(rk->group_ptr, group_ptr, (ng + 1) * sizeof *rk->group_ptr);
+    if (rk->order)
+        for (size_t q = 0; q < ng; q++)
+            for (size_t i = group_ptr[q]; i < group_ptr[q + 1]; i++)
+                rk->order[i] = (uint32_t)(i - group_ptr[q]);
     for (size_t s = 0; s < ns; s++) {
         rank_slot *sl = &rk->slot[s];
 
@@ -345,6 +355,7 @@ gbr_rank_free(gbr_rank *rk)
     gbr_free(rk->qweight);
     gbr_free(rk->inv_idcg);
     gbr_free(rk->discount);
+    gbr_free(rk->order);
     gbr_free(rk);
 }
 
@@ -509,15 +520,22 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
     double *pg = sl->pg, *ph = sl->ph;
     double n_rel = 0, loss = 0, s_max = -INFINITY, s_min = INFINITY;
 
+    uint32_t *order = rk->order + rk->group_ptr[q];
+
     if (n < 2 || (!is_map && inv_idcg == 0))
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        buf[i].s = s0[i];
-        buf[i].i = i;
+    /* The scores move little from one round to the next: sorting from
+     * the last order is nearly linear. The order is total, so the result
+     * is the same from any start. */
+    for (size_t a = 0; a < n; a++) {
+        buf[a].s = s0[order[a]];
+        buf[a].i = order[a];
     }
-    gbr_scored_sort(buf, n);
+    gbr_scored_sort_near(buf, n);
     for (size_t a = 0; a < n; a++) {
         const size_t i = buf[a].i;
+
+        order[a] = (uint32_t)i;
 
         sl->py[a] = y[i];
         sl->ps[a] = s[i];

@@ -178,6 +178,31 @@ gbr_scored_sort(gbr_scored *a, size_t n)
     gbr_scored_topk(a, n, n);
 }
 
+/* Insertion sort while the elements move little in all, which is linear
+ * on a list that is nearly in order; past a budget of moves, introsort of
+ * what is left. */
+void
+gbr_scored_sort_near(gbr_scored *a, size_t n)
+{
+    size_t budget = 8 * n;
+
+    for (size_t i = 1; i < n; i++) {
+        if (!scored_before(&a[i], &a[i - 1]))
+            continue;
+        gbr_scored v = a[i];
+        size_t j = i;
+
+        for (; j > 0 && scored_before(&v, &a[j - 1]); j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+        if (i - j > budget) {
+            gbr_scored_sort(a, n);
+            return;
+        }
+        budget -= i - j;
+    }
+}
+
 void
 gbr_scored_topk(gbr_scored *a, size_t n, size_t k)
 {

@@ -33,6 +33,11 @@ typedef struct gbr_scored {
  * order of every ranking metric and objective. */
 void gbr_scored_sort(gbr_scored *a, size_t n);
 
+/* gbr_scored_sort for a list that is likely nearly in order already (the
+ * last round's order, say): linear when few elements are out of place,
+ * never worse than O(n log n) plus a linear amount of wasted work. */
+void gbr_scored_sort_near(gbr_scored *a, size_t n);
+
 /* Put the first k of that order (all n when k >= n) into a[0 .. k-1], in
  * order; the rest of a is left in some order. O(n + k log k) expected. */
 void gbr_scored_topk(gbr_scored *a, size_t n, size_t k);

@@ -726,8 +726,9 @@ scored_oracle_cmp(const void *a, const void *b)
 /* gbr_scored_sort, which every ranking metric and objective uses, gives
  * the order of the oracle on lists of every length to 300 and some of
  * thousands, with many tied scores and NaNs, and on sorted, reversed and
- * organ-pipe lists, which defeat naive pivots; gbr_scored_topk gives the
- * oracle's first k for every k. */
+ * organ-pipe lists, which defeat naive pivots; gbr_scored_sort_near gives
+ * it too, from lists nearly in order and from shuffled ones (past its
+ * budget); gbr_scored_topk gives the oracle's first k for every k. */
 static void
 test_metric_scored_sort_matches_oracle(void **state)
 {
@@ -761,7 +762,23 @@ test_metric_scored_sort_matches_oracle(void **state)
             c[i] = a[i];
         }
         qsort(b, n, sizeof *b, scored_oracle_cmp);
-        gbr_scored_sort(a, n);
+        if (t % 2) {
+            gbr_scored_sort(a, n);
+        } else {
+            /* from a list in order but for a few swaps, or shuffled */
+            if (t % 4 == 0)
+                memcpy(a, b, n * sizeof *a);
+            for (size_t s = 0; n > 1 && s < (size_t)(t % 9) * n / 8; s++) {
+                const size_t i = (size_t)((x = x * 6364136223846793005ull +
+                                               1) >> 33) % n;
+                const size_t j = (i + 1 + (size_t)(x >> 50) % 3) % n;
+                gbr_scored tmp = a[i];
+
+                a[i] = a[j];
+                a[j] = tmp;
+            }
+            gbr_scored_sort_near(a, n);
+        }
         for (size_t i = 0; i < n; i++)
             assert_int_equal(a[i].i, b[i].i);
         /* sorted input, and the top k of the original order */
