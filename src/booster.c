@@ -458,6 +458,9 @@ eval_set(const gbr_booster *b, struct fit *f, const gbr_dataset *ds,
     const int nt = gbr_threads(b->params.n_threads);
     int rc;
 
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if (ds->n_rows >= GBR_PAR_MIN)
     for (size_t r = 0; r < ds->n_rows; r++)
         f->pred[r] = gbr_objective_transform(b->params.objective, margin[r]);
     for (size_t m = 0; m < f->n_metrics; m++)
@@ -547,10 +550,20 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
         gbr_cuts_sketch(&f->cuts, &f->cols, f->hess, sketch_b(p));
         gbr_binmat_fill(&f->bm, &f->cols, &f->cuts, nt);
     }
-    for (size_t r = 0; r < n; r++) {
-        f->in_tree[r] = (uint8_t)draw(p->seed, round, r, 0, p->subsample);
-        if (f->in_tree[r])
-            f->ws.rows[n_in++] = (uint32_t)r;
+    if (p->subsample >= 1) {
+        n_in = n;
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if (n >= GBR_PAR_MIN)
+        for (size_t r = 0; r < n; r++) {
+            f->in_tree[r] = 1;
+            f->ws.rows[r] = (uint32_t)r;
+        }
+    } else {
+        for (size_t r = 0; r < n; r++) {
+            f->in_tree[r] = (uint8_t)draw(p->seed, round, r, 0, p->subsample);
+            if (f->in_tree[r])
+                f->ws.rows[n_in++] = (uint32_t)r;
+        }
     }
     for (uint32_t fid = 0; fid < f->ws.n_features; fid++)
         f->ws.feat_on[fid] = (uint8_t)draw(p->seed, round, fid, 1,
@@ -588,6 +601,9 @@ update_margins(struct fit *f, const gbr_tree *t, const gbr_dataset *train,
     const int nt = f->ws.nt;
 
     (void)nt;
+    /* Leaves own disjoint slices of the row list. */
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) \
+    if (train->n_rows >= GBR_PAR_MIN)
     for (size_t nid = 0; nid < t->n_nodes; nid++) {
         if (t->feature[nid] >= 0)
             continue;

@@ -22,6 +22,8 @@ gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
     ws->gathered = gbr_reallocarray(NULL, n_rows, sizeof(gbr_gpair));
     ws->block_count = gbr_reallocarray(NULL, n_rows / GBR_ROW_BLOCK + 1,
                                        sizeof(size_t));
+    ws->block_sum = gbr_reallocarray(NULL, 2 * (n_rows / GBR_ROW_BLOCK + 1),
+                                     sizeof(double));
     ws->cand = gbr_reallocarray(NULL, n_features, sizeof(gbr_split));
     ws->feat_on = gbr_calloc(n_features, 1);
     if (p->quantized_grad) {
@@ -29,7 +31,7 @@ gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
         ws->qconv = gbr_reallocarray(NULL, hist_size, sizeof(gbr_hbin));
     }
     if (!ws->rows || !ws->scratch || !ws->gathered || !ws->block_count ||
-        !ws->cand || !ws->feat_on ||
+        !ws->block_sum || !ws->cand || !ws->feat_on ||
         (p->quantized_grad && (!ws->qgathered || !ws->qconv))) {
         gbr_workspace_free(ws);
         return gbr_fail(err, GBR_ENOMEM, "out of memory for the workspace "
@@ -54,6 +56,7 @@ gbr_workspace_free(gbr_workspace *ws)
     gbr_free(ws->qgathered);
     gbr_free(ws->qconv);
     gbr_free(ws->block_count);
+    gbr_free(ws->block_sum);
     gbr_free(ws->cand);
     gbr_free(ws->feat_on);
     gbr_free(ws->bnodes);
@@ -125,6 +128,7 @@ root_sums(const gbr_workspace *ws, size_t n, const gbr_grow_data *gd,
           double *sum_g, double *sum_h)
 {
     const gbr_gpair *gp = gd->gp;
+    const size_t n_blocks = (n + GBR_ROW_BLOCK - 1) / GBR_ROW_BLOCK;
     double g = 0, h = 0;
 
     if (gd->qp) {
@@ -136,17 +140,23 @@ root_sums(const gbr_workspace *ws, size_t n, const gbr_grow_data *gd,
         *sum_h = (double)gbr_qpair_h(q) * gd->q_h;
         return;
     }
-
-    for (size_t b = 0; b < n; b += GBR_ROW_BLOCK) {
-        size_t e = b + GBR_ROW_BLOCK < n ? b + GBR_ROW_BLOCK : n;
+#pragma omp parallel for num_threads(ws->nt) schedule(static) \
+    if (n_blocks > 1)
+    for (size_t blk = 0; blk < n_blocks; blk++) {
+        const size_t b = blk * GBR_ROW_BLOCK;
+        const size_t e = b + GBR_ROW_BLOCK < n ? b + GBR_ROW_BLOCK : n;
         double bg = 0, bh = 0;
 
         for (size_t i = b; i < e; i++) {
             bg += gp[ws->rows[i]].g;
             bh += gp[ws->rows[i]].h;
         }
-        g += bg;
-        h += bh;
+        ws->block_sum[2 * blk] = bg;
+        ws->block_sum[2 * blk + 1] = bh;
+    }
+    for (size_t blk = 0; blk < n_blocks; blk++) {
+        g += ws->block_sum[2 * blk];
+        h += ws->block_sum[2 * blk + 1];
     }
     *sum_g = g;
     *sum_h = h;

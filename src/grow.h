@@ -55,6 +55,7 @@ typedef struct gbr_workspace {
     gbr_qpair *qgathered;       /* the same for quantised pairs, or NULL */
     gbr_hbin *qconv;            /* a quantised histogram in doubles */
     size_t *block_count;        /* n_rows / GBR_ROW_BLOCK + 1 */
+    double *block_sum;          /* 2 (n_rows / GBR_ROW_BLOCK + 1) */
     gbr_split *cand;            /* n_features */
     uint8_t *feat_on;           /* n_features */
     size_t hist_size;           /* slots per histogram, at most */

@@ -64,6 +64,7 @@ scan_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
     gbr_split best = { -INFINITY, fid, 0, 0, 0, 0, 0, 0 };
     const double miss_g = h[n_bins].g, miss_h = h[n_bins].h;
     const int has_missing = miss_h != 0 || miss_g != 0;
+    const double mcw = p->min_child_weight;
 
     for (int dir = 0; dir < 1 + has_missing; dir++) {
         double gl = dir ? miss_g : 0, hl = dir ? miss_h : 0;
@@ -75,19 +76,29 @@ scan_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
                 break;
             double gr = sum_g - gl, hr = sum_h - hl;
 
-            if (hl < p->min_child_weight || hr < p->min_child_weight)
+            if (hl < mcw || hr < mcw)
                 continue;
             double gain = 0.5 * (leaf_score(gl, hl, p) +
                                  leaf_score(gr, hr, p) - parent_score) -
                           p->gamma;
-            gbr_split c = { gain, fid, k, dir, gl, hl, gr, hr };
 
-            if (!has_missing)
-                c.default_left = hl >= hr;
-            if (gbr_split_better(&c, &best))
-                best = c;
+            /* gbr_split_better within one feature, where candidates come
+             * by direction, then bin: a later one wins a tie only with a
+             * lower bin (NaN never wins). */
+            if (gain > best.gain ||
+                (gain == best.gain && gain > -INFINITY && k < best.bin)) {
+                best.gain = gain;
+                best.bin = k;
+                best.default_left = dir;
+                best.gl = gl;
+                best.hl = hl;
+                best.gr = gr;
+                best.hr = hr;
+            }
         }
     }
+    if (!has_missing && best.gain > -INFINITY)
+        best.default_left = best.hl >= best.hr;
     return best;
 }
 
