@@ -33,39 +33,50 @@ gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
     total = fn->uptr[nf];
     fn->uval = gbr_reallocarray(NULL, total ? total : 1, sizeof(float));
     fn->wsum = gbr_reallocarray(NULL, total ? total : 1, sizeof(double));
-    fn->lut = gbr_reallocarray(NULL, total ? total : 1, sizeof(uint32_t));
+    /* each feature's table has an entry more, for absent values */
+    fn->lut = gbr_reallocarray(NULL, total + nf + 1, sizeof(uint32_t));
     if (!fn->uval || !fn->wsum || !fn->lut)
         goto nomem;
-    size_t most = 1;
-
-    for (uint32_t f = 0; f < nf; f++)
-        if ((size_t)cols->n_distinct[f] + 1 > most)
-            most = (size_t)cols->n_distinct[f] + 1;
-    if ((rc = gbr_binmat_alloc(&fn->fb, cols->n_rows, nf, most, err)) !=
-        GBR_OK) {
-        gbr_fine_free(fn);
-        return rc;
-    }
     const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
 
+    fn->n_blocks = n_blocks;
+    fn->fb = gbr_calloc(n_blocks, sizeof *fn->fb);
+    if (!fn->fb)
+        goto nomem;
+    for (uint32_t blk = 0; blk < n_blocks; blk++) {
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK;
+        const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK
+                                                     : nf;
+        size_t most = 1;
+
+        for (uint32_t f = f0; f < f1; f++)
+            if ((size_t)cols->n_distinct[f] + 1 > most)
+                most = (size_t)cols->n_distinct[f] + 1;
+        if ((rc = gbr_binmat_alloc(&fn->fb[blk], cols->n_rows, f1 - f0, most,
+                                   err)) != GBR_OK) {
+            gbr_fine_free(fn);
+            return rc;
+        }
+    }
     (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (uint32_t blk = 0; blk < n_blocks; blk++) {
-        const uint32_t f1 = (blk + 1) * GBR_FEAT_BLOCK;
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK;
+        gbr_binmat *fb = &fn->fb[blk];
 
-        for (uint32_t f = blk * GBR_FEAT_BLOCK; f < f1 && f < nf; f++) {
+        for (uint32_t f = f0; f < f0 + fb->n_features; f++) {
             const size_t b = cols->col_ptr[f], e = cols->col_ptr[f + 1];
             float *uval = fn->uval + fn->uptr[f];
             uint32_t k = 0;
 
             if (e - b < cols->n_rows)
                 for (size_t r = 0; r < cols->n_rows; r++)
-                    gbr_binmat_put(&fn->fb, r, f, cols->n_distinct[f]);
+                    gbr_binmat_put(fb, r, f - f0, cols->n_distinct[f]);
             for (size_t j = b; j < e; j++) {
                 if (j > b && cols->val[j] != cols->val[j - 1])
                     k++;
                 uval[k] = cols->val[j];
-                gbr_binmat_put(&fn->fb, cols->row[j], f, k);
+                gbr_binmat_put(fb, cols->row[j], f - f0, k);
             }
         }
     }
@@ -85,31 +96,37 @@ gbr_fine_free(gbr_fine *fn)
     gbr_free(fn->uval);
     gbr_free(fn->wsum);
     gbr_free(fn->lut);
-    gbr_binmat_free(&fn->fb);
+    for (uint32_t blk = 0; fn->fb && blk < fn->n_blocks; blk++)
+        gbr_binmat_free(&fn->fb[blk]);
+    gbr_free(fn->fb);
     memset(fn, 0, sizeof *fn);
 }
 
 /* Each distinct value's weight: its rows' hessians, added in row order as
  * the sorted columns (equal values in row order) add them. Instantiated
- * per width of the fine bins, so that the width is not tested per cell. */
+ * per width of the block's fine bins, so that the width is not tested per
+ * cell. */
 #define FINE_WEIGHTS(NAME, T)                                                \
-    static void NAME(gbr_fine *fn, const double *hess, uint32_t f0,          \
-                     uint32_t f1)                                            \
+    static void NAME(gbr_fine *fn, const double *hess, uint32_t blk)         \
     {                                                                        \
-        const T *block = (const T *)fn->fb.bins +                            \
-                         (size_t)(f0 / GBR_FEAT_BLOCK) * fn->fb.n_rows *     \
-                             GBR_FEAT_BLOCK;                                 \
+        const gbr_binmat *fb = &fn->fb[blk];                                 \
+        const T *block = (const T *)fb->bins;                                \
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK, nb = fb->n_features;       \
+        double *wsum[GBR_FEAT_BLOCK];                                        \
+        size_t nd[GBR_FEAT_BLOCK];                                           \
                                                                              \
-        for (size_t r = 0; r < fn->fb.n_rows; r++) {                         \
+        for (uint32_t j = 0; j < nb; j++) {                                  \
+            wsum[j] = fn->wsum + fn->uptr[f0 + j];                           \
+            nd[j] = fn->uptr[f0 + j + 1] - fn->uptr[f0 + j];                 \
+            memset(wsum[j], 0, nd[j] * sizeof **wsum);                       \
+        }                                                                    \
+        for (size_t r = 0; r < fb->n_rows; r++) {                            \
             const T *b = block + r * GBR_FEAT_BLOCK;                         \
+            const double w = hess[r];                                        \
                                                                              \
-            for (uint32_t f = f0; f < f1; f++) {                             \
-                const size_t at = fn->uptr[f];                               \
-                const T code = b[f - f0];                                    \
-                                                                             \
-                if (code < fn->uptr[f + 1] - at)                             \
-                    fn->wsum[at + code] += hess[r];                          \
-            }                                                                \
+            for (uint32_t j = 0; j < nb; j++)                                \
+                if (b[j] < nd[j])                                            \
+                    wsum[j][b[j]] += w;                                      \
         }                                                                    \
     }
 
@@ -120,75 +137,65 @@ FINE_WEIGHTS(weights_u32, uint32_t)
 static void
 fine_weights(gbr_fine *fn, const double *hess, uint32_t blk)
 {
-    const uint32_t nf = fn->n_features;
-    const uint32_t f0 = blk * GBR_FEAT_BLOCK;
-    const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK : nf;
-
-    for (uint32_t f = f0; f < f1; f++)
-        memset(fn->wsum + fn->uptr[f], 0,
-               (fn->uptr[f + 1] - fn->uptr[f]) * sizeof *fn->wsum);
-    switch (fn->fb.width) {
+    switch (fn->fb[blk].width) {
     case 1:
-        weights_u8(fn, hess, f0, f1);
+        weights_u8(fn, hess, blk);
         break;
     case 2:
-        weights_u16(fn, hess, f0, f1);
+        weights_u16(fn, hess, blk);
         break;
     default:
-        weights_u32(fn, hess, f0, f1);
+        weights_u32(fn, hess, blk);
         break;
     }
 }
 
 /* The tree's bins of one block of features, through the tables: absent
- * values (code n_distinct) take the bin n_bins. */
-#define FINE_REBIN(NAME, T)                                                  \
-    static void NAME(const gbr_fine *fn, const gbr_cuts *cuts,               \
-                     gbr_binmat *bm, uint32_t f0, uint32_t f1)               \
+ * values (code n_distinct) take the bin n_bins, which the table's extra
+ * last entry gives. T is the fine bins' type, U the tree's. */
+#define FINE_REBIN(NAME, T, U)                                               \
+    static void NAME(const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)       \
     {                                                                        \
-        const T *block = (const T *)fn->fb.bins +                            \
-                         (size_t)(f0 / GBR_FEAT_BLOCK) * fn->fb.n_rows *     \
-                             GBR_FEAT_BLOCK;                                 \
+        const gbr_binmat *fb = &fn->fb[blk];                                 \
+        const T *in = (const T *)fb->bins;                                   \
+        U *out = (U *)bm->bins + (size_t)blk * bm->n_rows * GBR_FEAT_BLOCK;  \
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK, nb = fb->n_features;       \
+        const uint32_t *lut[GBR_FEAT_BLOCK];                                 \
                                                                              \
-        for (size_t r = 0; r < fn->fb.n_rows; r++) {                         \
-            const T *b = block + r * GBR_FEAT_BLOCK;                         \
+        for (uint32_t j = 0; j < nb; j++)                                    \
+            lut[j] = fn->lut + fn->uptr[f0 + j] + (f0 + j);                  \
+        for (size_t r = 0; r < fb->n_rows; r++) {                            \
+            const T *b = in + r * GBR_FEAT_BLOCK;                            \
+            U *o = out + r * GBR_FEAT_BLOCK;                                 \
                                                                              \
-            for (uint32_t f = f0; f < f1; f++) {                             \
-                const size_t at = fn->uptr[f];                               \
-                const T code = b[f - f0];                                    \
-                                                                             \
-                gbr_binmat_put(bm, r, f,                                     \
-                               code < fn->uptr[f + 1] - at                   \
-                                   ? fn->lut[at + code]                      \
-                                   : (uint32_t)(cuts->cut_ptr[f + 1] -       \
-                                                cuts->cut_ptr[f]));          \
-            }                                                                \
+            for (uint32_t j = 0; j < nb; j++)                                \
+                o[j] = (U)lut[j][b[j]];                                      \
         }                                                                    \
     }
 
-FINE_REBIN(rebin_u8, uint8_t)
-FINE_REBIN(rebin_u16, uint16_t)
-FINE_REBIN(rebin_u32, uint32_t)
+FINE_REBIN(rebin_u8_u8, uint8_t, uint8_t)
+FINE_REBIN(rebin_u16_u8, uint16_t, uint8_t)
+FINE_REBIN(rebin_u32_u8, uint32_t, uint8_t)
+FINE_REBIN(rebin_u8_u16, uint8_t, uint16_t)
+FINE_REBIN(rebin_u16_u16, uint16_t, uint16_t)
+FINE_REBIN(rebin_u32_u16, uint32_t, uint16_t)
+FINE_REBIN(rebin_u8_u32, uint8_t, uint32_t)
+FINE_REBIN(rebin_u16_u32, uint16_t, uint32_t)
+FINE_REBIN(rebin_u32_u32, uint32_t, uint32_t)
 
 static void
-fine_rebin(const gbr_fine *fn, const gbr_cuts *cuts, gbr_binmat *bm,
-           uint32_t blk)
+fine_rebin(const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)
 {
-    const uint32_t nf = fn->n_features;
-    const uint32_t f0 = blk * GBR_FEAT_BLOCK;
-    const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK : nf;
+    static void (*const kernel[3][3])(const gbr_fine *, gbr_binmat *,
+                                      uint32_t) = {
+        { rebin_u8_u8, rebin_u8_u16, rebin_u8_u32 },
+        { rebin_u16_u8, rebin_u16_u16, rebin_u16_u32 },
+        { rebin_u32_u8, rebin_u32_u16, rebin_u32_u32 },
+    };
+    const int wi = fn->fb[blk].width == 1 ? 0 : fn->fb[blk].width == 2 ? 1 : 2;
+    const int wo = bm->width == 1 ? 0 : bm->width == 2 ? 1 : 2;
 
-    switch (fn->fb.width) {
-    case 1:
-        rebin_u8(fn, cuts, bm, f0, f1);
-        break;
-    case 2:
-        rebin_u16(fn, cuts, bm, f0, f1);
-        break;
-    default:
-        rebin_u32(fn, cuts, bm, f0, f1);
-        break;
-    }
+    kernel[wi][wo](fn, bm, blk);
 }
 
 void
@@ -217,19 +224,21 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
                 cuts->cut_val + cuts->cut_ptr[f],
                 &cuts->pruned[gbr_thread_id()], fn->uval + at, NULL,
                 fn->wsum + at, nd, b);
-            /* Each distinct value's bin: the first cut above it. */
+            /* Each distinct value's bin: the first cut above it; then
+             * absent values' bin, n_bins. */
             const float *cut = cuts->cut_val + cuts->cut_ptr[f];
-            uint32_t k = 0;
+            uint32_t *lut = fn->lut + at + f, k = 0;
 
             for (size_t j = 0; j < nd; j++) {
                 while (!(fn->uval[at + j] < cut[k]))
                     k++;
-                fn->lut[at + j] = k;
+                lut[j] = k;
             }
+            lut[nd] = (uint32_t)cuts->count[f];
         }
     }
     gbr_cuts_pack(cuts);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (uint32_t blk = 0; blk < n_blocks; blk++)
-        fine_rebin(fn, cuts, bm, blk);
+        fine_rebin(fn, bm, blk);
 }

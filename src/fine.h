@@ -14,18 +14,25 @@
  * value's hessians (row by row, as the sorted columns would), a summary
  * per feature over its distinct values, and a pass that maps fine bins to
  * the tree's bins through a table, instead of walking every sorted column
- * with scattered writes. Fine bins take the narrowest width that holds
- * every feature's distinct values; they are used when the features have,
- * in all, at most half as many distinct values as the data has values, so
- * that they never take more memory than the sorted columns they replace. */
+ * with scattered writes. Each block of GBR_FEAT_BLOCK features keeps its
+ * fine bins in the narrowest width that holds its own features' distinct
+ * values, so one feature of 70,000 values does not widen the others.
+ * They are used when the features have, in all, at most half as many
+ * distinct values as the data has values, so that they never take more
+ * memory than the sorted columns they replace. */
 typedef struct gbr_fine {
     uint32_t n_features;
     size_t *uptr;               /* n_features + 1 */
     float *uval;                /* each feature's distinct values, sorted */
     double *wsum;               /* per distinct value: the tree's weight */
-    uint32_t *lut;              /* per distinct value: its bin */
-    gbr_binmat fb;              /* (r, f): place of the value, or
-                                   n_distinct(f) when absent */
+    uint32_t *lut;              /* per distinct value, its bin, and per
+                                   feature one more entry, the absent
+                                   values' bin: feature f's table starts
+                                   at uptr[f] + f */
+    uint32_t n_blocks;
+    gbr_binmat *fb;             /* per block, (r, f - first feature): the
+                                   place of the value, or n_distinct(f)
+                                   when absent */
 } gbr_fine;
 
 /* Whether fine bins pay for cols (see above). */

@@ -405,6 +405,11 @@ test_sketch_fine_matches_columns(void **state)
 
     (void)state;
     rows_make(&d, 1500, 21, 7);
+    /* The first block's features take few distinct values (one-byte fine
+     * bins), the second's many (two-byte ones). */
+    for (size_t j = 0; j < d.row_ptr[d.n_rows]; j++)
+        if (d.index[j] < GBR_FEAT_BLOCK)
+            d.value[j] = floorf(d.value[j] / 4);
     hess = malloc(d.n_rows * sizeof *hess);
     assert_int_equal(gbr_columns_build(&cols, d.n_rows, d.n_features,
                                        d.row_ptr, d.index, d.value, 2, NULL),
@@ -418,6 +423,9 @@ test_sketch_fine_matches_columns(void **state)
     assert_int_equal(gbr_fine_fits(&cols),
                      n_distinct <= cols.col_ptr[d.n_features] / 2);
     assert_int_equal(gbr_fine_build(&fn, &cols, 2, NULL), GBR_OK);
+    assert_int_equal(fn.n_blocks, 2);
+    assert_int_equal(fn.fb[0].width, 1);
+    assert_int_equal(fn.fb[1].width, 2);
     for (int kind = 0; kind < 4; kind++) {
         for (size_t r = 0; r < d.n_rows; r++) {
             double u = rng_unif();
@@ -441,8 +449,10 @@ test_sketch_fine_matches_columns(void **state)
                 assert_int_equal(gbr_binmat_alloc(&bw, d.n_rows,
                                                   d.n_features, 256, NULL),
                                  GBR_OK);
+                /* the tree's bins one byte wide, and for one b two */
                 assert_int_equal(gbr_binmat_alloc(&bg, d.n_rows,
-                                                  d.n_features, 256, NULL),
+                                                  d.n_features,
+                                                  b == 18 ? 300 : 256, NULL),
                                  GBR_OK);
                 gbr_cuts_sketch(&want, &cols, hess, b);
                 gbr_binmat_fill(&bw, &cols, &want, 1);
