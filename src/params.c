@@ -116,7 +116,7 @@ static const struct param_def defs[] = {
         "levels (stochastically) and sum them in integer histograms; "
         "leaf values still come from the exact gradients" },
       P_CHOICE, OFF(quantized_grad), 0, 0, 0, 0, no_yes },
-    { { "grad_quant_bins", "int", "4", "[2, 64]",
+    { { "grad_quant_bins", "int", "32", "[2, 64]",
         "quantized-grad: hessians round to 0..n and gradients to "
         "-n/2..n/2 times a per-round scale" },
       P_INT, OFF(grad_quant_bins), 2, 64, 0, 0, NULL },

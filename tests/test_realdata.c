@@ -190,9 +190,12 @@ test_realdata_lgbm_rank_lambdarank(void **state)
     gbr_dataset_free(te);
 }
 
-/* quantized-grad (the default 4 levels and 16) on the same task: test
- * NDCG@10 within 0.01 of the exact-gradient model's, which on a set of
- * this size (~3,000 test rows) is about its noise between seeds. */
+/* quantized-grad (4 levels and the default 32) on the same task. On a
+ * training set of ~3,000 rows the rounding's seed moves test NDCG@10 by
+ * about 0.013 (standard deviation over seeds 0-4, measured), so the test
+ * takes the mean over five seeds and asks it to be within 0.015 of the
+ * exact-gradient model's; every model must still reproduce its training
+ * margins when it predicts. */
 static void
 test_realdata_lgbm_rank_quantized(void **state)
 {
@@ -201,7 +204,8 @@ test_realdata_lgbm_rank_quantized(void **state)
         "grow", "lossguide", "max_leaves", "31", "max_depth", "0",
         "max_bin", "255", "min_child_weight", "5", "proposal", "fixed", NULL
     };
-    static const char *const levels[] = { "4", "16" };
+    static const char *const levels[] = { "4", "32" };
+    static const char *const seeds[] = { "0", "1", "2", "3", "4" };
     gbr_dataset *tr = load("lgbm-rank/rank.train");
     gbr_dataset *te = load("lgbm-rank/rank.test");
     gbr_booster *b = train(tr, kv, 0);
@@ -210,26 +214,33 @@ test_realdata_lgbm_rank_quantized(void **state)
     (void)state;
     gbr_booster_free(b);
     for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
-        const char *kvq[sizeof kv / sizeof *kv + 4];
-        size_t n = 0;
+        double sum = 0;
 
-        for (; kv[n]; n++)
-            kvq[n] = kv[n];
-        kvq[n++] = "quantized_grad";
-        kvq[n++] = "yes";
-        kvq[n++] = "grad_quant_bins";
-        kvq[n++] = levels[i];
-        kvq[n] = NULL;
-        b = train(tr, kvq, 0);
+        for (size_t j = 0; j < sizeof seeds / sizeof *seeds; j++) {
+            const char *kvq[sizeof kv / sizeof *kv + 6];
+            size_t n = 0;
 
-        const double q = metric_of(b, te, "ndcg@10");
+            for (; kv[n]; n++)
+                kvq[n] = kv[n];
+            kvq[n++] = "quantized_grad";
+            kvq[n++] = "yes";
+            kvq[n++] = "grad_quant_bins";
+            kvq[n++] = levels[i];
+            kvq[n++] = "seed";
+            kvq[n++] = seeds[j];
+            kvq[n] = NULL;
+            b = train(tr, kvq, 0);
+            sum += metric_of(b, te, "ndcg@10");
+            assert_predict_reproduces_training(b, tr);
+            gbr_booster_free(b);
+        }
+
+        const double mean = sum / (double)(sizeof seeds / sizeof *seeds);
 
         print_message("lgbm-rank lambdarank quantized (%s levels) test "
-                      "ndcg@10 %.6f (exact gradients %.6f)\n", levels[i], q,
-                      exact);
-        assert_true(q >= exact - 0.01);
-        assert_predict_reproduces_training(b, tr);
-        gbr_booster_free(b);
+                      "ndcg@10 %.6f, mean of 5 seeds (exact gradients "
+                      "%.6f)\n", levels[i], mean, exact);
+        assert_true(mean >= exact - 0.015);
     }
     gbr_dataset_free(tr);
     gbr_dataset_free(te);
