@@ -23,6 +23,11 @@ seg_reserve(gbr_local *lc, size_t n_nodes, gbr_error *err)
     if (!seg)
         return gbr_fail(err, GBR_ENOMEM, "out of memory for node segments");
     lc->seg = seg;
+    double *segw = gbr_reallocarray(lc->segw, cap,
+                                    (size_t)lc->n_features * sizeof(double));
+    if (!segw)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for node segments");
+    lc->segw = segw;
     lc->seg_cap = cap;
     return GBR_OK;
 }
@@ -32,6 +37,13 @@ static size_t *
 seg_of(const gbr_local *lc, size_t nid)
 {
     return lc->seg + nid * 2 * (size_t)lc->n_features;
+}
+
+/* Node nid's segment of feature f has hessian sum segw_of(...)[f]. */
+static double *
+segw_of(const gbr_local *lc, size_t nid)
+{
+    return lc->segw + nid * (size_t)lc->n_features;
 }
 
 int
@@ -100,6 +112,7 @@ gbr_local_free(gbr_local *lc)
     gbr_free(lc->row);
     gbr_free(lc->gp);
     gbr_free(lc->seg);
+    gbr_free(lc->segw);
     gbr_free(lc->left);
     gbr_free(lc->threshold);
     memset(lc, 0, sizeof *lc);
@@ -110,11 +123,13 @@ gbr_local_start(gbr_local *lc, const uint8_t *in_tree, const gbr_gpair *gp)
 {
     const gbr_columns *cols = lc->cols;
     size_t *root = seg_of(lc, 0);
+    double *root_w = segw_of(lc, 0);
 
     /* The root's segment of each feature is its column, in the column's
      * sorted order, less the rows not drawn for the tree. */
     for (uint32_t f = 0; f < lc->n_features; f++) {
         size_t at = cols->col_ptr[f];
+        double w = 0;
 
         for (size_t j = cols->col_ptr[f]; j < cols->col_ptr[f + 1]; j++) {
             if (in_tree && !in_tree[cols->row[j]])
@@ -122,9 +137,11 @@ gbr_local_start(gbr_local *lc, const uint8_t *in_tree, const gbr_gpair *gp)
             lc->val[at] = cols->val[j];
             lc->gp[at] = gp[cols->row[j]];
             lc->row[at++] = cols->row[j];
+            w += (double)gp[cols->row[j]].h;
         }
         root[2 * f] = cols->col_ptr[f];
         root[2 * f + 1] = at;
+        root_w[f] = w;
     }
 }
 
@@ -156,6 +173,7 @@ gbr_local_split(gbr_local *lc, size_t nid, size_t lid, size_t rid,
         return rc;
     const size_t *ps = seg_of(lc, nid);
     size_t *ls = seg_of(lc, lid), *rs = seg_of(lc, rid);
+    double *lw = segw_of(lc, lid), *rw = segw_of(lc, rid);
 
     (void)nt;
     /* Each feature's segment is partitioned stably, so both children's
@@ -170,6 +188,7 @@ gbr_local_split(gbr_local *lc, size_t nid, size_t lid, size_t rid,
         uint32_t *restrict row = lc->row + b, *restrict trow = th->row;
         gbr_gpair *restrict gp = lc->gp + b, *restrict tgp = th->gp;
         size_t nl = 0, nr = 0;
+        double wl = 0, wr = 0;
 
         /* Left entries move down in place (never ahead of the reader);
          * right ones wait in the thread's scratch. Each entry is written
@@ -189,6 +208,8 @@ gbr_local_split(gbr_local *lc, size_t nid, size_t lid, size_t rid,
             trow[nr] = r;
             nl += go;
             nr += 1 - go;
+            wl += go ? (double)g.h : 0;
+            wr += go ? 0 : (double)g.h;
         }
         memcpy(val + nl, tval, nr * sizeof *val);
         memcpy(row + nl, trow, nr * sizeof *row);
@@ -196,6 +217,8 @@ gbr_local_split(gbr_local *lc, size_t nid, size_t lid, size_t rid,
         ls[2 * f] = b;
         ls[2 * f + 1] = rs[2 * f] = b + nl;
         rs[2 * f + 1] = e;
+        lw[f] = wl;
+        rw[f] = wr;
     }
     return GBR_OK;
 }
@@ -238,6 +261,7 @@ gbr_local_find(gbr_local *lc, size_t nid, size_t n, double sum_g,
 {
     const uint32_t nf = lc->n_features;
     const size_t *seg = seg_of(lc, nid);
+    const double *segw = segw_of(lc, nid);
     const int nt = lc->nt;
 
     (void)nt;
@@ -254,10 +278,9 @@ gbr_local_find(gbr_local *lc, size_t nid, size_t n, double sum_g,
         lc->threshold[f] = 0;
         if ((feat_on && !feat_on[f]) || m == 0)
             continue;
-        /* When every row of the node has the feature, the summary's total
-         * weight is the node's hessian sum. */
-        uint32_t n_bins = feature_bins(lc, th, val, gp, m,
-                                       m == n ? sum_h : NAN);
+        /* The segment's hessian sum, kept by the split, spares the
+         * summary a pass to find it. */
+        uint32_t n_bins = feature_bins(lc, th, val, gp, m, segw[f]);
         double pres_g = 0, pres_h = 0;
 
         th->hist[n_bins].g = th->hist[n_bins].h = 0;

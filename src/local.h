@@ -41,6 +41,8 @@ typedef struct gbr_local {
     uint32_t *row;              /* with the row of each */
     gbr_gpair *gp;              /* and its gradient pair */
     size_t *seg;                /* per node and feature: begin, end */
+    double *segw;               /* per node and feature: the segment's
+                                   hessian sum, in segment order */
     size_t seg_cap;             /* nodes seg has room for */
     uint8_t *left;              /* per row: sent left by the last split */
     float *threshold;           /* n_features: the winning cut of each */

@@ -368,10 +368,12 @@ prune_run(gbr_qsummary *out, struct run it, size_t b, double total,
     next_entry(&it, &hi, &hi_g);
     out->e[k++] = hi;
     /* hi is entry i; each query whose d2 is below its midpoint has p = i. */
+    /* The query of rank total j / b, doubled; computed once per j, as
+     * most entries answer no query and only compare with it. */
+    double d2 = 2 * (total * (double)j / (double)b);
+
     for (;;) {
         while (j < b) {
-            const double d2 = 2 * (total * (double)j / (double)b);
-
             if (!(hi.rmin + hi.rmax > d2))
                 break;
             size_t a = i;
@@ -388,6 +390,7 @@ prune_run(gbr_qsummary *out, struct run it, size_t b, double total,
                 last = a;
             }
             j++;
+            d2 = 2 * (total * (double)j / (double)b);
         }
         if (!lo_added)
             bins_add(bn, lo_g, lo.w);
