@@ -250,12 +250,43 @@ gbr_dataset_group_id(const gbr_dataset *ds)
     return ds->group_id;
 }
 
-/* Binary search of the row's sorted indices. */
+/* The row's indices are sorted and mostly spread evenly over the
+ * features (in dense data, index k sits near position k), so the search
+ * guesses the place in proportion and walks a few steps from it; rows
+ * where that does not land close fall back to a binary search of what
+ * remains. */
 float
 gbr_dataset_value(const gbr_dataset *ds, size_t r, uint32_t fid)
 {
-    size_t lo = ds->row_ptr[r], hi = ds->row_ptr[r + 1];
+    const size_t b = ds->row_ptr[r], e = ds->row_ptr[r + 1];
+    size_t lo = b, hi = e;
 
+    if (b == e)
+        return NAN;
+    if (ds->n_features > 0) {
+        size_t p = b + (size_t)((uint64_t)fid * (e - b) / ds->n_features);
+
+        if (p >= e)
+            p = e - 1;
+        if (ds->index[p] < fid) {
+            /* the answer is above p */
+            lo = p + 1;
+            for (int k = 0; k < 4 && lo < hi && ds->index[lo] < fid; k++)
+                lo++;
+            if (lo < hi && ds->index[lo] >= fid)
+                hi = lo;
+        } else {
+            /* the answer is at p or below */
+            hi = p;
+            if (ds->index[p] == fid)
+                return ds->value[p];
+            for (int k = 0; k < 4 && hi > lo && ds->index[hi - 1] >= fid;
+                 k++)
+                hi--;
+            if (hi > lo && ds->index[hi - 1] < fid)
+                lo = hi;
+        }
+    }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
@@ -264,7 +295,7 @@ gbr_dataset_value(const gbr_dataset *ds, size_t r, uint32_t fid)
         else
             hi = mid;
     }
-    if (lo < ds->row_ptr[r + 1] && ds->index[lo] == fid)
+    if (lo < e && ds->index[lo] == fid)
         return ds->value[lo];
     return NAN;
 }

@@ -184,6 +184,51 @@ random_tree(gbr_tree *t, tu_rng *rng, size_t n_inner, uint32_t n_features)
 /* Random trees and rows with absent values, some equal to a threshold:
  * the dense and the sparse walk reach the same leaf, and a brute-force
  * walk written here agrees with both. */
+/* gbr_dataset_value finds every value of a row, and only those, whatever
+ * the row's density and however its indices are spread: empty rows, very
+ * sparse and dense ones, and rows whose values all sit at the low or the
+ * high end of the features, where a guess in proportion lands far. */
+static void
+test_tree_dataset_value_matches_dense(void **state)
+{
+    enum { N_ROWS = 300, N_FEAT = 97 };
+    static float x[N_ROWS * N_FEAT];
+    static float label[N_ROWS];
+    static const double absent[] = { 0, 0.02, 0.5, 0.97, 1 };
+    tu_rng rng = { 7 };
+
+    (void)state;
+    for (size_t t = 0; t < sizeof absent / sizeof *absent; t++) {
+        tu_fill_x(&rng, x, N_ROWS, N_FEAT, absent[t]);
+        for (size_t r = 0; r < N_ROWS; r += 3) {
+            /* every third row keeps only a run at one end, or in the
+             * middle */
+            const size_t len = tu_below(&rng, 20);
+            const size_t at = r % 2 ? 0 : r % 4 ? N_FEAT - len
+                                                 : (N_FEAT - len) / 2;
+
+            for (size_t f = 0; f < N_FEAT; f++)
+                if (f < at || f >= at + len)
+                    x[r * N_FEAT + f] = NAN;
+                else if (isnan(x[r * N_FEAT + f]))
+                    x[r * N_FEAT + f] = 0.25f;
+        }
+        gbr_dataset *ds = tu_dataset(N_ROWS, N_FEAT, x, label, NULL);
+
+        for (size_t r = 0; r < N_ROWS; r++)
+            for (uint32_t f = 0; f < N_FEAT; f++) {
+                const float want = x[r * N_FEAT + f];
+                const float got = gbr_dataset_value(ds, r, f);
+
+                if (isnan(want))
+                    assert_true(isnan(got));
+                else
+                    assert_true(got == want);
+            }
+        gbr_dataset_free(ds);
+    }
+}
+
 static void
 test_tree_dense_and_sparse_agree(void **state)
 {
@@ -388,6 +433,7 @@ main(void)
         WITH_TREE(test_tree_equal_goes_right),
         WITH_TREE(test_tree_absent_follows_default),
         WITH_TREE(test_tree_feature_beyond_dataset_is_absent),
+        cmocka_unit_test(test_tree_dataset_value_matches_dense),
         cmocka_unit_test(test_tree_dense_and_sparse_agree),
         cmocka_unit_test(test_tree_add_leaf),
         WITH_TREE(test_tree_check_accepts_valid),
