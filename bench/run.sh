@@ -22,7 +22,8 @@
 # Environment: SIZES (training rows, default "100000"), ROUNDS (20),
 # RUNS (3), THREADS (thread counts, default "2"), PROPOSAL (fixed; XGBoost
 # then uses approx for global and local, hist otherwise), QUANTIZED (0),
-# TASK (ltr or higgs), WORK (a scratch directory).
+# TASK (ltr or higgs), XGB (0 to leave XGBoost out), WORK (a scratch
+# directory).
 set -eu
 sizes=${SIZES:-100000}
 rounds=${ROUNDS:-20}
@@ -68,7 +69,7 @@ med() {
 }
 
 have_xgb=0
-command -v xgboost >/dev/null 2>&1 && have_xgb=1
+[ "${XGB:-1}" = 0 ] || ! command -v xgboost >/dev/null 2>&1 || have_xgb=1
 printf '%-9s %-3s %-9s %9s %9s %9s %9s\n' rows thr tool "load s" "s/round" \
     "peak MB" "$metric"
 
@@ -129,6 +130,8 @@ for n in $sizes; do
     first_per=
     for threads in $thread_list; do
         gbrank_row gbrank
+        # the ratios compare this row, not gbrank-q's
+        bload=$gload bper=$gper bpeak=$gpeak bm=$gm
         [ -n "$first_per" ] || first_per=$gper
         last_per=$gper
         if [ "$quantized" = 1 ]; then
@@ -146,10 +149,10 @@ for n in $sizes; do
         printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" "$threads" \
             xgboost "$xload" "$xper" "$((xpeak / 1024))" "$xm"
         printf '%-9s %-3s %-9s %9.2f %9.2f %9.2f %+9.6f\n' "$n" "$threads" \
-            ratio "$(echo "$gload / $xload" | bc -l)" \
-            "$(echo "$gper / $xper" | bc -l)" \
-            "$(echo "$gpeak / $xpeak" | bc -l)" \
-            "$(echo "$gm - $xm" | bc -l)"
+            ratio "$(echo "$bload / $xload" | bc -l)" \
+            "$(echo "$bper / $xper" | bc -l)" \
+            "$(echo "$bpeak / $xpeak" | bc -l)" \
+            "$(echo "$bm - $xm" | bc -l)"
     done
     if [ "$have_xgb" -eq 1 ] && [ "$task" = ltr ]; then
         xconf "$rounds" rank:pairwise

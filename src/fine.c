@@ -32,7 +32,7 @@ gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
         fn->uptr[f + 1] = fn->uptr[f] + cols->n_distinct[f];
     total = fn->uptr[nf];
     fn->uval = gbr_reallocarray(NULL, total ? total : 1, sizeof(float));
-    fn->wsum = gbr_reallocarray(NULL, total ? total : 1, sizeof(double));
+    fn->wsum = gbr_reallocarray(NULL, total + nf + 1, sizeof(double));
     /* each feature's table has an entry more, for absent values */
     fn->lut = gbr_reallocarray(NULL, total + nf + 1, sizeof(uint32_t));
     if (!fn->uval || !fn->wsum || !fn->lut)
@@ -103,30 +103,34 @@ gbr_fine_free(gbr_fine *fn)
 }
 
 /* Each distinct value's weight: its rows' hessians, added in row order as
- * the sorted columns (equal values in row order) add them. Instantiated
- * per width of the block's fine bins, so that the width is not tested per
- * cell. */
+ * the sorted columns (equal values in row order) add them, for features
+ * j0 .. j1-1 of the block. Absent values add into one more slot after the
+ * feature's own, so the loop has no branch. Instantiated per width of the
+ * block's fine bins, so that the width is not tested per cell. */
 #define FINE_WEIGHTS(NAME, T)                                                \
-    static void NAME(gbr_fine *fn, const double *hess, uint32_t blk)         \
+    static void NAME(gbr_fine *fn, const double *hess, uint32_t blk,         \
+                     uint32_t j0, uint32_t j1)                               \
     {                                                                        \
         const gbr_binmat *fb = &fn->fb[blk];                                 \
         const T *block = (const T *)fb->bins;                                \
-        const uint32_t f0 = blk * GBR_FEAT_BLOCK, nb = fb->n_features;       \
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK;                            \
         double *wsum[GBR_FEAT_BLOCK];                                        \
-        size_t nd[GBR_FEAT_BLOCK];                                           \
                                                                              \
-        for (uint32_t j = 0; j < nb; j++) {                                  \
-            wsum[j] = fn->wsum + fn->uptr[f0 + j];                           \
-            nd[j] = fn->uptr[f0 + j + 1] - fn->uptr[f0 + j];                 \
-            memset(wsum[j], 0, nd[j] * sizeof **wsum);                       \
+        for (uint32_t j = j0; j < j1; j++) {                                 \
+            const size_t nd = fn->uptr[f0 + j + 1] - fn->uptr[f0 + j];       \
+                                                                             \
+            wsum[j] = fn->wsum + fn->uptr[f0 + j] + f0 + j;                  \
+            memset(wsum[j], 0, (nd + 1) * sizeof **wsum);                    \
         }                                                                    \
         for (size_t r = 0; r < fb->n_rows; r++) {                            \
             const T *b = block + r * GBR_FEAT_BLOCK;                         \
             const double w = hess[r];                                        \
                                                                              \
-            for (uint32_t j = 0; j < nb; j++)                                \
-                if (b[j] < nd[j])                                            \
-                    wsum[j][b[j]] += w;                                      \
+            for (uint32_t j = j0; j < j1; j++) {                             \
+                const T code = b[j];                                         \
+                                                                             \
+                wsum[j][code] += w;                                          \
+            }                                                                \
         }                                                                    \
     }
 
@@ -134,25 +138,37 @@ FINE_WEIGHTS(weights_u8, uint8_t)
 FINE_WEIGHTS(weights_u16, uint16_t)
 FINE_WEIGHTS(weights_u32, uint32_t)
 
+/* Half a block of features at a time: the half's tables of weights are
+ * what the pass keeps in cache, and two threads share a block's work. */
+#define WEIGHTS_SPLIT (GBR_FEAT_BLOCK / 2)
+
 static void
-fine_weights(gbr_fine *fn, const double *hess, uint32_t blk)
+fine_weights(gbr_fine *fn, const double *hess, uint32_t task)
 {
+    const uint32_t blk = task / 2, nb = fn->fb[blk].n_features;
+    const uint32_t j0 = task % 2 ? WEIGHTS_SPLIT : 0;
+    const uint32_t j1 = task % 2 ? nb : (nb < WEIGHTS_SPLIT ? nb
+                                                            : WEIGHTS_SPLIT);
+
+    if (j0 >= j1)
+        return;
     switch (fn->fb[blk].width) {
     case 1:
-        weights_u8(fn, hess, blk);
+        weights_u8(fn, hess, blk, j0, j1);
         break;
     case 2:
-        weights_u16(fn, hess, blk);
+        weights_u16(fn, hess, blk, j0, j1);
         break;
     default:
-        weights_u32(fn, hess, blk);
+        weights_u32(fn, hess, blk, j0, j1);
         break;
     }
 }
 
 /* The tree's bins of one block of features, through the tables: absent
  * values (code n_distinct) take the bin n_bins, which the table's extra
- * last entry gives. T is the fine bins' type, U the tree's. */
+ * last entry gives. T is the fine bins' type, U the tree's, in which the
+ * tables are written, so that they take as little cache as they can. */
 #define FINE_REBIN(NAME, T, U)                                               \
     static void NAME(const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)       \
     {                                                                        \
@@ -160,16 +176,17 @@ fine_weights(gbr_fine *fn, const double *hess, uint32_t blk)
         const T *in = (const T *)fb->bins;                                   \
         U *out = (U *)bm->bins + (size_t)blk * bm->n_rows * GBR_FEAT_BLOCK;  \
         const uint32_t f0 = blk * GBR_FEAT_BLOCK, nb = fb->n_features;       \
-        const uint32_t *lut[GBR_FEAT_BLOCK];                                 \
+        const U *lut[GBR_FEAT_BLOCK];                                        \
                                                                              \
         for (uint32_t j = 0; j < nb; j++)                                    \
-            lut[j] = fn->lut + fn->uptr[f0 + j] + (f0 + j);                  \
+            lut[j] = (const U *)(const void *)fn->lut + fn->uptr[f0 + j] +   \
+                     (f0 + j);                                               \
         for (size_t r = 0; r < fb->n_rows; r++) {                            \
             const T *b = in + r * GBR_FEAT_BLOCK;                            \
             U *o = out + r * GBR_FEAT_BLOCK;                                 \
                                                                              \
             for (uint32_t j = 0; j < nb; j++)                                \
-                o[j] = (U)lut[j][b[j]];                                      \
+                o[j] = lut[j][b[j]];                                         \
         }                                                                    \
     }
 
@@ -198,6 +215,23 @@ fine_rebin(const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)
     kernel[wi][wo](fn, bm, blk);
 }
 
+/* Entry at of the tables, in the tree's bin width. */
+static void
+lut_put(uint32_t *lut, int width, size_t at, uint32_t bin)
+{
+    switch (width) {
+    case 1:
+        ((uint8_t *)(void *)lut)[at] = (uint8_t)bin;
+        break;
+    case 2:
+        ((uint16_t *)(void *)lut)[at] = (uint16_t)bin;
+        break;
+    default:
+        lut[at] = bin;
+        break;
+    }
+}
+
 void
 gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
                  const double *hess, size_t b, int nt)
@@ -214,8 +248,8 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
 #pragma omp parallel num_threads(nt)
     {
 #pragma omp for schedule(dynamic, 1)
-        for (uint32_t blk = 0; blk < n_blocks; blk++)
-            fine_weights(fn, hess, blk);
+        for (uint32_t task = 0; task < 2 * n_blocks; task++)
+            fine_weights(fn, hess, task);
 #pragma omp for schedule(dynamic, 1)
         for (uint32_t f = 0; f < nf; f++) {
             const size_t at = fn->uptr[f], nd = fn->uptr[f + 1] - at;
@@ -223,18 +257,19 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
             cuts->count[f] = gbr_cuts_from_summary(
                 cuts->cut_val + cuts->cut_ptr[f],
                 &cuts->pruned[gbr_thread_id()], fn->uval + at, NULL,
-                fn->wsum + at, nd, b);
+                fn->wsum + at + f, nd, b);
             /* Each distinct value's bin: the first cut above it; then
              * absent values' bin, n_bins. */
             const float *cut = cuts->cut_val + cuts->cut_ptr[f];
-            uint32_t *lut = fn->lut + at + f, k = 0;
+            uint32_t k = 0;
 
             for (size_t j = 0; j < nd; j++) {
                 while (!(fn->uval[at + j] < cut[k]))
                     k++;
-                lut[j] = k;
+                lut_put(fn->lut, bm->width, at + f + j, k);
             }
-            lut[nd] = (uint32_t)cuts->count[f];
+            lut_put(fn->lut, bm->width, at + f + nd,
+                    (uint32_t)cuts->count[f]);
         }
     }
     gbr_cuts_pack(cuts);

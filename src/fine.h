@@ -24,11 +24,15 @@ typedef struct gbr_fine {
     uint32_t n_features;
     size_t *uptr;               /* n_features + 1 */
     float *uval;                /* each feature's distinct values, sorted */
-    double *wsum;               /* per distinct value: the tree's weight */
+    double *wsum;               /* per distinct value, the tree's weight,
+                                   and per feature one more slot, for
+                                   absent values: feature f's start at
+                                   uptr[f] + f */
     uint32_t *lut;              /* per distinct value, its bin, and per
                                    feature one more entry, the absent
                                    values' bin: feature f's table starts
-                                   at uptr[f] + f */
+                                   at uptr[f] + f; entries are as wide as
+                                   the tree's bins */
     uint32_t n_blocks;
     gbr_binmat *fb;             /* per block, (r, f - first feature): the
                                    place of the value, or n_distinct(f)

@@ -124,9 +124,13 @@ gbr_local_start(gbr_local *lc, const uint8_t *in_tree, const gbr_gpair *gp)
     const gbr_columns *cols = lc->cols;
     size_t *root = seg_of(lc, 0);
     double *root_w = segw_of(lc, 0);
+    const int nt = lc->nt;
 
+    (void)nt;
     /* The root's segment of each feature is its column, in the column's
-     * sorted order, less the rows not drawn for the tree. */
+     * sorted order, less the rows not drawn for the tree; each feature
+     * writes only its own segment. */
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (uint32_t f = 0; f < lc->n_features; f++) {
         size_t at = cols->col_ptr[f];
         double w = 0;
