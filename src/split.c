@@ -119,8 +119,10 @@ gbr_split_find(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
     const double parent_score = leaf_score(sum_g, sum_h, p);
 
     (void)nt;
+    /* A slot's scan costs several times a histogram update, so fewer of
+     * them pay for the region than GBR_PAR_MIN says. */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) \
-    if (gbr_cuts_hist_size(cuts) >= GBR_PAR_MIN)
+    if (gbr_cuts_hist_size(cuts) >= GBR_PAR_MIN / 8)
     for (uint32_t f = 0; f < nf; f++) {
         uint32_t n_bins = (uint32_t)(cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]);
 
