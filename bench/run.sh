@@ -6,9 +6,10 @@
 # prints the seconds to load and prepare (a fit of one round less the time
 # of a round; both tools also load the test set and evaluate NDCG@10 on it
 # every round), the seconds per round (the difference between fits of
-# ROUNDS and of 1 round, over ROUNDS - 1; each fit the median of RUNS),
-# the peak resident memory of the ROUNDS fit, the test NDCG@10, and
-# gbrank/XGBoost. With QUANTIZED=1, gbrank is also run with
+# ROUNDS and of 1 round, over ROUNDS - 1), each the median over RUNS runs
+# in which the tools take turns, the peak resident memory of the ROUNDS
+# fit, the test NDCG@10, and gbrank/XGBoost (for time, the median of the
+# runs' own ratios). With QUANTIZED=1, gbrank is also run with
 # --quantized-grad (row "gbrank-q"). For ranking data, XGBoost's
 # rank:pairwise is fitted once more for its NDCG@10 (row "xgb-pair"); with
 # more than one thread count, the last row of a size compares gbrank's
@@ -46,26 +47,10 @@ gen=${GEN_LTR:-datasets/gen_ltr}
 work=${WORK:-$(mktemp -d)}
 mkdir -p "$work"
 
-# median of the numbers on standard input
-median() {
-    sort -g | awk '{ v[NR] = $1 }
-        END { if (NR % 2) print v[(NR + 1) / 2]
-              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # seconds of one run of "$@" into $secs; its peak KB stays in $work/time
 timed() {
     /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/out" 2>"$work/err"
     read -r secs _ <"$work/time"
-}
-
-# median seconds over $runs runs of "$@" (the last run's seconds and peak
-# stay in $work/time)
-med() {
-    for _ in $(seq "$runs"); do
-        timed "$@"
-        echo "$secs"
-    done | median
 }
 
 have_xgb=0
@@ -73,25 +58,44 @@ have_xgb=0
 printf '%-9s %-3s %-9s %9s %9s %9s %9s\n' rows thr tool "load s" "s/round" \
     "peak MB" "$metric"
 
-# gbrank with the given extra options: one row; $gper $gload $gpeak $gm
-# are left set
-gbrank_row() {
-    label=$1
-    shift
-    gfit="$gbrank fit --objective=$obj --proposal=$proposal \
+# the gbrank fit with the given extra options, less -o FILE --rounds=N
+gbrank_fit() {
+    echo "$gbrank fit --objective=$obj --proposal=$proposal \
 --max-depth=6 --max-bin=256 --learning-rate=0.1 --threads=$threads \
---metric=$metric --valid=$data.test $data.train $* -o"
-    # shellcheck disable=SC2086
-    t1=$(med $gfit "$work/g1.model" --rounds=1)
-    # shellcheck disable=SC2086
-    tn=$(med $gfit "$work/g$rounds.model" --rounds="$rounds")
-    gpeak=$(cut -d' ' -f2 "$work/time")
-    gper=$(echo "($tn - $t1) / ($rounds - 1)" | bc -l)
-    gload=$(echo "$t1 - $gper" | bc -l)
-    gm=$("$gbrank" eval --model="$work/g$rounds.model" --metric=$metric \
-        "$data.test" | cut -f2)
-    printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" "$threads" \
-        "$label" "$gload" "$gper" "$((gpeak / 1024))" "$gm"
+--metric=$metric --valid=$data.test $data.train $*"
+}
+
+# one tool's row from the runs' columns $1 (1-round fit) and $2 (ROUNDS
+# fit) of $work/runs: the medians of its load and per-round seconds
+tool_row() {
+    awk -v a="$1" -v b="$2" -v r="$rounds" '
+        function med(v, n,   i, j, t) {
+            for (i = 2; i <= n; i++)
+                for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+                    t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+                }
+            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        { per[NR] = ($b - $a) / (r - 1); load[NR] = $a - per[NR] }
+        END { printf "%f %f\n", med(load, NR), med(per, NR) }' "$work/runs"
+}
+
+# the medians over the runs of gbrank's load and per-round seconds over
+# XGBoost's, each ratio taken run by run (columns 1-2 and 5-6)
+ratio_row() {
+    awk -v r="$rounds" '
+        function med(v, n,   i, j, t) {
+            for (i = 2; i <= n; i++)
+                for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+                    t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+                }
+            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        {
+            gp = ($2 - $1) / (r - 1); xp = ($6 - $5) / (r - 1)
+            per[NR] = gp / xp; load[NR] = ($1 - gp) / ($5 - xp)
+        }
+        END { printf "%f %f\n", med(load, NR), med(per, NR) }' "$work/runs"
 }
 
 # an XGBoost configuration of $1 rounds, objective $2
@@ -129,30 +133,67 @@ for n in $sizes; do
     fi
     first_per=
     for threads in $thread_list; do
-        gbrank_row gbrank
-        # the ratios compare this row, not gbrank-q's
-        bload=$gload bper=$gper bpeak=$gpeak bm=$gm
+        xconf 1 "$xobj"
+        xconf "$rounds" "$xobj"
+        gfit=$(gbrank_fit)
+        qfit=$(gbrank_fit --quantized-grad=yes)
+        : >"$work/runs"
+        # The tools take turns run by run, so that a drift of the
+        # machine's speed reaches both: each run's line holds gbrank's
+        # 1-round and ROUNDS fits, gbrank-q's and XGBoost's (0 when not
+        # run).
+        for _ in $(seq "$runs"); do
+            # shellcheck disable=SC2086
+            timed $gfit -o "$work/g1.model" --rounds=1
+            g1=$secs
+            # shellcheck disable=SC2086
+            timed $gfit -o "$work/gn.model" --rounds="$rounds"
+            gn=$secs gpeak=$(cut -d' ' -f2 "$work/time")
+            q1=0 qn=0 x1=0 xn=0
+            if [ "$quantized" = 1 ]; then
+                # shellcheck disable=SC2086
+                timed $qfit -o "$work/q1.model" --rounds=1
+                q1=$secs
+                # shellcheck disable=SC2086
+                timed $qfit -o "$work/qn.model" --rounds="$rounds"
+                qn=$secs qpeak=$(cut -d' ' -f2 "$work/time")
+            fi
+            if [ "$have_xgb" -eq 1 ]; then
+                timed xgboost "$work/x1.conf"
+                x1=$secs
+                timed xgboost "$work/x$rounds.conf"
+                xn=$secs xpeak=$(cut -d' ' -f2 "$work/time")
+                xm=$(tail -n 1 "$work/err" | sed "s/.*test-$metric://")
+            fi
+            echo "$g1 $gn $q1 $qn $x1 $xn" >>"$work/runs"
+        done
+        # shellcheck disable=SC2046 # two numbers, split on purpose
+        set -- $(tool_row 1 2)
+        gload=$1 gper=$2
+        gm=$("$gbrank" eval --model="$work/gn.model" --metric=$metric \
+            "$data.test" | cut -f2)
+        printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" "$threads" \
+            gbrank "$gload" "$gper" "$((gpeak / 1024))" "$gm"
         [ -n "$first_per" ] || first_per=$gper
         last_per=$gper
         if [ "$quantized" = 1 ]; then
-            gbrank_row gbrank-q --quantized-grad=yes
+            # shellcheck disable=SC2046 # two numbers, split on purpose
+            set -- $(tool_row 3 4)
+            qm=$("$gbrank" eval --model="$work/qn.model" --metric=$metric \
+                "$data.test" | cut -f2)
+            printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" \
+                "$threads" gbrank-q "$1" "$2" "$((qpeak / 1024))" "$qm"
         fi
         [ "$have_xgb" -eq 1 ] || continue
-        xconf 1 "$xobj"
-        xconf "$rounds" "$xobj"
-        x1=$(med xgboost "$work/x1.conf")
-        xn=$(med xgboost "$work/x$rounds.conf")
-        xpeak=$(cut -d' ' -f2 "$work/time")
-        xper=$(echo "($xn - $x1) / ($rounds - 1)" | bc -l)
-        xload=$(echo "$x1 - $xper" | bc -l)
-        xm=$(tail -n 1 "$work/err" | sed "s/.*test-$metric://")
+        # shellcheck disable=SC2046 # two numbers, split on purpose
+        set -- $(tool_row 5 6)
         printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" "$threads" \
-            xgboost "$xload" "$xper" "$((xpeak / 1024))" "$xm"
+            xgboost "$1" "$2" "$((xpeak / 1024))" "$xm"
+        # shellcheck disable=SC2046 # two numbers, split on purpose
+        set -- $(ratio_row)
         printf '%-9s %-3s %-9s %9.2f %9.2f %9.2f %+9.6f\n' "$n" "$threads" \
-            ratio "$(echo "$bload / $xload" | bc -l)" \
-            "$(echo "$bper / $xper" | bc -l)" \
-            "$(echo "$bpeak / $xpeak" | bc -l)" \
-            "$(echo "$bm - $xm" | bc -l)"
+            ratio "$1" "$2" "$(echo "$gpeak / $xpeak" | bc -l)" \
+            "$(echo "$gm - $xm" | bc -l)"
     done
     if [ "$have_xgb" -eq 1 ] && [ "$task" = ltr ]; then
         xconf "$rounds" rank:pairwise
