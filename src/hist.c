@@ -259,6 +259,9 @@ gbr_qhist_subtract(int64_t *parent, const int64_t *child, size_t size,
     (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(static) \
     if (size >= GBR_PAR_MIN)
+    /* In unsigned arithmetic: the slots of features not drawn for the
+     * tree hold whatever was there, and their difference, never read,
+     * must not overflow; the others' is exact either way. */
     for (size_t i = 0; i < size; i++)
-        parent[i] -= child[i];
+        parent[i] = (int64_t)((uint64_t)parent[i] - (uint64_t)child[i]);
 }
