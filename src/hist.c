@@ -126,98 +126,71 @@ block_features(const gbr_binmat *bm, const gbr_cuts *cuts,
     return n_on;
 }
 
-/* Sum one block of features (those feat_on allows) over the rows. */
-static void
-hist_block(gbr_hbin *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
-           const gbr_gpair *gp, const uint32_t *rows, size_t n,
-           const uint8_t *feat_on, uint32_t blk)
-{
-    const size_t at = blk * bm->n_rows * GBR_FEAT_BLOCK;
-    size_t off[GBR_FEAT_BLOCK];
-    uint32_t pos[GBR_FEAT_BLOCK];
-    const uint32_t n_on = block_features(bm, cuts, feat_on, blk, sizeof *hist,
-                                         hist, off, pos);
-
-    if (n_on == 0)
-        return;
-    switch (bm->width) {
-    case 1:
-        if (n_on == GBR_FEAT_BLOCK)
-            hist_u8_full(hist, (const uint8_t *)bm->bins + at, off, gp, rows,
-                         n);
-        else
-            hist_u8(hist, (const uint8_t *)bm->bins + at, off, pos, n_on, gp,
-                    rows, n);
-        break;
-    case 2:
-        hist_u16(hist, (const uint16_t *)bm->bins + at, off, pos, n_on, gp,
-                 rows, n);
-        break;
-    default:
-        hist_u32(hist, (const uint32_t *)bm->bins + at, off, pos, n_on, gp,
-                 rows, n);
-        break;
+/* Sum one block of features (those feat_on allows) over the rows, with
+ * the kernels K_u8_full, K_u8, K_u16 and K_u32 into slots of type H. */
+#define HIST_BLOCK(K, H, P)                                                  \
+    static void K##_block(H *hist, const gbr_binmat *bm,                     \
+                          const gbr_cuts *cuts, const P *gp,                 \
+                          const uint32_t *rows, size_t n,                    \
+                          const uint8_t *feat_on, uint32_t blk)              \
+    {                                                                        \
+        const size_t at = blk * bm->n_rows * GBR_FEAT_BLOCK;                 \
+        size_t off[GBR_FEAT_BLOCK];                                          \
+        uint32_t pos[GBR_FEAT_BLOCK];                                        \
+        const uint32_t n_on = block_features(bm, cuts, feat_on, blk,         \
+                                             sizeof *hist, hist, off, pos);  \
+                                                                             \
+        if (n_on == 0)                                                       \
+            return;                                                          \
+        switch (bm->width) {                                                 \
+        case 1:                                                              \
+            if (n_on == GBR_FEAT_BLOCK)                                      \
+                K##_u8_full(hist, (const uint8_t *)bm->bins + at, off, gp,   \
+                            rows, n);                                        \
+            else                                                             \
+                K##_u8(hist, (const uint8_t *)bm->bins + at, off, pos, n_on, \
+                       gp, rows, n);                                         \
+            break;                                                           \
+        case 2:                                                              \
+            K##_u16(hist, (const uint16_t *)bm->bins + at, off, pos, n_on,   \
+                    gp, rows, n);                                            \
+            break;                                                           \
+        default:                                                             \
+            K##_u32(hist, (const uint32_t *)bm->bins + at, off, pos, n_on,   \
+                    gp, rows, n);                                            \
+            break;                                                           \
+        }                                                                    \
     }
-}
 
-/* hist_block for packed quantised pairs. */
-static void
-qhist_block(int64_t *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
-            const gbr_qpair *gp, const uint32_t *rows, size_t n,
-            const uint8_t *feat_on, uint32_t blk)
-{
-    const size_t at = blk * bm->n_rows * GBR_FEAT_BLOCK;
-    size_t off[GBR_FEAT_BLOCK];
-    uint32_t pos[GBR_FEAT_BLOCK];
-    const uint32_t n_on = block_features(bm, cuts, feat_on, blk, sizeof *hist,
-                                         hist, off, pos);
+HIST_BLOCK(hist, gbr_hbin, gbr_gpair)
+HIST_BLOCK(qhist, int64_t, gbr_qpair)
 
-    if (n_on == 0)
-        return;
-    switch (bm->width) {
-    case 1:
-        if (n_on == GBR_FEAT_BLOCK)
-            qhist_u8_full(hist, (const uint8_t *)bm->bins + at, off, gp, rows,
-                          n);
-        else
-            qhist_u8(hist, (const uint8_t *)bm->bins + at, off, pos, n_on, gp,
-                     rows, n);
-        break;
-    case 2:
-        qhist_u16(hist, (const uint16_t *)bm->bins + at, off, pos, n_on, gp,
-                  rows, n);
-        break;
-    default:
-        qhist_u32(hist, (const uint32_t *)bm->bins + at, off, pos, n_on, gp,
-                  rows, n);
-        break;
+/* One parallel region: the pairs are gathered in node order (the loop's
+ * barrier ends before any block starts), then threads take whole blocks
+ * of features; each block's slots are summed by one thread over the rows
+ * in the order given, so the sums do not depend on nt. */
+#define HIST_BUILD(NAME, K, H, P)                                            \
+    void NAME(H *hist, const gbr_binmat *bm, const gbr_cuts *cuts,           \
+              const P *gp_rows, const uint32_t *rows, size_t n,              \
+              const uint8_t *feat_on, P *gathered, int nt)                   \
+    {                                                                        \
+        const uint32_t nf = bm->n_features;                                  \
+        const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;\
+                                                                             \
+        (void)nt;                                                            \
+        _Pragma("omp parallel num_threads(nt) if (n * nf >= GBR_PAR_MIN)")   \
+        {                                                                    \
+            _Pragma("omp for schedule(static)")                              \
+            for (size_t i = 0; i < n; i++)                                   \
+                gathered[i] = gp_rows[rows[i]];                              \
+            _Pragma("omp for schedule(dynamic, 1)")                          \
+            for (uint32_t blk = 0; blk < n_blocks; blk++)                    \
+                K##_block(hist, bm, cuts, gathered, rows, n, feat_on, blk);  \
+        }                                                                    \
     }
-}
 
-/* Threads take whole blocks of features; each block's slots are summed by
- * one thread over the rows in the order given, so the sums do not depend
- * on nt. */
-void
-gbr_hist_build(gbr_hbin *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
-               const gbr_gpair *gp_rows, const uint32_t *rows, size_t n,
-               const uint8_t *feat_on, gbr_gpair *gathered, int nt)
-{
-    const uint32_t nf = bm->n_features;
-    const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
-
-    (void)nt;
-    /* One region: the pairs are gathered in node order (the loop's
-     * barrier ends before any block starts), then threads take blocks. */
-#pragma omp parallel num_threads(nt) if (n * nf >= GBR_PAR_MIN)
-    {
-#pragma omp for schedule(static)
-        for (size_t i = 0; i < n; i++)
-            gathered[i] = gp_rows[rows[i]];
-#pragma omp for schedule(dynamic, 1)
-        for (uint32_t blk = 0; blk < n_blocks; blk++)
-            hist_block(hist, bm, cuts, gathered, rows, n, feat_on, blk);
-    }
-}
+HIST_BUILD(gbr_hist_build, hist, gbr_hbin, gbr_gpair)
+HIST_BUILD(gbr_qhist_build, qhist, int64_t, gbr_qpair)
 
 void
 gbr_hist_subtract(gbr_hbin *parent, const gbr_hbin *child, size_t size,
@@ -229,26 +202,6 @@ gbr_hist_subtract(gbr_hbin *parent, const gbr_hbin *child, size_t size,
     for (size_t i = 0; i < size; i++) {
         parent[i].g -= child[i].g;
         parent[i].h -= child[i].h;
-    }
-}
-
-void
-gbr_qhist_build(int64_t *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
-                const gbr_qpair *qp_rows, const uint32_t *rows, size_t n,
-                const uint8_t *feat_on, gbr_qpair *gathered, int nt)
-{
-    const uint32_t nf = bm->n_features;
-    const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
-
-    (void)nt;
-#pragma omp parallel num_threads(nt) if (n * nf >= GBR_PAR_MIN)
-    {
-#pragma omp for schedule(static)
-        for (size_t i = 0; i < n; i++)
-            gathered[i] = qp_rows[rows[i]];
-#pragma omp for schedule(dynamic, 1)
-        for (uint32_t blk = 0; blk < n_blocks; blk++)
-            qhist_block(hist, bm, cuts, gathered, rows, n, feat_on, blk);
     }
 }
 
