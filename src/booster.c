@@ -512,7 +512,8 @@ quantize(struct fit *f, const gbr_params *p, size_t round, size_t n,
         const uint64_t z = mix64(p->seed + 3, round, r);
         const double ug = (double)(z >> 40) * 0x1.0p-24;
         const double uh = (double)(z & 0xffffff) * 0x1.0p-24;
-        double g = floor(f->gp[r].g / sg + ug), h = floor(f->gp[r].h / sh + uh);
+        double g = floor(f->gp[r].g / sg + ug);
+        double h = floor(f->gp[r].h / sh + uh);
 
         g = g < -half ? -half : g > half ? half : g;
         h = h < 0 ? 0 : h > levels ? levels : h;

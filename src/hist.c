@@ -20,7 +20,7 @@
  * are summed. gp[i] is the pair of rows[i], gathered in node order. The
  * double kernels add a gbr_gpair into a gbr_hbin; the quantised ones add
  * a packed gbr_qpair into an int64_t slot, one integer add for both. */
-#define HIST_KERNEL(NAME, T, H, P, LOAD, ADD)                                      \
+#define HIST_KERNEL(NAME, T, H, P, LOAD, ADD)                                \
     static void NAME(H *hist, const T *block, const size_t *off,             \
                      const uint32_t *pos, uint32_t n_on, const P *gp,         \
                      const uint32_t *rows, size_t n)                         \
@@ -64,7 +64,7 @@ HIST_KERNEL(qhist_u32, uint32_t, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
  * the block's slot bases and the pair stay in registers, and the block
  * is written out feature by feature so the compiler schedules the sixteen
  * independent updates of a row together. */
-#define HIST_FULL(NAME, H, P, LOAD, ADD)                                           \
+#define HIST_FULL(NAME, H, P, LOAD, ADD)                                     \
     static void NAME(H *hist, const uint8_t *block, const size_t *off,       \
                      const P *gp, const uint32_t *rows, size_t n)            \
     {                                                                        \
@@ -175,7 +175,8 @@ HIST_BLOCK(qhist, int64_t, gbr_qpair)
               const uint8_t *feat_on, P *gathered, int nt)                   \
     {                                                                        \
         const uint32_t nf = bm->n_features;                                  \
-        const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;\
+        const uint32_t n_blocks =                                            \
+            (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;                      \
                                                                              \
         (void)nt;                                                            \
         _Pragma("omp parallel num_threads(nt) if (n * nf >= GBR_PAR_MIN)")   \

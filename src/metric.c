@@ -332,8 +332,8 @@ empty_value(const gbr_metric *m)
 }
 
 /* Sort the first k of rows [begin, begin + n) into buf (their slice of
- * the scratch buffer) by key descending, ties in input order. key is pred (double)
- * or label (float); exactly one is not NULL. */
+ * the scratch buffer) by key descending, ties in input order. key is pred
+ * (double) or label (float); exactly one is not NULL. */
 static void
 query_sort(scored *buf, size_t begin, size_t n, size_t k, const double *pred,
            const float *label)
