@@ -65,25 +65,12 @@ gbrank_fit() {
 --metric=$metric --valid=$data.test $data.train $*"
 }
 
-# one tool's row from the runs' columns $1 (1-round fit) and $2 (ROUNDS
-# fit) of $work/runs: the medians of its load and per-round seconds
-tool_row() {
-    awk -v a="$1" -v b="$2" -v r="$rounds" '
-        function med(v, n,   i, j, t) {
-            for (i = 2; i <= n; i++)
-                for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
-                    t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-                }
-            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-        }
-        { per[NR] = ($b - $a) / (r - 1); load[NR] = $a - per[NR] }
-        END { printf "%f %f\n", med(load, NR), med(per, NR) }' "$work/runs"
-}
-
-# the medians over the runs of gbrank's load and per-round seconds over
-# XGBoost's, each ratio taken run by run (columns 1-2 and 5-6)
-ratio_row() {
-    awk -v r="$rounds" '
+# Medians over the runs in $work/runs of a tool's load and per-round
+# seconds, from its 1-round fit in column $1 and its ROUNDS fit in column
+# $2; with columns $3 and $4 for a second tool, the medians of the first
+# tool's figures over the second's, each ratio taken within its run.
+medians() {
+    awk -v a="$1" -v b="$2" -v c="${3:-0}" -v d="${4:-0}" -v r="$rounds" '
         function med(v, n,   i, j, t) {
             for (i = 2; i <= n; i++)
                 for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
@@ -92,8 +79,11 @@ ratio_row() {
             return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
         }
         {
-            gp = ($2 - $1) / (r - 1); xp = ($6 - $5) / (r - 1)
-            per[NR] = gp / xp; load[NR] = ($1 - gp) / ($5 - xp)
+            per[NR] = ($b - $a) / (r - 1); load[NR] = $a - per[NR]
+            if (c) {
+                xp = ($d - $c) / (r - 1)
+                per[NR] /= xp; load[NR] /= $c - xp
+            }
         }
         END { printf "%f %f\n", med(load, NR), med(per, NR) }' "$work/runs"
 }
@@ -168,7 +158,7 @@ for n in $sizes; do
             echo "$g1 $gn $q1 $qn $x1 $xn" >>"$work/runs"
         done
         # shellcheck disable=SC2046 # two numbers, split on purpose
-        set -- $(tool_row 1 2)
+        set -- $(medians 1 2)
         gload=$1 gper=$2
         gm=$("$gbrank" eval --model="$work/gn.model" --metric=$metric \
             "$data.test" | cut -f2)
@@ -178,7 +168,7 @@ for n in $sizes; do
         last_per=$gper
         if [ "$quantized" = 1 ]; then
             # shellcheck disable=SC2046 # two numbers, split on purpose
-            set -- $(tool_row 3 4)
+            set -- $(medians 3 4)
             qm=$("$gbrank" eval --model="$work/qn.model" --metric=$metric \
                 "$data.test" | cut -f2)
             printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" \
@@ -186,11 +176,11 @@ for n in $sizes; do
         fi
         [ "$have_xgb" -eq 1 ] || continue
         # shellcheck disable=SC2046 # two numbers, split on purpose
-        set -- $(tool_row 5 6)
+        set -- $(medians 5 6)
         printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" "$threads" \
             xgboost "$1" "$2" "$((xpeak / 1024))" "$xm"
         # shellcheck disable=SC2046 # two numbers, split on purpose
-        set -- $(ratio_row)
+        set -- $(medians 1 2 5 6)
         printf '%-9s %-3s %-9s %9.2f %9.2f %9.2f %+9.6f\n' "$n" "$threads" \
             ratio "$1" "$2" "$(echo "$gpeak / $xpeak" | bc -l)" \
             "$(echo "$gm - $xm" | bc -l)"

@@ -8,18 +8,18 @@
 /* Split the n rows of one block into out[0 .. n-1]: the rows going left
  * from the front, in order, and the others from the back, in reverse
  * order. Both slots are written for every row and one of the two cursors
- * moves, so the loop does not branch on the side. LEFT(r) is nonzero when
- * row r goes left. Leaves the left count in l. */
+ * moves, so the loop does not branch on the side. LEFT is an expression
+ * of the row r, nonzero when r goes left. Leaves the left count in l. */
 #define SPLIT_BLOCK(LEFT)                                                    \
     do {                                                                     \
         size_t back_ = n;                                                    \
                                                                              \
         for (size_t i_ = 0; i_ < n; i_++) {                                  \
-            const uint32_t r_ = rows[i_];                                    \
-            const size_t left_ = (LEFT(r_)) != 0;                            \
+            const uint32_t r = rows[i_];                                     \
+            const size_t left_ = (LEFT) != 0;                                \
                                                                              \
-            out[l] = r_;                                                     \
-            out[back_ - 1] = r_;                                             \
+            out[l] = r;                                                      \
+            out[back_ - 1] = r;                                              \
             l += left_;                                                      \
             back_ -= 1 - left_;                                              \
         }                                                                    \
@@ -55,9 +55,8 @@ split_block(const gbr_part_rule *rule, const uint32_t *rows, size_t n,
 
     if (rule->side) {
         const uint8_t *side = rule->side;
-#define SIDE_LEFT(r) side[r]
-        SPLIT_BLOCK(SIDE_LEFT);
-#undef SIDE_LEFT
+
+        SPLIT_BLOCK(side[r]);
     } else if (rule->bm) {
         const gbr_binmat *bm = rule->bm;
         /* gbr_binmat_at(bm, r, fid) is that at row 0 plus r GBR_FEAT_BLOCK */
@@ -68,30 +67,25 @@ split_block(const gbr_part_rule *rule, const uint32_t *rows, size_t n,
         switch (bm->width) {
         case 1: {
             const uint8_t *col = (const uint8_t *)bm->bins + base;
-#define U8_LEFT(r) bin_left_uint8_t(col, r, bin, absent, dl)
-            SPLIT_BLOCK(U8_LEFT);
-#undef U8_LEFT
+
+            SPLIT_BLOCK(bin_left_uint8_t(col, r, bin, absent, dl));
             break;
         }
         case 2: {
             const uint16_t *col = (const uint16_t *)bm->bins + base;
-#define U16_LEFT(r) bin_left_uint16_t(col, r, bin, absent, dl)
-            SPLIT_BLOCK(U16_LEFT);
-#undef U16_LEFT
+
+            SPLIT_BLOCK(bin_left_uint16_t(col, r, bin, absent, dl));
             break;
         }
         default: {
             const uint32_t *col = (const uint32_t *)bm->bins + base;
-#define U32_LEFT(r) bin_left_uint32_t(col, r, bin, absent, dl)
-            SPLIT_BLOCK(U32_LEFT);
-#undef U32_LEFT
+
+            SPLIT_BLOCK(bin_left_uint32_t(col, r, bin, absent, dl));
             break;
         }
         }
     } else {
-#define VALUE_LEFT(r) value_left(rule, r)
-        SPLIT_BLOCK(VALUE_LEFT);
-#undef VALUE_LEFT
+        SPLIT_BLOCK(value_left(rule, r));
     }
     return l;
 }
