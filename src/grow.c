@@ -26,12 +26,14 @@ gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
                                      sizeof(double));
     ws->cand = gbr_reallocarray(NULL, n_features, sizeof(gbr_split));
     ws->feat_on = gbr_calloc(n_features, 1);
+    ws->hscratch = gbr_reallocarray(NULL, (size_t)ws->nt * GBR_HIST_SCRATCH,
+                                    sizeof(gbr_hbin));
     if (p->quantized_grad) {
         ws->qgathered = gbr_reallocarray(NULL, n_rows, sizeof(gbr_qpair));
         ws->qconv = gbr_reallocarray(NULL, hist_size, sizeof(gbr_hbin));
     }
     if (!ws->rows || !ws->scratch || !ws->gathered || !ws->block_count ||
-        !ws->block_sum || !ws->cand || !ws->feat_on ||
+        !ws->block_sum || !ws->cand || !ws->feat_on || !ws->hscratch ||
         (p->quantized_grad && (!ws->qgathered || !ws->qconv))) {
         gbr_workspace_free(ws);
         return gbr_fail(err, GBR_ENOMEM, "out of memory for the workspace "
@@ -59,6 +61,7 @@ gbr_workspace_free(gbr_workspace *ws)
     gbr_free(ws->block_sum);
     gbr_free(ws->cand);
     gbr_free(ws->feat_on);
+    gbr_free(ws->hscratch);
     gbr_free(ws->bnodes);
     gbr_free(ws->open);
     memset(ws, 0, sizeof *ws);
@@ -240,10 +243,11 @@ build_hist(gbr_workspace *ws, const gbr_grow_data *gd, gbr_hbin *hist,
 {
     if (gd->qp)
         gbr_qhist_build((int64_t *)(void *)hist, gd->bm, gd->cuts, gd->qp,
-                        rows, n, ws->feat_on, ws->qgathered, ws->nt);
+                        rows, n, ws->feat_on, ws->qgathered, ws->hscratch,
+                        ws->nt);
     else
         gbr_hist_build(hist, gd->bm, gd->cuts, gd->gp, rows, n, ws->feat_on,
-                       ws->gathered, ws->nt);
+                       ws->gathered, ws->hscratch, ws->nt);
 }
 
 /* Find the best split of a node whose sums are known: from its own

@@ -58,6 +58,7 @@ typedef struct gbr_workspace {
     double *block_sum;          /* 2 (n_rows / GBR_ROW_BLOCK + 1) */
     gbr_split *cand;            /* n_features */
     uint8_t *feat_on;           /* n_features */
+    gbr_hbin *hscratch;         /* nt x GBR_HIST_SCRATCH, for hist builds */
     size_t hist_size;           /* slots per histogram, at most */
     gbr_hbin **pool;            /* histograms made so far */
     size_t pool_n, pool_cap;

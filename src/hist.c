@@ -60,13 +60,18 @@ HIST_KERNEL(qhist_u8, uint8_t, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
 HIST_KERNEL(qhist_u16, uint16_t, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
 HIST_KERNEL(qhist_u32, uint32_t, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
 
-/* The common case of one-byte bins and every feature of a full block:
- * the block's slot bases and the pair stay in registers, and the block
- * is written out feature by feature so the compiler schedules the sixteen
- * independent updates of a row together. */
-#define HIST_FULL(NAME, H, P, LOAD, ADD)                                     \
-    static void NAME(H *hist, const uint8_t *block, const size_t *off,       \
-                     const P *gp, const uint32_t *rows, size_t n)            \
+/* The common case of one-byte bins and every feature of a full block,
+ * over enough rows: the block's slots are summed interleaved, bin b of
+ * the block's feature k at scr[b GBR_FEAT_BLOCK + k], so a slot's
+ * address is the bin scaled plus a constant and an update takes a load
+ * of the bin, one of the slot, the add and the store (with each feature
+ * at its own offset, it took three instructions more). The block is
+ * written out feature by feature so the compiler schedules the sixteen
+ * independent updates of a row together; rows are summed in the order
+ * given, as by the other kernels. */
+#define HIST_WIDE(NAME, H, P, LOAD, ADD)                                     \
+    static void NAME(H *scr, const uint8_t *block, const P *gp,              \
+                     const uint32_t *rows, size_t n)                         \
     {                                                                        \
         _Static_assert(GBR_FEAT_BLOCK == 16, "the kernel writes out 16");   \
         for (size_t i = 0; i < n; i++) {                                     \
@@ -78,35 +83,39 @@ HIST_KERNEL(qhist_u32, uint32_t, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
             if (i + HIST_PREFETCH < n)                                       \
                 PREFETCH(block + (size_t)rows[i + HIST_PREFETCH] *           \
                                      GBR_FEAT_BLOCK);                        \
-            ADD(hist + off[0] + b[0], v);                                    \
-            ADD(hist + off[1] + b[1], v);                                    \
-            ADD(hist + off[2] + b[2], v);                                    \
-            ADD(hist + off[3] + b[3], v);                                    \
-            ADD(hist + off[4] + b[4], v);                                    \
-            ADD(hist + off[5] + b[5], v);                                    \
-            ADD(hist + off[6] + b[6], v);                                    \
-            ADD(hist + off[7] + b[7], v);                                    \
-            ADD(hist + off[8] + b[8], v);                                    \
-            ADD(hist + off[9] + b[9], v);                                    \
-            ADD(hist + off[10] + b[10], v);                                  \
-            ADD(hist + off[11] + b[11], v);                                  \
-            ADD(hist + off[12] + b[12], v);                                  \
-            ADD(hist + off[13] + b[13], v);                                  \
-            ADD(hist + off[14] + b[14], v);                                  \
-            ADD(hist + off[15] + b[15], v);                                  \
+            ADD(scr + (size_t)b[0] * GBR_FEAT_BLOCK + 0, v);                 \
+            ADD(scr + (size_t)b[1] * GBR_FEAT_BLOCK + 1, v);                 \
+            ADD(scr + (size_t)b[2] * GBR_FEAT_BLOCK + 2, v);                 \
+            ADD(scr + (size_t)b[3] * GBR_FEAT_BLOCK + 3, v);                 \
+            ADD(scr + (size_t)b[4] * GBR_FEAT_BLOCK + 4, v);                 \
+            ADD(scr + (size_t)b[5] * GBR_FEAT_BLOCK + 5, v);                 \
+            ADD(scr + (size_t)b[6] * GBR_FEAT_BLOCK + 6, v);                 \
+            ADD(scr + (size_t)b[7] * GBR_FEAT_BLOCK + 7, v);                 \
+            ADD(scr + (size_t)b[8] * GBR_FEAT_BLOCK + 8, v);                 \
+            ADD(scr + (size_t)b[9] * GBR_FEAT_BLOCK + 9, v);                 \
+            ADD(scr + (size_t)b[10] * GBR_FEAT_BLOCK + 10, v);               \
+            ADD(scr + (size_t)b[11] * GBR_FEAT_BLOCK + 11, v);               \
+            ADD(scr + (size_t)b[12] * GBR_FEAT_BLOCK + 12, v);               \
+            ADD(scr + (size_t)b[13] * GBR_FEAT_BLOCK + 13, v);               \
+            ADD(scr + (size_t)b[14] * GBR_FEAT_BLOCK + 14, v);               \
+            ADD(scr + (size_t)b[15] * GBR_FEAT_BLOCK + 15, v);               \
         }                                                                    \
     }
 
-HIST_FULL(hist_u8_full, gbr_hbin, gbr_gpair, LOAD_PAIR, ADD_PAIR)
-HIST_FULL(qhist_u8_full, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
+HIST_WIDE(hist_u8_wide, gbr_hbin, gbr_gpair, LOAD_PAIR, ADD_PAIR)
+HIST_WIDE(qhist_u8_wide, int64_t, gbr_qpair, LOAD_PACKED, ADD_PACKED)
 
-/* The features of one block that feat_on allows: their slots zeroed,
- * their first slots into off and places in the run into pos. Returns how
- * many. */
+/* Below this many rows, clearing and writing out the interleaved slots
+ * costs more than the shorter updates save. */
+#define HIST_WIDE_MIN 256
+
+/* The features of one block that feat_on allows: their first slots into
+ * off, their places in the run into pos and their slot counts into
+ * n_slots. Returns how many. */
 static uint32_t
 block_features(const gbr_binmat *bm, const gbr_cuts *cuts,
-               const uint8_t *feat_on, uint32_t blk, size_t slot_size,
-               void *hist, size_t *off, uint32_t *pos)
+               const uint8_t *feat_on, uint32_t blk, size_t *off,
+               uint32_t *pos, size_t *n_slots)
 {
     const uint32_t nf = bm->n_features;
     const uint32_t f0 = blk * GBR_FEAT_BLOCK;
@@ -116,40 +125,52 @@ block_features(const gbr_binmat *bm, const gbr_cuts *cuts,
     for (uint32_t f = f0; f < f1; f++) {
         if (feat_on && !feat_on[f])
             continue;
-        size_t h0 = gbr_cuts_hist_ptr(cuts, f);
+        const size_t h0 = gbr_cuts_hist_ptr(cuts, f);
 
-        memset((char *)hist + h0 * slot_size, 0,
-               (gbr_cuts_hist_ptr(cuts, f + 1) - h0) * slot_size);
         off[n_on] = h0;
+        n_slots[n_on] = gbr_cuts_hist_ptr(cuts, f + 1) - h0;
         pos[n_on++] = f - f0;
     }
     return n_on;
 }
 
 /* Sum one block of features (those feat_on allows) over the rows, with
- * the kernels K_u8_full, K_u8, K_u16 and K_u32 into slots of type H. */
+ * the kernels K_u8_wide (into the thread's interleaved slots scr, then
+ * written out), K_u8, K_u16 and K_u32 into slots of type H. */
 #define HIST_BLOCK(K, H, P)                                                  \
     static void K##_block(H *hist, const gbr_binmat *bm,                     \
                           const gbr_cuts *cuts, const P *gp,                 \
                           const uint32_t *rows, size_t n,                    \
-                          const uint8_t *feat_on, uint32_t blk)              \
+                          const uint8_t *feat_on, uint32_t blk, H *scr)      \
     {                                                                        \
         const size_t at = blk * bm->n_rows * GBR_FEAT_BLOCK;                 \
-        size_t off[GBR_FEAT_BLOCK];                                          \
+        size_t off[GBR_FEAT_BLOCK], n_slots[GBR_FEAT_BLOCK];                 \
         uint32_t pos[GBR_FEAT_BLOCK];                                        \
-        const uint32_t n_on = block_features(bm, cuts, feat_on, blk,         \
-                                             sizeof *hist, hist, off, pos);  \
+        const uint32_t n_on = block_features(bm, cuts, feat_on, blk, off,    \
+                                             pos, n_slots);                  \
                                                                              \
+        if (bm->width == 1 && n_on == GBR_FEAT_BLOCK &&                      \
+            n >= HIST_WIDE_MIN) {                                            \
+            size_t top = 0;                                                  \
+                                                                             \
+            /* codes run to n_slots - 1 (the absent one) */                  \
+            for (uint32_t k = 0; k < n_on; k++)                              \
+                top = n_slots[k] > top ? n_slots[k] : top;                   \
+            memset(scr, 0, top * GBR_FEAT_BLOCK * sizeof *scr);              \
+            K##_u8_wide(scr, (const uint8_t *)bm->bins + at, gp, rows, n);   \
+            for (uint32_t k = 0; k < n_on; k++)                              \
+                for (size_t b = 0; b < n_slots[k]; b++)                      \
+                    hist[off[k] + b] = scr[b * GBR_FEAT_BLOCK + k];          \
+            return;                                                          \
+        }                                                                    \
+        for (uint32_t k = 0; k < n_on; k++)                                  \
+            memset(hist + off[k], 0, n_slots[k] * sizeof *hist);             \
         if (n_on == 0)                                                       \
             return;                                                          \
         switch (bm->width) {                                                 \
         case 1:                                                              \
-            if (n_on == GBR_FEAT_BLOCK)                                      \
-                K##_u8_full(hist, (const uint8_t *)bm->bins + at, off, gp,   \
-                            rows, n);                                        \
-            else                                                             \
-                K##_u8(hist, (const uint8_t *)bm->bins + at, off, pos, n_on, \
-                       gp, rows, n);                                         \
+            K##_u8(hist, (const uint8_t *)bm->bins + at, off, pos, n_on, gp, \
+                   rows, n);                                                 \
             break;                                                           \
         case 2:                                                              \
             K##_u16(hist, (const uint16_t *)bm->bins + at, off, pos, n_on,   \
@@ -172,7 +193,7 @@ HIST_BLOCK(qhist, int64_t, gbr_qpair)
 #define HIST_BUILD(NAME, K, H, P)                                            \
     void NAME(H *hist, const gbr_binmat *bm, const gbr_cuts *cuts,           \
               const P *gp_rows, const uint32_t *rows, size_t n,              \
-              const uint8_t *feat_on, P *gathered, int nt)                   \
+              const uint8_t *feat_on, P *gathered, void *scratch, int nt)    \
     {                                                                        \
         const uint32_t nf = bm->n_features;                                  \
         const uint32_t n_blocks =                                            \
@@ -186,7 +207,9 @@ HIST_BLOCK(qhist, int64_t, gbr_qpair)
                 gathered[i] = gp_rows[rows[i]];                              \
             _Pragma("omp for schedule(dynamic, 1)")                          \
             for (uint32_t blk = 0; blk < n_blocks; blk++)                    \
-                K##_block(hist, bm, cuts, gathered, rows, n, feat_on, blk);  \
+                K##_block(hist, bm, cuts, gathered, rows, n, feat_on, blk,   \
+                          (H *)scratch +                                     \
+                              (size_t)gbr_thread_id() * GBR_HIST_SCRATCH);   \
         }                                                                    \
     }
 

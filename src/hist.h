@@ -43,23 +43,29 @@ gbr_qpair_g(gbr_qpair q)
     return (q - gbr_qpair_h(q)) / 4294967296;
 }
 
+/* Slots of scratch each thread of a histogram build needs: one block of
+ * features with one-byte bins, interleaved. */
+#define GBR_HIST_SCRATCH (256 * GBR_FEAT_BLOCK)
+
 /* Sum gp over rows[0 .. n-1] into hist, one slot per bin of each feature
  * (gbr_cuts_hist_ptr). Features whose feat_on entry is 0 are left as they
  * are; feat_on may be NULL. gathered (room for n) receives the rows' pairs
- * in node order, so that every block of features reads them in order.
- * Threads own whole blocks of features and walk the rows in the order
- * given, so the sums do not depend on nt. */
+ * in node order, so that every block of features reads them in order;
+ * scratch has room for nt times GBR_HIST_SCRATCH slots (gbr_hbin, which
+ * also holds the quantised build's). Threads own whole blocks of features
+ * and walk the rows in the order given, so the sums do not depend on
+ * nt. */
 void gbr_hist_build(gbr_hbin *hist, const gbr_binmat *bm,
                     const gbr_cuts *cuts, const gbr_gpair *gp,
                     const uint32_t *rows, size_t n, const uint8_t *feat_on,
-                    gbr_gpair *gathered, int nt);
+                    gbr_gpair *gathered, void *scratch, int nt);
 
 /* gbr_hist_build over packed quantised pairs, into slots of sums of
  * them: integer sums, exact in any order. */
 void gbr_qhist_build(int64_t *hist, const gbr_binmat *bm,
                      const gbr_cuts *cuts, const gbr_qpair *qp,
                      const uint32_t *rows, size_t n, const uint8_t *feat_on,
-                     gbr_qpair *gathered, int nt);
+                     gbr_qpair *gathered, void *scratch, int nt);
 
 /* parent -= child, slot by slot: what remains is the sibling's histogram. */
 void gbr_hist_subtract(gbr_hbin *parent, const gbr_hbin *child, size_t size,
