@@ -56,6 +56,8 @@ struct gbr_rank {
     double *qweight;    /* n_groups */
     double *inv_idcg;   /* lambdarank: 1 / IDCG per query, 0 if IDCG = 0 */
     double *discount;   /* lambdarank: 1 / log2(p + 2), max_n entries */
+    double *row_gain;   /* lambdarank: each row's gain, made once, as
+                         * 2^y - 1 costs an exp2 */
     uint32_t *order;    /* pair kinds: each query's documents (indices
                          * within it) in the order of the last sort, a
                          * head start for the next one */
@@ -203,9 +205,12 @@ rank_alloc(gbr_rank *rk, const float *label, const size_t *group_ptr,
     rk->slot = gbr_calloc(ns, sizeof *rk->slot);
     if (is_pair_kind(rk->p.kind))
         rk->order = gbr_reallocarray(NULL, n, sizeof *rk->order);
+    if (rk->p.kind == GBR_RANK_LAMBDARANK)
+        rk->row_gain = gbr_reallocarray(NULL, n, sizeof *rk->row_gain);
     if (!rk->label || !rk->group_ptr || !rk->qweight || !rk->inv_idcg ||
         !rk->discount || !rk->slot ||
-        (is_pair_kind(rk->p.kind) && !rk->order))
+        (is_pair_kind(rk->p.kind) && !rk->order) ||
+        (rk->p.kind == GBR_RANK_LAMBDARANK && !rk->row_gain))
         goto nomem;
     memcpy(rk->label, label, n * sizeof *rk->label);
     memcpy(rk->group_ptr, group_ptr, (ng + 1) * sizeof *rk->group_ptr);
@@ -258,7 +263,7 @@ query_idcg(const gbr_rank *rk, size_t q, rank_slot *sl)
     double idcg = 0;
 
     for (size_t i = 0; i < n; i++)
-        sl->g[i] = gain(rk, rk->label[begin + i]);
+        sl->g[i] = rk->row_gain[begin + i];
     qsort(sl->g, n, sizeof *sl->g, double_desc_cmp);
     for (size_t p = 0; p < n; p++)
         idcg += sl->g[p] * rk->discount[p];
@@ -279,6 +284,8 @@ rank_precompute(gbr_rank *rk, const float *weight)
         return;
     for (size_t p = 0; p < rk->max_n; p++)
         rk->discount[p] = 1.0 / log2((double)p + 2);
+    for (size_t r = 0; r < rk->n_rows; r++)
+        rk->row_gain[r] = gain(rk, rk->label[r]);
     (void)nt;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(dynamic)
@@ -355,6 +362,7 @@ gbr_rank_free(gbr_rank *rk)
     gbr_free(rk->qweight);
     gbr_free(rk->inv_idcg);
     gbr_free(rk->discount);
+    gbr_free(rk->row_gain);
     gbr_free(rk->order);
     gbr_free(rk);
 }
@@ -540,7 +548,7 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
         sl->py[a] = y[i];
         sl->ps[a] = s[i];
         sl->ps0[a] = s0[i];
-        sl->gain[a] = is_map ? 0 : gain(rk, y[i]);
+        sl->gain[a] = is_map ? 0 : rk->row_gain[rk->group_ptr[q] + i];
         pg[a] = 0;
         ph[a] = 0;
         s_max = fmax(s_max, s[i]);
