@@ -37,6 +37,93 @@ gbr_binmat_free(gbr_binmat *bm)
     memset(bm, 0, sizeof *bm);
 }
 
+/* The number of cuts at or below v among the n ascending cuts c. */
+static uint32_t
+cuts_at_or_below(const float *c, uint32_t n, float v)
+{
+    uint32_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        const uint32_t mid = lo + (hi - lo) / 2;
+
+        if (c[mid] <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Row r's codes, of type T: every feature absent, then each present
+ * value's count of cuts. */
+#define ROWCODES_FILL(T)                                                     \
+    static void rowcodes_fill_##T(T *out, const gbr_cuts *cuts, size_t r,    \
+                                  const size_t *row_ptr,                     \
+                                  const uint32_t *index, const float *value) \
+    {                                                                        \
+        const uint32_t nf = cuts->n_features;                                \
+        T *o = out + r * nf;                                                 \
+                                                                             \
+        for (uint32_t f = 0; f < nf; f++)                                    \
+            o[f] = (T)(cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]);             \
+        for (size_t j = row_ptr[r]; j < row_ptr[r + 1]; j++) {               \
+            const uint32_t f = index[j];                                     \
+                                                                             \
+            if (f >= nf || isnan(value[j]))                                  \
+                continue;                                                    \
+            o[f] = (T)cuts_at_or_below(cuts->cut_val + cuts->cut_ptr[f],     \
+                                       (uint32_t)o[f], value[j]);            \
+        }                                                                    \
+    }
+ROWCODES_FILL(uint8_t)
+ROWCODES_FILL(uint16_t)
+ROWCODES_FILL(uint32_t)
+
+int
+gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts, size_t n_rows,
+                  const size_t *row_ptr, const uint32_t *index,
+                  const float *value, int nt, gbr_error *err)
+{
+    const uint32_t nf = cuts->n_features;
+    size_t top = 0;
+
+    memset(rc, 0, sizeof *rc);
+    for (uint32_t f = 0; f < nf; f++)
+        if (cuts->cut_ptr[f + 1] - cuts->cut_ptr[f] > top)
+            top = cuts->cut_ptr[f + 1] - cuts->cut_ptr[f];
+    rc->width = top < 256 ? 1 : top < 65536 ? 2 : 4;
+    if (nf && n_rows > SIZE_MAX / nf / (size_t)rc->width)
+        return gbr_fail(err, GBR_ENOMEM, "codes of %zu x %u are too large",
+                        n_rows, (unsigned)nf);
+    rc->codes = gbr_reallocarray(NULL, n_rows * nf, (size_t)rc->width);
+    if (!rc->codes && n_rows * nf > 0)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu x %u codes",
+                        n_rows, (unsigned)nf);
+    rc->n_rows = n_rows;
+    rc->n_features = nf;
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if (n_rows * nf >= GBR_PAR_MIN)
+    for (size_t r = 0; r < n_rows; r++) {
+        if (rc->width == 1)
+            rowcodes_fill_uint8_t(rc->codes, cuts, r, row_ptr, index, value);
+        else if (rc->width == 2)
+            rowcodes_fill_uint16_t(rc->codes, cuts, r, row_ptr, index, value);
+        else
+            rowcodes_fill_uint32_t(rc->codes, cuts, r, row_ptr, index, value);
+    }
+    return GBR_OK;
+}
+
+void
+gbr_rowcodes_free(gbr_rowcodes *rc)
+{
+    if (!rc)
+        return;
+    gbr_free(rc->codes);
+    memset(rc, 0, sizeof *rc);
+}
+
 /* Each block of features is filled by one thread, so that no two threads
  * write into the same rows' runs. */
 void

@@ -49,6 +49,42 @@ int gbr_binmat_fixed(gbr_binmat *bm, gbr_cuts *cuts, size_t n_rows,
                      const uint32_t *index, const float *value,
                      size_t max_bin, int nt, gbr_error *err);
 
+/* A dataset's rows as codes under fixed cuts, row major, for walking the
+ * trees grown on those cuts without looking values up: entry (r, f) is the
+ * number of cuts of f at or below the value, so that code <= k exactly when
+ * value < cut_val[k] (values are finite, and the last cut is +infinity),
+ * or n_bins(f), which no value gets, when the row lacks it. Features from
+ * n_features of the cuts on are left out. width is 1 when every code fits
+ * in a byte, else 2, else 4. */
+typedef struct gbr_rowcodes {
+    size_t n_rows;
+    uint32_t n_features;
+    int width;
+    void *codes;
+} gbr_rowcodes;
+
+/* The codes of the CSR rows under cuts, rows in parallel. GBR_OK or
+ * GBR_ENOMEM. */
+int gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts, size_t n_rows,
+                      const size_t *row_ptr, const uint32_t *index,
+                      const float *value, int nt, gbr_error *err);
+void gbr_rowcodes_free(gbr_rowcodes *rc);
+
+static inline uint32_t
+gbr_rowcodes_get(const gbr_rowcodes *rc, size_t r, uint32_t f)
+{
+    const size_t at = r * rc->n_features + f;
+
+    switch (rc->width) {
+    case 1:
+        return ((const uint8_t *)rc->codes)[at];
+    case 2:
+        return ((const uint16_t *)rc->codes)[at];
+    default:
+        return ((const uint32_t *)rc->codes)[at];
+    }
+}
+
 /* Where entry (r, f) is, in entries from the start. */
 static inline size_t
 gbr_binmat_at(const gbr_binmat *bm, size_t r, uint32_t f)

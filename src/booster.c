@@ -180,6 +180,7 @@ struct fit {
     double *margin;             /* per row of train */
     uint8_t *in_tree;           /* rows drawn for the current tree */
     double **valid_margin;
+    gbr_rowcodes *vcodes;       /* fixed: each valid set's codes */
     double *pred;               /* transformed predictions, for metrics */
     gbr_metric metrics[GBR_MAX_METRICS];
     size_t n_metrics;
@@ -205,6 +206,9 @@ fit_free(struct fit *f)
     for (size_t i = 0; f->valid_margin && i < f->n_valid; i++)
         gbr_free(f->valid_margin[i]);
     gbr_free(f->valid_margin);
+    for (size_t i = 0; f->vcodes && i < f->n_valid; i++)
+        gbr_rowcodes_free(&f->vcodes[i]);
+    gbr_free(f->vcodes);
     gbr_free(f->pred);
 }
 
@@ -406,6 +410,20 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
         for (size_t r = 0; r < valid[i]->n_rows; r++)
             f->valid_margin[i][r] = b->base_score;
     }
+    /* The cuts of fixed stay for the whole fit: each validation row is
+     * coded once, and every tree is walked on codes, not looked-up
+     * values. */
+    if (p->proposal == GBR_PROPOSAL_FIXED && n_valid > 0) {
+        f->vcodes = gbr_calloc(n_valid, sizeof *f->vcodes);
+        if (!f->vcodes)
+            return gbr_fail(err, GBR_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n_valid; i++)
+            if ((rc = gbr_rowcodes_make(&f->vcodes[i], &f->cuts,
+                                        valid[i]->n_rows, valid[i]->row_ptr,
+                                        valid[i]->index, valid[i]->value, nt,
+                                        err)) != GBR_OK)
+                return rc;
+    }
     return GBR_OK;
 }
 
@@ -593,6 +611,27 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     return GBR_OK;
 }
 
+/* The leaf of coded row r in tree t, grown on those codes' cuts with
+ * node nid's split at bin bn[nid].split.bin: the same leaf as walking on
+ * the row's values (gbr_rowcodes). */
+static size_t
+leaf_of_codes(const gbr_tree *t, const gbr_bnode *bn, const gbr_cuts *cuts,
+              const gbr_rowcodes *rc, size_t r)
+{
+    size_t n = 0;
+
+    while (t->feature[n] >= 0) {
+        const uint32_t f = (uint32_t)t->feature[n];
+        const uint32_t code = gbr_rowcodes_get(rc, r, f);
+        const int left = code == cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]
+                             ? t->default_left[n]
+                             : code <= bn[n].split.bin;
+
+        n = (size_t)(left ? t->left[n] : t->right[n]);
+    }
+    return n;
+}
+
 /* Add tree t to the margins: rows in the tree by their leaf's slice of the
  * row list, the others (and every validation row) by walking the tree. */
 static void
@@ -624,6 +663,14 @@ update_margins(struct fit *f, const gbr_tree *t, const gbr_dataset *train,
         double *m = f->valid_margin[i];
         const gbr_dataset *ds = valid[i];
 
+        if (f->vcodes) {
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if (ds->n_rows >= GBR_PAR_MIN / 8)
+            for (size_t r = 0; r < ds->n_rows; r++)
+                m[r] += t->value[leaf_of_codes(t, f->ws.bnodes, &f->cuts,
+                                               &f->vcodes[i], r)];
+            continue;
+        }
 #pragma omp parallel for num_threads(nt) schedule(static) \
     if (ds->n_rows >= GBR_PAR_MIN / 8)
         for (size_t r = 0; r < ds->n_rows; r++)

@@ -490,6 +490,49 @@ last_logged(const gbr_booster *b, size_t c)
     return v[(n_rounds - 1) * n_cols + c];
 }
 
+/* With fixed cuts the validation rows are walked on their codes, not
+ * their values: the logged validation metric of each fit is the metric of
+ * the model's own predictions, bit for bit, for one-byte and two-byte
+ * codes, for rows beyond the training range and with absent values, and
+ * for the training rows themselves (values on the cuts). */
+static void
+test_booster_valid_codes_walk_as_values(void **state)
+{
+    set *train = set_make(3000, 8, 0.2, LABEL_REGRESSION, 21);
+    set *other = set_make(1000, 8, 0.3, LABEL_REGRESSION, 22);
+    const int max_bins[] = { 8, 300 };
+
+    (void)state;
+    for (size_t i = 0; i < N_OF(max_bins); i++)
+        for (int own = 0; own < 2; own++)
+            for (int rounds = 1; rounds <= 7; rounds += 3) {
+                const set *valid = own ? train : other;
+                gbr_params p;
+                double value;
+
+                base_params(&p, GBR_OBJ_SQUARED_ERROR, GBR_PROPOSAL_FIXED);
+                p.max_bin = max_bins[i];
+                p.n_rounds = rounds;
+                p.max_depth = 5;
+                p.n_threads = 2;
+                gbr_booster *b = fit(&p, train, valid);
+                double *pr = predict(b, valid, 0, 1);
+
+                assert_int_equal(gbr_eval_metric("rmse", valid->ds, pr,
+                                                 valid->n_rows, 1, &value,
+                                                 NULL),
+                                 GBR_OK);
+                if (value != last_logged(b, 0))
+                    fail_msg("max_bin %d, own %d, %d rounds: logged %.17g, "
+                             "predicted %.17g", max_bins[i], own, rounds,
+                             last_logged(b, 0), value);
+                free(pr);
+                gbr_booster_free(b);
+            }
+    set_free(train);
+    set_free(other);
+}
+
 /* y = 1 if x0 > 0.3 and x1 < 0.5: two splits per tree learn it, so the
  * training error goes to 0 and the logloss falls every round. */
 static void
@@ -1298,6 +1341,7 @@ main(void)
         cmocka_unit_test(
             test_booster_predict_reproduces_training_squared_error),
         cmocka_unit_test(test_booster_predict_reproduces_training_logistic),
+        cmocka_unit_test(test_booster_valid_codes_walk_as_values),
         cmocka_unit_test(test_booster_learns_and_rule),
         cmocka_unit_test(test_booster_learns_steps),
         cmocka_unit_test(test_booster_respects_max_depth),
