@@ -44,8 +44,10 @@ gbr_qpair_g(gbr_qpair q)
 }
 
 /* Slots of scratch each thread of a histogram build needs: one block of
- * features with one-byte bins, interleaved. */
-#define GBR_HIST_SCRATCH (256 * GBR_FEAT_BLOCK)
+ * features with one-byte bins, interleaved, each feature with up to 257
+ * slots (256 bins, the codes a byte holds, and the absent slot, which no
+ * code reaches then). */
+#define GBR_HIST_SCRATCH (257 * GBR_FEAT_BLOCK)
 
 /* Sum gp over rows[0 .. n-1] into hist, one slot per bin of each feature
  * (gbr_cuts_hist_ptr). Features whose feat_on entry is 0 are left as they
