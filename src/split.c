@@ -50,13 +50,34 @@ leaf_score(double sum_g, double sum_h, const gbr_params *p)
     return t * t / (sum_h + p->lambda);
 }
 
+/* leaf_score without branches, so that a run of bins vectorises: the
+ * same value bit for bit (|g| - alpha squares to (g -+ alpha)^2, and a
+ * NaN or a |g| within alpha gives 0 as threshold_l1 does). */
+static inline double
+leaf_score_flat(double g, double h, double alpha, double lambda)
+{
+    double t = fabs(g) - alpha;
+    const double d = h + lambda;
+
+    t = t > 0 ? t : 0;
+    /* divided whatever d is, so that no branch guards the division */
+    const double q = t * t / d;
+
+    return d <= 0 ? 0 : q;
+}
+
+/* Bins whose gains are worked out together. */
+#define SCAN_RUN 256
+
 /* Gain of splitting (G, H) into (GL, HL) and (GR, HR):
  *   1/2 [GL^2/(HL+lambda) + GR^2/(HR+lambda) - G^2/(H+lambda)] - gamma
  * Bins are scanned left to right, so GL and HL are prefix sums. Rows
  * missing the feature sit in the last slot and are tried on both sides;
  * the better side is the default direction. A feature with no absent rows
  * is scanned once, and sends absent values at prediction to the heavier
- * side. */
+ * side. The bins go in runs of SCAN_RUN: their prefix sums in order, then
+ * all their gains at once (a child under min_child_weight gives -inf),
+ * then the best of them. */
 static gbr_split
 scan_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
              double sum_h, double parent_score, const gbr_params *p)
@@ -64,36 +85,52 @@ scan_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
     gbr_split best = { -INFINITY, fid, 0, 0, 0, 0, 0, 0 };
     const double miss_g = h[n_bins].g, miss_h = h[n_bins].h;
     const int has_missing = miss_h != 0 || miss_g != 0;
-    const double mcw = p->min_child_weight;
+    const double mcw = p->min_child_weight, alpha = p->alpha;
+    const double lambda = p->lambda, gamma = p->gamma;
+    double cg[SCAN_RUN], ch[SCAN_RUN], gain[SCAN_RUN];
 
     for (int dir = 0; dir < 1 + has_missing; dir++) {
         double gl = dir ? miss_g : 0, hl = dir ? miss_h : 0;
+        /* with the absent rows on the left, all bins left is no split */
+        const uint32_t end = dir && n_bins > 0 ? n_bins - 1 : n_bins;
 
-        for (uint32_t k = 0; k < n_bins; k++) {
-            gl += h[k].g;
-            hl += h[k].h;
-            if (dir && k + 1 == n_bins)
-                break;
-            double gr = sum_g - gl, hr = sum_h - hl;
+        for (uint32_t k0 = 0; k0 < end; k0 += SCAN_RUN) {
+            const uint32_t m = end - k0 < SCAN_RUN ? end - k0 : SCAN_RUN;
 
-            if (hl < mcw || hr < mcw)
-                continue;
-            double gain = 0.5 * (leaf_score(gl, hl, p) +
-                                 leaf_score(gr, hr, p) - parent_score) -
-                          p->gamma;
+            for (uint32_t j = 0; j < m; j++) {
+                gl += h[k0 + j].g;
+                hl += h[k0 + j].h;
+                cg[j] = gl;
+                ch[j] = hl;
+            }
+#pragma omp simd
+            for (uint32_t j = 0; j < m; j++) {
+                const double gr = sum_g - cg[j], hr = sum_h - ch[j];
+                const double v =
+                    0.5 * (leaf_score_flat(cg[j], ch[j], alpha, lambda) +
+                           leaf_score_flat(gr, hr, alpha, lambda) -
+                           parent_score) -
+                    gamma;
 
-            /* gbr_split_better within one feature, where candidates come
-             * by direction, then bin: a later one wins a tie only with a
-             * lower bin (NaN never wins). */
-            if (gain > best.gain ||
-                (gain == best.gain && gain > -INFINITY && k < best.bin)) {
-                best.gain = gain;
-                best.bin = k;
-                best.default_left = dir;
-                best.gl = gl;
-                best.hl = hl;
-                best.gr = gr;
-                best.hr = hr;
+                gain[j] = (ch[j] < mcw) | (hr < mcw) ? -INFINITY : v;
+            }
+            for (uint32_t j = 0; j < m; j++) {
+                const uint32_t k = k0 + j;
+
+                /* gbr_split_better within one feature, where candidates
+                 * come by direction, then bin: a later one wins a tie
+                 * only with a lower bin (NaN and -inf never win). */
+                if (gain[j] > best.gain ||
+                    (gain[j] == best.gain && gain[j] > -INFINITY &&
+                     k < best.bin)) {
+                    best.gain = gain[j];
+                    best.bin = k;
+                    best.default_left = dir;
+                    best.gl = cg[j];
+                    best.hl = ch[j];
+                    best.gr = sum_g - cg[j];
+                    best.hr = sum_h - ch[j];
+                }
             }
         }
     }
