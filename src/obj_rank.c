@@ -42,6 +42,8 @@ typedef struct rank_slot {
     double *ps, *ps0;   /* the score and the score the weights use, */
     double *pe;         /* e^(sigma (s - max s)), */
     double *pg, *ph;    /* and the gradient and hessian sums */
+    double *pair_g;     /* lambdarank: one anchor's pairs' steps */
+    double *pair_h;     /* and hessians, by the other position */
     double *hits;       /* map: relevant documents in positions 0..p */
     double *acc;        /* map: sum of rel / (position + 1) over 0..p */
     neg_term *neg;      /* session kinds: the negatives */
@@ -236,8 +238,11 @@ rank_alloc(gbr_rank *rk, const float *label, const size_t *group_ptr,
             sl->pe = gbr_reallocarray(NULL, m, sizeof *sl->pe);
             sl->pg = gbr_reallocarray(NULL, m, sizeof *sl->pg);
             sl->ph = gbr_reallocarray(NULL, m, sizeof *sl->ph);
+            sl->pair_g = gbr_reallocarray(NULL, m, sizeof *sl->pair_g);
+            sl->pair_h = gbr_reallocarray(NULL, m, sizeof *sl->pair_h);
             if (!sl->buf || !sl->gain || !sl->hits || !sl->acc || !sl->py ||
-                !sl->ps || !sl->ps0 || !sl->pe || !sl->pg || !sl->ph)
+                !sl->ps || !sl->ps0 || !sl->pe || !sl->pg || !sl->ph ||
+                !sl->pair_g || !sl->pair_h)
                 goto nomem;
         } else {
             sl->neg = gbr_reallocarray(NULL, m, sizeof *sl->neg);
@@ -354,6 +359,8 @@ gbr_rank_free(gbr_rank *rk)
             gbr_free(rk->slot[s].pe);
             gbr_free(rk->slot[s].pg);
             gbr_free(rk->slot[s].ph);
+            gbr_free(rk->slot[s].pair_g);
+            gbr_free(rk->slot[s].pair_h);
             gbr_free(rk->slot[s].neg);
         }
     gbr_free(rk->slot);
@@ -452,6 +459,34 @@ map_delta(int rel_a, size_t a, size_t b, const double *hits,
     return fabs(d) / n_rel;
 }
 
+/* c ? a : b, and c ? -x : x, by their bits: which document of a pair is
+ * the higher does not follow from its position, so a branch on it would
+ * be mispredicted often. The same values as the branches give. */
+static inline double
+pick(int c, double a, double b)
+{
+    uint64_t ua, ub;
+    const uint64_t m = -(uint64_t)(c != 0);
+    double r;
+
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ub = (ua & m) | (ub & ~m);
+    memcpy(&r, &ub, sizeof r);
+    return r;
+}
+
+static inline double
+negate_if(int c, double x)
+{
+    uint64_t u;
+
+    memcpy(&u, &x, sizeof u);
+    u ^= (uint64_t)(c != 0) << 63;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
 /* Beyond this spread of sigma s within a query, e^(sigma (s - max s))
  * could underflow, and each pair takes its own exp instead. */
 #define PAIR_EXP_SPREAD 500.0
@@ -461,8 +496,33 @@ map_delta(int rel_a, size_t a, size_t b, const double *hits,
  * Each pair's weight is w = |dNDCG| IDCG (over the score norm), its
  * lambda sigma w rho / IDCG and its hessian sigma^2 w rho (1 - rho) /
  * IDCG. Pairs of equal labels have equal gains, so w = 0 and they add
- * nothing: the loop needs no branch on them. Position a's own sums run in
- * registers and are added once. */
+ * nothing: the loop needs no branch on them. For each anchor position a,
+ * one loop works out all its pairs at once (the compiler vectorises it:
+ * each pair divides) and adds them to the other positions; a second
+ * sums them for a, in order, in registers. */
+/* Anchor a's pairs with every later position b into pair_g[b] and
+ * pair_h[b], and into pg[b] and ph[b]; WEIGHT is the pair's weight as an
+ * expression of its |dNDCG| IDCG w (and of b). */
+#define ANCHOR_PAIRS(WEIGHT)                                                 \
+    do {                                                                     \
+        _Pragma("omp simd")                                                  \
+        for (size_t b = a + 1; b < n; b++) {                                 \
+            const double w = fabs(gain_a - pgain[b]) * (da - disc[b]);       \
+            const double wt = (WEIGHT);                                      \
+            /* rho = e_lo / (e_hi + e_lo); a is the higher when ya > yb */   \
+            const double eb = pe[b], t = 1.0 / (ea + eb);                    \
+            const int a_hi = ya > py[b];                                     \
+            const double lambda = c_g * wt * pick(a_hi, eb, ea) * t;         \
+            const double hess = c_h * wt * ea * eb * t * t;                  \
+            const double step = negate_if(a_hi, lambda);                     \
+                                                                             \
+            pair_g[b] = step;                                                \
+            pair_h[b] = hess;                                                \
+            pg[b] -= step;                                                   \
+            ph[b] += hess;                                                   \
+        }                                                                    \
+    } while (0)
+
 static void
 lambda_ndcg_pairs(rank_slot *sl, const double *disc, size_t n, size_t k,
                   double sigma, double inv_idcg, int norm)
@@ -470,6 +530,7 @@ lambda_ndcg_pairs(rank_slot *sl, const double *disc, size_t n, size_t k,
     const float *py = sl->py;
     const double *ps0 = sl->ps0, *pe = sl->pe, *pgain = sl->gain;
     double *pg = sl->pg, *ph = sl->ph;
+    double *pair_g = sl->pair_g, *pair_h = sl->pair_h;
     const double c_g = sigma * inv_idcg, c_h = sigma * sigma * inv_idcg;
 
     for (size_t a = 0; a < k; a++) {
@@ -478,23 +539,13 @@ lambda_ndcg_pairs(rank_slot *sl, const double *disc, size_t n, size_t k,
         const double s0a = ps0[a];
         double sum_g = 0, sum_h = 0;
 
+        if (norm)
+            ANCHOR_PAIRS(w / (SCORE_NORM_EPS + fabs(s0a - ps0[b])));
+        else
+            ANCHOR_PAIRS(w);
         for (size_t b = a + 1; b < n; b++) {
-            double w = fabs(gain_a - pgain[b]) * (da - disc[b]);
-
-            if (norm)
-                w /= SCORE_NORM_EPS + fabs(s0a - ps0[b]);
-
-            /* rho = e_lo / (e_hi + e_lo); a is the higher when ya > yb */
-            const double eb = pe[b], t = 1.0 / (ea + eb);
-            const int a_hi = ya > py[b];
-            const double lambda = c_g * w * (a_hi ? eb : ea) * t;
-            const double hess = c_h * w * ea * eb * t * t;
-            const double step = a_hi ? -lambda : lambda;
-
-            sum_g += step;
-            pg[b] -= step;
-            sum_h += hess;
-            ph[b] += hess;
+            sum_g += pair_g[b];
+            sum_h += pair_h[b];
         }
         pg[a] += sum_g;
         ph[a] += sum_h;
