@@ -37,21 +37,24 @@ gbr_binmat_free(gbr_binmat *bm)
     memset(bm, 0, sizeof *bm);
 }
 
-/* The number of cuts at or below v among the n ascending cuts c. */
+/* The number of cuts at or below v among the n ascending cuts c: a
+ * search whose steps do not branch on the comparisons (each is as likely
+ * either way, so a branch would be mispredicted every other step). */
 static uint32_t
 cuts_at_or_below(const float *c, uint32_t n, float v)
 {
-    uint32_t lo = 0, hi = n;
+    const float *b = c;
 
-    while (lo < hi) {
-        const uint32_t mid = lo + (hi - lo) / 2;
+    if (n == 0)
+        return 0;
+    /* the count is in [b - c, b - c + n] */
+    while (n > 1) {
+        const uint32_t half = n / 2;
 
-        if (c[mid] <= v)
-            lo = mid + 1;
-        else
-            hi = mid;
+        b = b[half] <= v ? b + half : b;
+        n -= half;
     }
-    return lo;
+    return (uint32_t)(b - c) + (*b <= v);
 }
 
 /* Row r's codes, of type T: every feature absent, then each present

@@ -372,6 +372,83 @@ test_hist_partition_and_subtraction(void **state)
         partition_and_subtraction(width);
 }
 
+/* Row codes against brute force: each present value's code is the count
+ * of its feature's cuts at or below it (values on cuts, below the first
+ * and beyond the last finite one included), an absent or NaN value's is
+ * n_bins, and indexes past the cuts' features are left out; features of
+ * up to 300 bins make the codes two bytes wide. */
+static void
+test_rowcodes_match_brute_force(void **state)
+{
+    (void)state;
+    for (int wide = 0; wide < 2; wide++) {
+        const uint32_t nf = 7;
+        const size_t n_rows = 500;
+        gbr_cuts cuts;
+
+        memset(&cuts, 0, sizeof cuts);
+        cuts.n_features = nf;
+        cuts.cut_ptr = calloc(nf + 1, sizeof(size_t));
+        cuts.cut_val = calloc(nf * 300, sizeof(float));
+        for (uint32_t f = 0; f < nf; f++) {
+            const size_t nb = f == 3 ? (wide ? 300 : 255) : 1 + f * 5;
+            float *c = cuts.cut_val + cuts.cut_ptr[f];
+
+            for (size_t k = 0; k + 1 < nb; k++)
+                c[k] = (float)k * 0.5f;
+            c[nb - 1] = INFINITY;
+            cuts.cut_ptr[f + 1] = cuts.cut_ptr[f] + nb;
+        }
+        /* every row has features 0 .. nf (nf past the cuts), some NaN,
+         * some skipped */
+        size_t *row_ptr = calloc(n_rows + 1, sizeof *row_ptr);
+        uint32_t *index = malloc(n_rows * (nf + 1) * sizeof *index);
+        float *value = malloc(n_rows * (nf + 1) * sizeof *value);
+        size_t nnz = 0;
+
+        for (size_t r = 0; r < n_rows; r++) {
+            for (uint32_t f = 0; f <= nf; f++) {
+                if (rng_next() % 5 == 0)
+                    continue;
+                index[nnz] = f;
+                /* halves hit the cuts; a few NaN, some negative */
+                value[nnz] = rng_next() % 9 == 0
+                                 ? NAN
+                                 : (float)((int)(rng_next() % 400) - 20) *
+                                       0.25f;
+                nnz++;
+            }
+            row_ptr[r + 1] = nnz;
+        }
+        gbr_rowcodes rc;
+
+        assert_int_equal(gbr_rowcodes_make(&rc, &cuts, n_rows, row_ptr,
+                                           index, value, 2, NULL),
+                         GBR_OK);
+        assert_int_equal(rc.width, wide ? 2 : 1);
+        for (size_t r = 0; r < n_rows; r++)
+            for (uint32_t f = 0; f < nf; f++) {
+                const size_t c0 = cuts.cut_ptr[f];
+                const uint32_t nb = (uint32_t)(cuts.cut_ptr[f + 1] - c0);
+                uint32_t want = nb;
+
+                for (size_t j = row_ptr[r]; j < row_ptr[r + 1]; j++)
+                    if (index[j] == f && !isnan(value[j])) {
+                        want = 0;
+                        for (uint32_t k = 0; k < nb; k++)
+                            want += cuts.cut_val[c0 + k] <= value[j];
+                    }
+                assert_int_equal(gbr_rowcodes_get(&rc, r, f), want);
+            }
+        gbr_rowcodes_free(&rc);
+        free(row_ptr);
+        free(index);
+        free(value);
+        free(cuts.cut_ptr);
+        free(cuts.cut_val);
+    }
+}
+
 int
 main(void)
 {
@@ -380,6 +457,7 @@ main(void)
         cmocka_unit_test(test_hist_skips_features_off),
         cmocka_unit_test(test_hist_partition_and_subtraction),
         cmocka_unit_test(test_hist_quantized_matches_oracle),
+        cmocka_unit_test(test_rowcodes_match_brute_force),
     };
 
     return cmocka_run_group_tests_name("hist", tests, NULL, NULL);
