@@ -102,6 +102,10 @@ gbr_fine_free(gbr_fine *fn)
     memset(fn, 0, sizeof *fn);
 }
 
+/* Half a block of features at a time: the half's tables of weights are
+ * what the pass keeps in cache, and two threads share a block's work. */
+#define WEIGHTS_SPLIT (GBR_FEAT_BLOCK / 2)
+
 /* Each distinct value's weight: its rows' hessians, added in row order as
  * the sorted columns (equal values in row order) add them, for features
  * j0 .. j1-1 of the block. Absent values add into one more slot after the
@@ -122,6 +126,29 @@ gbr_fine_free(gbr_fine *fn)
             wsum[j] = fn->wsum + fn->uptr[f0 + j] + f0 + j;                  \
             memset(wsum[j], 0, (nd + 1) * sizeof **wsum);                    \
         }                                                                    \
+        if (j1 - j0 == WEIGHTS_SPLIT) {                                      \
+            /* a full half block: the tables' bases in registers and the   \
+             * eight updates of a row written out, each its own load */     \
+            double *const w0 = wsum[j0], *const w1 = wsum[j0 + 1];          \
+            double *const w2 = wsum[j0 + 2], *const w3 = wsum[j0 + 3];      \
+            double *const w4 = wsum[j0 + 4], *const w5 = wsum[j0 + 5];      \
+            double *const w6 = wsum[j0 + 6], *const w7 = wsum[j0 + 7];      \
+                                                                             \
+            for (size_t r = 0; r < fb->n_rows; r++) {                        \
+                const T *b = block + r * GBR_FEAT_BLOCK + j0;                \
+                const double w = hess[r];                                    \
+                                                                             \
+                w0[b[0]] += w;                                               \
+                w1[b[1]] += w;                                               \
+                w2[b[2]] += w;                                               \
+                w3[b[3]] += w;                                               \
+                w4[b[4]] += w;                                               \
+                w5[b[5]] += w;                                               \
+                w6[b[6]] += w;                                               \
+                w7[b[7]] += w;                                               \
+            }                                                                \
+            return;                                                          \
+        }                                                                    \
         for (size_t r = 0; r < fb->n_rows; r++) {                            \
             const T *b = block + r * GBR_FEAT_BLOCK;                         \
             const double w = hess[r];                                        \
@@ -138,9 +165,6 @@ FINE_WEIGHTS(weights_u8, uint8_t)
 FINE_WEIGHTS(weights_u16, uint16_t)
 FINE_WEIGHTS(weights_u32, uint32_t)
 
-/* Half a block of features at a time: the half's tables of weights are
- * what the pass keeps in cache, and two threads share a block's work. */
-#define WEIGHTS_SPLIT (GBR_FEAT_BLOCK / 2)
 
 static void
 fine_weights(gbr_fine *fn, const double *hess, uint32_t task)
