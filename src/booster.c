@@ -229,13 +229,24 @@ sketch_b(const gbr_params *p)
     return (size_t)ceil(1.0 / p->sketch_eps);
 }
 
-/* Whether the proposal works on nodes' own rows (local, exact) rather
- * than on bins shared by the whole tree (global, fixed). */
+/* Whether the proposal works on nodes' own sorted values (exact) rather
+ * than on histograms over bins made for the fit or the tree (fixed,
+ * local, global). */
 static int
 node_proposal(const gbr_params *p)
 {
-    return p->proposal == GBR_PROPOSAL_LOCAL ||
-           p->proposal == GBR_PROPOSAL_EXACT;
+    return p->proposal == GBR_PROPOSAL_EXACT;
+}
+
+/* The fine bins per feature of local, on which each node's summaries are
+ * made: 4096, or 16 times the summaries' size b when that is more, at
+ * most 65535. */
+static size_t
+local_grid(const gbr_params *p)
+{
+    const size_t g = 16 * sketch_b(p);
+
+    return g < 4096 ? 4096 : g > 65535 ? 65535 : g;
 }
 
 /* Binned proposals: sort the columns once, then either bin them for the
@@ -250,12 +261,17 @@ binned_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
     size_t max_codes = 1;
     int rc;
 
-    /* fixed: bins made once, a block of features at a time. */
-    if (p->proposal == GBR_PROPOSAL_FIXED)
+    /* fixed: bins made once, a block of features at a time; local: fine
+     * bins made the same way, among which each node proposes. */
+    if (p->proposal == GBR_PROPOSAL_FIXED ||
+        p->proposal == GBR_PROPOSAL_LOCAL)
         return gbr_binmat_fixed(&f->bm, &f->cuts, n,
                                 (uint32_t)train->n_features, train->row_ptr,
                                 train->index, train->value,
-                                (size_t)p->max_bin, nt, err);
+                                p->proposal == GBR_PROPOSAL_LOCAL
+                                    ? local_grid(p)
+                                    : (size_t)p->max_bin,
+                                nt, err);
     /* global: sorted columns kept, re-binned for every tree. */
     if ((rc = gbr_columns_build(&f->cols, n, (uint32_t)train->n_features,
                                 train->row_ptr, train->index, train->value,
@@ -360,9 +376,7 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
         if ((rc = gbr_columns_build(&f->cols, n, (uint32_t)train->n_features,
                                     train->row_ptr, train->index,
                                     train->value, nt, err)) == GBR_OK)
-            rc = gbr_local_init(&f->local, &f->cols,
-                                p->proposal == GBR_PROPOSAL_EXACT,
-                                p->sketch_eps, nt, err);
+            rc = gbr_local_init(&f->local, &f->cols, nt, err);
     } else {
         rc = binned_prepare(f, p, train, nt, err);
     }
@@ -388,7 +402,8 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
     f->n_valid = n_valid;
     if (!f->gp || !f->margin || !f->in_tree || !f->pred || !f->valid_margin)
         return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu rows", n);
-    if (p->proposal != GBR_PROPOSAL_FIXED) {
+    if (p->proposal == GBR_PROPOSAL_GLOBAL ||
+        p->proposal == GBR_PROPOSAL_EXACT) {
         f->hess = gbr_reallocarray(NULL, n, sizeof *f->hess);
         if (!f->hess)
             return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu rows", n);
@@ -410,10 +425,11 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
         for (size_t r = 0; r < valid[i]->n_rows; r++)
             f->valid_margin[i][r] = b->base_score;
     }
-    /* The cuts of fixed stay for the whole fit: each validation row is
-     * coded once, and every tree is walked on codes, not looked-up
+    /* The cuts of fixed and local stay for the whole fit: each validation
+     * row is coded once, and every tree is walked on codes, not looked-up
      * values. */
-    if (p->proposal == GBR_PROPOSAL_FIXED && n_valid > 0) {
+    if ((p->proposal == GBR_PROPOSAL_FIXED ||
+         p->proposal == GBR_PROPOSAL_LOCAL) && n_valid > 0) {
         f->vcodes = gbr_calloc(n_valid, sizeof *f->vcodes);
         if (!f->vcodes)
             return gbr_fail(err, GBR_ENOMEM, "out of memory");
@@ -592,7 +608,9 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     if (!t)
         return gbr_fail(err, GBR_ENOMEM, "out of memory for trees");
     gbr_grow_data gd = { NULL, NULL, NULL, train, f->gp, f->hess,
-                         p->subsample < 1 ? f->in_tree : NULL, NULL, 0, 0 };
+                         p->subsample < 1 ? f->in_tree : NULL, NULL, 0, 0,
+                         p->proposal == GBR_PROPOSAL_LOCAL ? sketch_b(p)
+                                                           : 0 };
 
     if (f->qp) {
         quantize(f, p, round, n, &gd.q_g, &gd.q_h);

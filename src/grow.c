@@ -28,6 +28,21 @@ gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
     ws->feat_on = gbr_calloc(n_features, 1);
     ws->hscratch = gbr_reallocarray(NULL, (size_t)ws->nt * GBR_HIST_SCRATCH,
                                     sizeof(gbr_hbin));
+    if (p->proposal == GBR_PROPOSAL_LOCAL) {
+        ws->nodescr = gbr_calloc((size_t)ws->nt, sizeof *ws->nodescr);
+        if (!ws->nodescr) {
+            gbr_workspace_free(ws);
+            return gbr_fail(err, GBR_ENOMEM, "out of memory for the "
+                            "workspace");
+        }
+        for (int t = 0; t < ws->nt; t++)
+            if (gbr_node_scratch_init(&ws->nodescr[t], hist_size,
+                                      (size_t)ceil(1.0 / p->sketch_eps),
+                                      err) != GBR_OK) {
+                gbr_workspace_free(ws);
+                return GBR_ENOMEM;
+            }
+    }
     if (p->quantized_grad) {
         ws->qgathered = gbr_reallocarray(NULL, n_rows, sizeof(gbr_qpair));
         ws->qconv = gbr_reallocarray(NULL, hist_size, sizeof(gbr_hbin));
@@ -62,6 +77,9 @@ gbr_workspace_free(gbr_workspace *ws)
     gbr_free(ws->cand);
     gbr_free(ws->feat_on);
     gbr_free(ws->hscratch);
+    for (int t = 0; ws->nodescr && t < ws->nt; t++)
+        gbr_node_scratch_free(&ws->nodescr[t]);
+    gbr_free(ws->nodescr);
     gbr_free(ws->bnodes);
     gbr_free(ws->open);
     memset(ws, 0, sizeof *ws);
@@ -272,8 +290,14 @@ find_split(gbr_workspace *ws, const gbr_grow_data *gd, gbr_bnode *bn)
                         ws->feat_on, ws->qconv);
         hist = ws->qconv;
     }
-    bn->split = gbr_split_find(hist, gd->cuts, bn->sum_g, bn->sum_h, p,
-                               ws->feat_on, ws->cand, ws->nt);
+    if (gd->node_b)
+        bn->split = gbr_split_find_node(hist, gd->cuts, bn->sum_g,
+                                        bn->sum_h, p, gd->node_b,
+                                        ws->feat_on, ws->cand, ws->nodescr,
+                                        ws->nt);
+    else
+        bn->split = gbr_split_find(hist, gd->cuts, bn->sum_g, bn->sum_h, p,
+                                   ws->feat_on, ws->cand, ws->nt);
     if (!isinf(bn->split.gain))
         bn->threshold = gd->cuts->cut_val[gd->cuts->cut_ptr[bn->split.fid] +
                                           bn->split.bin];

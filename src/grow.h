@@ -40,6 +40,9 @@ typedef struct gbr_grow_data {
     const uint8_t *in_tree;     /* rows drawn for the tree; NULL: all */
     const gbr_qpair *qp;        /* quantised pairs; NULL: sum gp */
     double q_g, q_h;            /* what one level of qp's g and h is worth */
+    size_t node_b;              /* local: each node's summaries keep b + 1
+                                   entries of the fine bins bm holds; 0:
+                                   the bins are the candidates */
 } gbr_grow_data;
 
 /* Everything one fit needs while growing trees, sized once at the start of
@@ -59,6 +62,7 @@ typedef struct gbr_workspace {
     gbr_split *cand;            /* n_features */
     uint8_t *feat_on;           /* n_features */
     gbr_hbin *hscratch;         /* nt x GBR_HIST_SCRATCH, for hist builds */
+    gbr_node_scratch *nodescr;  /* local: one per thread */
     size_t hist_size;           /* slots per histogram, at most */
     gbr_hbin **pool;            /* histograms made so far */
     size_t pool_n, pool_cap;

@@ -47,8 +47,8 @@ segw_of(const gbr_local *lc, size_t nid)
 }
 
 int
-gbr_local_init(gbr_local *lc, const gbr_columns *cols, int exact,
-               double sketch_eps, int nt, gbr_error *err)
+gbr_local_init(gbr_local *lc, const gbr_columns *cols, int nt,
+               gbr_error *err)
 {
     const size_t nf = cols->n_features, nnz = cols->col_ptr[nf];
     const size_t room = cols->n_rows + 1;
@@ -56,8 +56,6 @@ gbr_local_init(gbr_local *lc, const gbr_columns *cols, int exact,
     memset(lc, 0, sizeof *lc);
     lc->cols = cols;
     lc->n_features = cols->n_features;
-    lc->exact = exact;
-    lc->n_prune = (size_t)ceil(1.0 / sketch_eps);
     lc->nt = nt;
     lc->val = gbr_reallocarray(NULL, nnz, sizeof(float));
     lc->row = gbr_reallocarray(NULL, nnz, sizeof(uint32_t));
@@ -228,20 +226,18 @@ gbr_local_split(gbr_local *lc, size_t nid, size_t lid, size_t rid,
 }
 
 /* The node's bins of one feature and their sums, in one pass over its m
- * sorted values: for exact greedy one bin per distinct value; for the
- * local proposal the entries of the pruned summary s_1 < ... < s_k become
- * bins [s_j, s_j+1). Each cut lies halfway between a bin's first value
- * and the value just below it, and the last cut is +inf. total_h is the
- * values' hessian sum when known, else NaN. Returns the number of bins,
- * with their sums in th->hist. */
+ * sorted values: one bin per distinct value (the summary, pruned to m + 1
+ * entries, keeps them all). Each cut lies halfway between a bin's first
+ * value and the value just below it, and the last cut is +inf. total_h is
+ * the values' hessian sum when known, else NaN. Returns the number of
+ * bins, with their sums in th->hist. */
 static uint32_t
-feature_bins(const gbr_local *lc, gbr_local_thread *th, const float *val,
-             const gbr_gpair *gp, size_t m, double total_h)
+feature_bins(gbr_local_thread *th, const float *val, const gbr_gpair *gp,
+             size_t m, double total_h)
 {
     gbr_qsummary *s = &th->pruned;
 
-    gbr_qsummary_prune_bins(s, val, &gp[0].h, &gp[0].g, 2, m,
-                            lc->exact ? m : lc->n_prune, total_h,
+    gbr_qsummary_prune_bins(s, val, &gp[0].h, &gp[0].g, 2, m, m, total_h,
                             th->bin_g, th->bin_h);
     for (size_t k = 1; k < s->n; k++) {
         const gbr_qentry *e = &s->e[k];
@@ -284,7 +280,7 @@ gbr_local_find(gbr_local *lc, size_t nid, size_t n, double sum_g,
             continue;
         /* The segment's hessian sum, kept by the split, spares the
          * summary a pass to find it. */
-        uint32_t n_bins = feature_bins(lc, th, val, gp, m, segw[f]);
+        uint32_t n_bins = feature_bins(th, val, gp, m, segw[f]);
         double pres_g = 0, pres_h = 0;
 
         th->hist[n_bins].g = th->hist[n_bins].h = 0;

@@ -10,12 +10,10 @@
 #include "sketch.h"
 #include "split.h"
 
-/* Split candidates proposed at each node from that node's rows alone: the
- * local proposal (a hessian-weighted quantile summary of the node's values
- * of each feature, pruned to ceil(1/sketch_eps) + 1 candidates) and exact
- * greedy (every distinct value of the node). Either way the node's
- * histogram is built over its own candidates and handed to the same
- * per-feature scan as every other proposal.
+/* Exact greedy: every distinct value of a node's rows is a candidate.
+ * The node's histogram is built over its own candidates and handed to the
+ * same per-feature scan as every other proposal. (The local proposal
+ * works on histograms over fine bins instead: gbr_split_find_node.)
  *
  * Each node owns, for every feature, a segment of the values its rows
  * have, sorted; a split partitions the parent's segments stably between
@@ -35,8 +33,6 @@ typedef struct gbr_local_thread {
 typedef struct gbr_local {
     const gbr_columns *cols;    /* every value, sorted, once per fit */
     uint32_t n_features;
-    int exact;                  /* every distinct value, no pruning */
-    size_t n_prune;             /* b of the pruned summary */
     float *val;                 /* the tree's values, by node segments */
     uint32_t *row;              /* with the row of each */
     gbr_gpair *gp;              /* and its gradient pair */
@@ -51,9 +47,9 @@ typedef struct gbr_local {
 } gbr_local;
 
 /* Scratch for proposals over the sorted columns cols of n_rows rows, for
- * nt threads; exact selects exact greedy. GBR_OK or GBR_ENOMEM. */
-int gbr_local_init(gbr_local *lc, const gbr_columns *cols, int exact,
-                   double sketch_eps, int nt, gbr_error *err);
+ * nt threads. GBR_OK or GBR_ENOMEM. */
+int gbr_local_init(gbr_local *lc, const gbr_columns *cols, int nt,
+                   gbr_error *err);
 void gbr_local_free(gbr_local *lc);
 
 /* Start a tree whose root (node 0) holds the rows with in_tree[r] set (all
