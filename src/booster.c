@@ -239,14 +239,18 @@ node_proposal(const gbr_params *p)
 }
 
 /* The fine bins per feature of local, on which each node's summaries are
- * made: 4096, or 16 times the summaries' size b when that is more, at
- * most 65535. */
+ * made: one for each 32 training rows, from 256 to 4096 (a node's work
+ * grows with them, however few rows it has), or 16 times the summaries'
+ * size b when that is more; at most 65535. */
 static size_t
-local_grid(const gbr_params *p)
+local_grid(const gbr_params *p, size_t n_rows)
 {
-    const size_t g = 16 * sketch_b(p);
+    size_t g = n_rows / 32;
 
-    return g < 4096 ? 4096 : g > 65535 ? 65535 : g;
+    g = g < 256 ? 256 : g > 4096 ? 4096 : g;
+    if (g < 16 * sketch_b(p))
+        g = 16 * sketch_b(p);
+    return g > 65535 ? 65535 : g;
 }
 
 /* Binned proposals: sort the columns once, then either bin them for the
@@ -269,7 +273,7 @@ binned_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
                                 (uint32_t)train->n_features, train->row_ptr,
                                 train->index, train->value,
                                 p->proposal == GBR_PROPOSAL_LOCAL
-                                    ? local_grid(p)
+                                    ? local_grid(p, n)
                                     : (size_t)p->max_bin,
                                 nt, err);
     /* global: sorted columns kept, re-binned for every tree. */
