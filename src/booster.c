@@ -406,8 +406,7 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
     f->n_valid = n_valid;
     if (!f->gp || !f->margin || !f->in_tree || !f->pred || !f->valid_margin)
         return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu rows", n);
-    if (p->proposal == GBR_PROPOSAL_GLOBAL ||
-        p->proposal == GBR_PROPOSAL_EXACT) {
+    if (p->proposal == GBR_PROPOSAL_GLOBAL) {
         f->hess = gbr_reallocarray(NULL, n, sizeof *f->hess);
         if (!f->hess)
             return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu rows", n);
@@ -611,7 +610,7 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
 
     if (!t)
         return gbr_fail(err, GBR_ENOMEM, "out of memory for trees");
-    gbr_grow_data gd = { NULL, NULL, NULL, train, f->gp, f->hess,
+    gbr_grow_data gd = { NULL, NULL, NULL, train, f->gp,
                          p->subsample < 1 ? f->in_tree : NULL, NULL, 0, 0,
                          p->proposal == GBR_PROPOSAL_LOCAL ? sketch_b(p)
                                                            : 0 };

@@ -36,7 +36,6 @@ typedef struct gbr_grow_data {
     gbr_local *local;
     const gbr_dataset *ds;
     const gbr_gpair *gp;
-    const double *hess;         /* the rows' hessians, for local */
     const uint8_t *in_tree;     /* rows drawn for the tree; NULL: all */
     const gbr_qpair *qp;        /* quantised pairs; NULL: sum gp */
     double q_g, q_h;            /* what one level of qp's g and h is worth */

@@ -174,8 +174,8 @@ test_local_exact_matches_brute_force(void **state)
                                                 NULL), GBR_OK);
             for (uint32_t r = 0; r < N_ROWS; r++)
                 ws.rows[r] = r;
-            gbr_grow_data gd = { NULL, NULL, &lc, ds, gp,
-                                 NULL, NULL, NULL, 0, 0, 0 };
+            gbr_grow_data gd = { NULL, NULL, &lc, ds, gp, NULL, NULL, 0, 0,
+                                 0 };
 
             assert_int_equal(gbr_grow_tree(&ws, N_ROWS, &gd, &t, NULL),
                              GBR_OK);
@@ -260,7 +260,7 @@ check_local_tree(const float *x, const gbr_gpair *gp, const gbr_dataset *ds,
                      GBR_OK);
     for (uint32_t r = 0; r < N_ROWS; r++)
         ws.rows[r] = r;
-    gbr_grow_data gd = { &bm, &cuts, NULL, ds, gp, NULL, NULL, NULL, 0, 0,
+    gbr_grow_data gd = { &bm, &cuts, NULL, ds, gp, NULL, NULL, 0, 0,
                          (size_t)ceil(1.0 / eps) };
 
     assert_int_equal(gbr_grow_tree(&ws, N_ROWS, &gd, &t, NULL), GBR_OK);
