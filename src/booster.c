@@ -172,8 +172,8 @@ struct fit {
     gbr_workspace ws;
     gbr_gpair *gp;
     gbr_qpair *qp;              /* quantized-grad: the rounded pairs */
-    double *hess;               /* the sketches' weights: hessians */
-    gbr_local local;            /* node proposals' scratch */
+    double *hess;               /* global: the sketches' weights */
+    gbr_local local;            /* exact: the nodes' sorted values */
     gbr_fine fine;              /* global: fine bins, when they fit */
     int use_fine;
     gbr_rank *rank;             /* ranking objectives' state */
