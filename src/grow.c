@@ -26,7 +26,8 @@ gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
                                      sizeof(double));
     ws->cand = gbr_reallocarray(NULL, n_features, sizeof(gbr_split));
     ws->feat_on = gbr_calloc(n_features, 1);
-    ws->hscratch = gbr_reallocarray(NULL, (size_t)ws->nt * GBR_HIST_SCRATCH,
+    ws->hscratch = gbr_reallocarray(NULL, (size_t)ws->nt * GBR_HIST_SCRATCH +
+                                              hist_size,
                                     sizeof(gbr_hbin));
     if (p->proposal == GBR_PROPOSAL_LOCAL) {
         ws->nodescr = gbr_calloc((size_t)ws->nt, sizeof *ws->nodescr);

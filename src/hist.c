@@ -186,10 +186,41 @@ block_features(const gbr_binmat *bm, const gbr_cuts *cuts,
 HIST_BLOCK(hist, gbr_hbin, gbr_gpair)
 HIST_BLOCK(qhist, int64_t, gbr_qpair)
 
+/* From this many rows on, each block's rows are summed in two halves, by
+ * two tasks (so that two threads share out a block count that does not
+ * divide evenly, and one slowed down leaves the other more to take), and
+ * the second half's sums are then added to the first's. How the rows are
+ * cut depends on n alone, so the sums do not depend on nt. */
+#define HIST_SPLIT_MIN 65536
+
+/* hist[s] += part[s] over the slots of the block's features feat_on
+ * allows. */
+#define HIST_MERGE(NAME, H, ADD_SLOT)                                        \
+    static void NAME(H *hist, const H *part, const gbr_cuts *cuts,           \
+                     const uint8_t *feat_on, uint32_t blk)                   \
+    {                                                                        \
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK;                            \
+        const uint32_t f1 = f0 + GBR_FEAT_BLOCK < cuts->n_features           \
+                                ? f0 + GBR_FEAT_BLOCK                        \
+                                : cuts->n_features;                          \
+                                                                             \
+        for (uint32_t f = f0; f < f1; f++) {                                 \
+            if (feat_on && !feat_on[f])                                      \
+                continue;                                                    \
+            for (size_t s = gbr_cuts_hist_ptr(cuts, f);                      \
+                 s < gbr_cuts_hist_ptr(cuts, f + 1); s++)                    \
+                ADD_SLOT(hist[s], part[s]);                                  \
+        }                                                                    \
+    }
+#define ADD_HBIN(a, b) ((a).g += (b).g, (a).h += (b).h)
+#define ADD_INT(a, b) ((a) += (b))
+HIST_MERGE(hist_merge, gbr_hbin, ADD_HBIN)
+HIST_MERGE(qhist_merge, int64_t, ADD_INT)
+
 /* One parallel region: the pairs are gathered in node order (the loop's
  * barrier ends before any block starts), then threads take whole blocks
- * of features; each block's slots are summed by one thread over the rows
- * in the order given, so the sums do not depend on nt. */
+ * of features, or halves of the rows of one, each summed by one thread in
+ * the order given; the halves are merged last. */
 #define HIST_BUILD(NAME, K, H, P)                                            \
     void NAME(H *hist, const gbr_binmat *bm, const gbr_cuts *cuts,           \
               const P *gp_rows, const uint32_t *rows, size_t n,              \
@@ -198,6 +229,9 @@ HIST_BLOCK(qhist, int64_t, gbr_qpair)
         const uint32_t nf = bm->n_features;                                  \
         const uint32_t n_blocks =                                            \
             (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;                      \
+        const uint32_t halves = n >= HIST_SPLIT_MIN ? 2 : 1;                 \
+        const size_t mid = halves == 2 ? n / 2 : n;                          \
+        H *const part = (H *)scratch + (size_t)nt * GBR_HIST_SCRATCH;        \
                                                                              \
         (void)nt;                                                            \
         _Pragma("omp parallel num_threads(nt) if (n * nf >= GBR_PAR_MIN)")   \
@@ -206,10 +240,21 @@ HIST_BLOCK(qhist, int64_t, gbr_qpair)
             for (size_t i = 0; i < n; i++)                                   \
                 gathered[i] = gp_rows[rows[i]];                              \
             _Pragma("omp for schedule(dynamic, 1)")                          \
-            for (uint32_t blk = 0; blk < n_blocks; blk++)                    \
-                K##_block(hist, bm, cuts, gathered, rows, n, feat_on, blk,   \
+            for (uint32_t t = 0; t < n_blocks * halves; t++) {               \
+                const uint32_t blk = t / halves;                             \
+                const size_t b = t % halves ? mid : 0;                       \
+                const size_t e = t % halves ? n : mid;                       \
+                                                                             \
+                K##_block(t % halves ? part : hist, bm, cuts, gathered + b,  \
+                          rows + b, e - b, feat_on, blk,                     \
                           (H *)scratch +                                     \
                               (size_t)gbr_thread_id() * GBR_HIST_SCRATCH);   \
+            }                                                                \
+            if (halves == 2) {                                               \
+                _Pragma("omp for schedule(dynamic, 1)")                      \
+                for (uint32_t blk = 0; blk < n_blocks; blk++)                \
+                    K##_merge(hist, part, cuts, feat_on, blk);               \
+            }                                                                \
         }                                                                    \
     }
 

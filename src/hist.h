@@ -49,14 +49,22 @@ gbr_qpair_g(gbr_qpair q)
  * code reaches then). */
 #define GBR_HIST_SCRATCH (257 * GBR_FEAT_BLOCK)
 
+/* Slots of scratch a build with nt threads over cuts needs: the threads'
+ * own, then a histogram's room for the second half of many rows. */
+static inline size_t
+gbr_hist_scratch_size(const gbr_cuts *cuts, int nt)
+{
+    return (size_t)nt * GBR_HIST_SCRATCH + gbr_cuts_hist_size(cuts);
+}
+
 /* Sum gp over rows[0 .. n-1] into hist, one slot per bin of each feature
  * (gbr_cuts_hist_ptr). Features whose feat_on entry is 0 are left as they
  * are; feat_on may be NULL. gathered (room for n) receives the rows' pairs
  * in node order, so that every block of features reads them in order;
- * scratch has room for nt times GBR_HIST_SCRATCH slots (gbr_hbin, which
- * also holds the quantised build's). Threads own whole blocks of features
- * and walk the rows in the order given, so the sums do not depend on
- * nt. */
+ * scratch has room for gbr_hist_scratch_size(cuts, nt) slots (gbr_hbin,
+ * which also holds the quantised build's). Each slot is summed by one
+ * thread over the rows in the order given (many rows: over each half,
+ * then the halves added), so the sums do not depend on nt. */
 void gbr_hist_build(gbr_hbin *hist, const gbr_binmat *bm,
                     const gbr_cuts *cuts, const gbr_gpair *gp,
                     const uint32_t *rows, size_t n, const uint8_t *feat_on,

@@ -42,11 +42,11 @@ struct fixture {
 };
 
 static void
-fixture_make(struct fixture *fx, int width)
+fixture_make_rows(struct fixture *fx, int width, size_t n_rows)
 {
     size_t total = 0;
 
-    fx->n_rows = 20000;
+    fx->n_rows = n_rows;
     /* More than one block of features, so that full blocks and a partial
      * one are both summed. */
     fx->nf = GBR_FEAT_BLOCK + 5;
@@ -85,7 +85,8 @@ fixture_make(struct fixture *fx, int width)
     }
     fx->gp = malloc(fx->n_rows * sizeof *fx->gp);
     fx->gathered = malloc(fx->n_rows * sizeof *fx->gathered);
-    fx->scratch = malloc(4 * GBR_HIST_SCRATCH * sizeof *fx->scratch);
+    fx->scratch = malloc(gbr_hist_scratch_size(&fx->cuts, 4) *
+                         sizeof *fx->scratch);
     fx->rows = malloc(fx->n_rows * sizeof *fx->rows);
     fx->n_sel = 0;
     for (size_t r = 0; r < fx->n_rows; r++) {
@@ -94,6 +95,12 @@ fixture_make(struct fixture *fx, int width)
         if (rng_next() % 3)
             fx->rows[fx->n_sel++] = (uint32_t)r;
     }
+}
+
+static void
+fixture_make(struct fixture *fx, int width)
+{
+    fixture_make_rows(fx, width, 20000);
 }
 
 static void
@@ -149,8 +156,8 @@ test_hist_matches_oracle(void **state)
                 gbr_hbin *got = malloc(size * sizeof *got);
                 /* exactly the room asked for, so that the sanitizer sees
                  * a kernel step out of it */
-                gbr_hbin *scratch = malloc((size_t)nt * GBR_HIST_SCRATCH *
-                                           sizeof *scratch);
+                gbr_hbin *scratch = malloc(
+                    gbr_hist_scratch_size(&fx.cuts, nt) * sizeof *scratch);
 
                 memset(got, 0xff, size * sizeof *got);
                 gbr_hist_build(got, &fx.bm, &fx.cuts, fx.gp, fx.rows, n,
@@ -161,6 +168,77 @@ test_hist_matches_oracle(void **state)
             }
             free(want);
         }
+        fixture_free(&fx);
+    }
+}
+
+/* From 65,536 rows on the rows are summed in two halves, the second
+ * half's sums added to the first's: exactly that, against the oracle over
+ * each half, for one- and two-byte bins, any thread count, and features
+ * switched off (left as they were). */
+static void
+test_hist_halves_match_oracle(void **state)
+{
+    (void)state;
+    for (int width = 1; width <= 2; width++) {
+        struct fixture fx;
+        uint8_t on[GBR_FEAT_BLOCK + 5];
+
+        fixture_make_rows(&fx, width, 100000);
+        assert_true(fx.n_sel >= 65536);
+        for (size_t f = 0; f < sizeof on; f++)
+            on[f] = f % 5 != 2;
+
+        const size_t size = gbr_cuts_hist_size(&fx.cuts), mid = fx.n_sel / 2;
+
+        for (int use_on = 0; use_on < 2; use_on++) {
+            const uint8_t *feat_on = use_on ? on : NULL;
+            gbr_hbin *want = hist_oracle(&fx, fx.rows, mid, feat_on);
+            gbr_hbin *second = hist_oracle(&fx, fx.rows + mid,
+                                           fx.n_sel - mid, feat_on);
+
+            for (size_t s = 0; s < size; s++) {
+                want[s].g += second[s].g;
+                want[s].h += second[s].h;
+            }
+            for (int nt = 1; nt <= 3; nt++) {
+                gbr_hbin *got = calloc(size, sizeof *got);
+                gbr_hbin *scratch = malloc(
+                    gbr_hist_scratch_size(&fx.cuts, nt) * sizeof *scratch);
+
+                gbr_hist_build(got, &fx.bm, &fx.cuts, fx.gp, fx.rows,
+                               fx.n_sel, feat_on, fx.gathered, scratch, nt);
+                assert_memory_equal(got, want, size * sizeof *got);
+                free(got);
+                free(scratch);
+            }
+            free(want);
+            free(second);
+        }
+        /* Integer sums are exact: halves summed below the threshold add up
+         * to the build over all the rows. */
+        gbr_qpair *qp = malloc(fx.n_rows * sizeof *qp);
+        gbr_qpair *qg = malloc(fx.n_rows * sizeof *qg);
+        int64_t *all = malloc(size * sizeof *all);
+        int64_t *h0 = malloc(size * sizeof *h0);
+        int64_t *h1 = malloc(size * sizeof *h1);
+
+        for (size_t r = 0; r < fx.n_rows; r++)
+            qp[r] = gbr_qpair_pack((int32_t)(rng_next() % 65) - 32,
+                                   (uint32_t)(rng_next() % 65));
+        gbr_qhist_build(all, &fx.bm, &fx.cuts, qp, fx.rows, fx.n_sel, NULL,
+                        qg, fx.scratch, 2);
+        gbr_qhist_build(h0, &fx.bm, &fx.cuts, qp, fx.rows, mid, NULL, qg,
+                        fx.scratch, 2);
+        gbr_qhist_build(h1, &fx.bm, &fx.cuts, qp, fx.rows + mid,
+                        fx.n_sel - mid, NULL, qg, fx.scratch, 2);
+        for (size_t s = 0; s < size; s++)
+            assert_int_equal(all[s], h0[s] + h1[s]);
+        free(qp);
+        free(qg);
+        free(all);
+        free(h0);
+        free(h1);
         fixture_free(&fx);
     }
 }
@@ -454,6 +532,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hist_matches_oracle),
+        cmocka_unit_test(test_hist_halves_match_oracle),
         cmocka_unit_test(test_hist_skips_features_off),
         cmocka_unit_test(test_hist_partition_and_subtraction),
         cmocka_unit_test(test_hist_quantized_matches_oracle),
