@@ -16,6 +16,51 @@ gbr_fine_fits(const gbr_columns *cols)
     return total <= cols->col_ptr[cols->n_features] / 2;
 }
 
+/* Most fine bins a feature gets: codes 0 .. FINE_MAX - 1 and the
+ * absent one fit two bytes. */
+#define FINE_MAX 65534
+
+/* Rows a fine bin of feature f takes at least before the next distinct
+ * value starts another: 1 (a bin per distinct value) up to FINE_MAX
+ * distinct values, else an even share of the present rows. */
+static size_t
+fine_share(const gbr_columns *cols, uint32_t f)
+{
+    const size_t present = cols->col_ptr[f + 1] - cols->col_ptr[f];
+
+    if (cols->n_distinct[f] <= FINE_MAX)
+        return 1;
+    return (present + FINE_MAX - 1) / FINE_MAX;
+}
+
+/* The fine bins of feature f: each starts at a distinct value once the
+ * one before holds fine_share rows. Their first and last values go into
+ * first[] and last[], and each row's bin into column c of fb, when these
+ * are not NULL. Returns how many bins. */
+static uint32_t
+fine_walk(const gbr_columns *cols, uint32_t f, float *first, float *last,
+          gbr_binmat *fb, uint32_t c)
+{
+    const size_t b = cols->col_ptr[f], e = cols->col_ptr[f + 1];
+    const size_t share = fine_share(cols, f);
+    uint32_t k = 0;
+    size_t count = 0;
+
+    for (size_t j = b; j < e; j++) {
+        if (j > b && cols->val[j] != cols->val[j - 1] && count >= share) {
+            k++;
+            count = 0;
+        }
+        if (count++ == 0 && first)
+            first[k] = cols->val[j];
+        if (last)
+            last[k] = cols->val[j];
+        if (fb)
+            gbr_binmat_put(fb, cols->row[j], c, k);
+    }
+    return e > b ? k + 1 : 0;
+}
+
 int
 gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
 {
@@ -28,15 +73,23 @@ gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
     fn->uptr = gbr_calloc((size_t)nf + 1, sizeof(size_t));
     if (!fn->uptr)
         goto nomem;
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (uint32_t f = 0; f < nf; f++)
-        fn->uptr[f + 1] = fn->uptr[f] + cols->n_distinct[f];
+        fn->uptr[f + 1] = fine_walk(cols, f, NULL, NULL, NULL, 0);
+    for (uint32_t f = 0; f < nf; f++)
+        fn->uptr[f + 1] += fn->uptr[f];
     total = fn->uptr[nf];
-    fn->uval = gbr_reallocarray(NULL, total ? total : 1, sizeof(float));
+    fn->ufirst = gbr_reallocarray(NULL, total ? total : 1, sizeof(float));
+    fn->ulast = gbr_reallocarray(NULL, total ? total : 1, sizeof(float));
+    fn->place = gbr_reallocarray(NULL, FINE_MAX, sizeof(float));
     fn->wsum = gbr_reallocarray(NULL, total + nf + 1, sizeof(double));
     /* each feature's table has an entry more, for absent values */
     fn->lut = gbr_reallocarray(NULL, total + nf + 1, sizeof(uint32_t));
-    if (!fn->uval || !fn->wsum || !fn->lut)
+    if (!fn->ufirst || !fn->ulast || !fn->place || !fn->wsum || !fn->lut)
         goto nomem;
+    for (uint32_t k = 0; k < FINE_MAX; k++)
+        fn->place[k] = (float)k;
     const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
 
     fn->n_blocks = n_blocks;
@@ -50,40 +103,35 @@ gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
         size_t most = 1;
 
         for (uint32_t f = f0; f < f1; f++)
-            if ((size_t)cols->n_distinct[f] + 1 > most)
-                most = (size_t)cols->n_distinct[f] + 1;
+            if (fn->uptr[f + 1] - fn->uptr[f] + 1 > most)
+                most = fn->uptr[f + 1] - fn->uptr[f] + 1;
         if ((rc = gbr_binmat_alloc(&fn->fb[blk], cols->n_rows, f1 - f0, most,
                                    err)) != GBR_OK) {
             gbr_fine_free(fn);
             return rc;
         }
     }
-    (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (uint32_t blk = 0; blk < n_blocks; blk++) {
         const uint32_t f0 = blk * GBR_FEAT_BLOCK;
         gbr_binmat *fb = &fn->fb[blk];
 
         for (uint32_t f = f0; f < f0 + fb->n_features; f++) {
-            const size_t b = cols->col_ptr[f], e = cols->col_ptr[f + 1];
-            float *uval = fn->uval + fn->uptr[f];
-            uint32_t k = 0;
+            const size_t present = cols->col_ptr[f + 1] - cols->col_ptr[f];
+            const uint32_t n_fine = (uint32_t)(fn->uptr[f + 1] -
+                                               fn->uptr[f]);
 
-            if (e - b < cols->n_rows)
+            if (present < cols->n_rows)
                 for (size_t r = 0; r < cols->n_rows; r++)
-                    gbr_binmat_put(fb, r, f - f0, cols->n_distinct[f]);
-            for (size_t j = b; j < e; j++) {
-                if (j > b && cols->val[j] != cols->val[j - 1])
-                    k++;
-                uval[k] = cols->val[j];
-                gbr_binmat_put(fb, cols->row[j], f - f0, k);
-            }
+                    gbr_binmat_put(fb, r, f - f0, n_fine);
+            fine_walk(cols, f, fn->ufirst + fn->uptr[f],
+                      fn->ulast + fn->uptr[f], fb, f - f0);
         }
     }
     return GBR_OK;
 nomem:
     gbr_fine_free(fn);
-    return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu distinct values",
+    return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu fine bins",
                     total);
 }
 
@@ -93,7 +141,9 @@ gbr_fine_free(gbr_fine *fn)
     if (!fn)
         return;
     gbr_free(fn->uptr);
-    gbr_free(fn->uval);
+    gbr_free(fn->ufirst);
+    gbr_free(fn->ulast);
+    gbr_free(fn->place);
     gbr_free(fn->wsum);
     gbr_free(fn->lut);
     for (uint32_t blk = 0; fn->fb && blk < fn->n_blocks; blk++)
@@ -278,17 +328,31 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
         for (uint32_t f = 0; f < nf; f++) {
             const size_t at = fn->uptr[f], nd = fn->uptr[f + 1] - at;
 
-            cuts->count[f] = gbr_cuts_from_summary(
-                cuts->cut_val + cuts->cut_ptr[f],
-                &cuts->pruned[gbr_thread_id()], fn->uval + at, NULL,
-                fn->wsum + at + f, nd, b);
-            /* Each distinct value's bin: the first cut above it; then
-             * absent values' bin, n_bins. */
-            const float *cut = cuts->cut_val + cuts->cut_ptr[f];
+            gbr_qsummary *pr = &cuts->pruned[gbr_thread_id()];
+            float *cut = cuts->cut_val + cuts->cut_ptr[f];
+            size_t c = 0;
+
+            /* The summary over the fine bins (by their places, which
+             * order them as their values do), each cut between a kept
+             * bin's first value and the last value of the bin below. */
+            if (nd > 0) {
+                gbr_qsummary_prune_sorted(pr, fn->place, NULL,
+                                          fn->wsum + at + f, nd, b);
+                for (size_t j = 1; j < pr->n; j++) {
+                    const size_t g = (size_t)pr->e[j].value;
+
+                    cut[c++] = gbr_cut_between(fn->ulast[at + g - 1],
+                                               fn->ufirst[at + g]);
+                }
+                cut[c++] = INFINITY;
+            }
+            cuts->count[f] = c;
+            /* Each fine bin's tree bin: the first cut above its values;
+             * then absent values' bin, n_bins. */
             uint32_t k = 0;
 
             for (size_t j = 0; j < nd; j++) {
-                while (!(fn->uval[at + j] < cut[k]))
+                while (!(fn->ulast[at + j] < cut[k]))
                     k++;
                 lut_put(fn->lut, bm->width, at + f + j, k);
             }

@@ -9,34 +9,42 @@
 #include "sketch.h"
 
 /* The global proposal's per-tree work on "fine bins": each value's place
- * among its feature's distinct values, kept as a bin matrix of its own.
- * Re-proposing for a tree then takes a pass that sums each distinct
- * value's hessians (row by row, as the sorted columns would), a summary
- * per feature over its distinct values, and a pass that maps fine bins to
- * the tree's bins through a table, instead of walking every sorted column
- * with scattered writes. Each block of GBR_FEAT_BLOCK features keeps its
- * fine bins in the narrowest width that holds its own features' distinct
- * values, so one feature of 70,000 values does not widen the others.
- * They are used when the features have, in all, at most half as many
- * distinct values as the data has values, so that they never take more
- * memory than the sorted columns they replace. */
+ * among its feature's distinct values (for a feature of more than 65,534,
+ * among runs of them: a run starts at a distinct value once the one
+ * before holds an even share of the present rows, so there are at most
+ * 65,534), kept as a bin matrix of its own. Re-proposing for a tree then
+ * takes a pass that sums each fine bin's hessians (row by row, as the
+ * sorted columns would), a summary per feature over its fine bins, and a
+ * pass that maps fine bins to the tree's bins through a table, instead of
+ * walking every sorted column with scattered writes. Each block of
+ * GBR_FEAT_BLOCK features keeps its fine bins in the narrowest width
+ * that holds its own features' fine bins, so one feature of many values
+ * does not widen the others, and none is wider than two bytes. They are
+ * used when the features have, in all, at most half as many distinct
+ * values as the data has values, so that they never take more memory
+ * than the sorted columns they replace. A cut falls between two fine
+ * bins, so on a feature of more than 65,534 values the summary's
+ * candidates are those of the runs: within the sketch's own error, as a
+ * run holds at most about 1/65,534 of the rows. */
 typedef struct gbr_fine {
     uint32_t n_features;
     size_t *uptr;               /* n_features + 1 */
-    float *uval;                /* each feature's distinct values, sorted */
-    double *wsum;               /* per distinct value, the tree's weight,
+    float *ufirst;              /* each feature's fine bins' first values */
+    float *ulast;               /* and last values, ascending */
+    float *place;               /* 0, 1, 2, ...: the summaries' values */
+    double *wsum;               /* per fine bin, the tree's weight,
                                    and per feature one more slot, for
                                    absent values: feature f's start at
                                    uptr[f] + f */
-    uint32_t *lut;              /* per distinct value, its bin, and per
+    uint32_t *lut;              /* per fine bin, its tree bin, and per
                                    feature one more entry, the absent
                                    values' bin: feature f's table starts
                                    at uptr[f] + f; entries are as wide as
                                    the tree's bins */
     uint32_t n_blocks;
     gbr_binmat *fb;             /* per block, (r, f - first feature): the
-                                   place of the value, or n_distinct(f)
-                                   when absent */
+                                   row's fine bin, or the feature's count
+                                   of them when absent */
 } gbr_fine;
 
 /* Whether fine bins pay for cols (see above). */

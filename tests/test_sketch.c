@@ -479,6 +479,107 @@ test_sketch_fine_matches_columns(void **state)
     rows_free(&d);
 }
 
+/* A feature of more than 65,534 distinct values gets runs of them as
+ * fine bins (two-byte codes): at most 65,534, each starting at a new
+ * value; the tree's bins then agree with the cuts row by row (as
+ * gbr_binmat_fill would put them), the cuts ascend to +inf, and each
+ * tree bin weighs at most W / b plus two runs' weight. */
+static void
+test_sketch_fine_runs(void **state)
+{
+    struct rows d;
+    gbr_columns cols;
+    gbr_fine fn;
+
+    (void)state;
+    /* features 1 and 4: 100,000 and about 75,000 distinct values */
+    rows_make(&d, 100000, 5, 11);
+    double *hess = malloc(d.n_rows * sizeof *hess);
+
+    assert_int_equal(gbr_columns_build(&cols, d.n_rows, d.n_features,
+                                       d.row_ptr, d.index, d.value, 2, NULL),
+                     GBR_OK);
+    assert_true(cols.n_distinct[1] > 65534 && cols.n_distinct[4] > 65534);
+    assert_int_equal(gbr_fine_build(&fn, &cols, 2, NULL), GBR_OK);
+    assert_int_equal(fn.fb[0].width, 2);
+    for (uint32_t f = 0; f < d.n_features; f++) {
+        const size_t nf = fn.uptr[f + 1] - fn.uptr[f];
+
+        assert_true(nf <= 65534);
+        assert_true(nf <= cols.n_distinct[f]);
+        /* runs ascend and never split a value */
+        for (size_t k = fn.uptr[f]; k < fn.uptr[f + 1]; k++) {
+            assert_true(fn.ufirst[k] <= fn.ulast[k]);
+            if (k > fn.uptr[f])
+                assert_true(fn.ulast[k - 1] < fn.ufirst[k]);
+        }
+    }
+    for (size_t r = 0; r < d.n_rows; r++)
+        hess[r] = rng_unif();
+    for (size_t b = 4; b <= 40; b *= 6) {
+        gbr_cuts got;
+        gbr_binmat bg, bw;
+
+        assert_int_equal(gbr_cuts_alloc(&got, &cols, b + 1, NULL), GBR_OK);
+        assert_int_equal(gbr_cuts_sketch_init(&got, &cols, b, 2, NULL),
+                         GBR_OK);
+        assert_int_equal(gbr_binmat_alloc(&bg, d.n_rows, d.n_features, 256,
+                                          NULL), GBR_OK);
+        assert_int_equal(gbr_binmat_alloc(&bw, d.n_rows, d.n_features, 256,
+                                          NULL), GBR_OK);
+        gbr_fine_propose(&fn, &got, &bg, hess, b, 2);
+        gbr_binmat_fill(&bw, &cols, &got, 1);
+        for (size_t r = 0; r < d.n_rows; r++)
+            for (uint32_t f = 0; f < d.n_features; f++)
+                assert_int_equal(gbr_binmat_get(&bg, r, f),
+                                 gbr_binmat_get(&bw, r, f));
+        for (uint32_t f = 0; f < d.n_features; f++) {
+            const size_t c0 = got.cut_ptr[f], nc = got.cut_ptr[f + 1] - c0;
+            const size_t nfine = fn.uptr[f + 1] - fn.uptr[f];
+            const uint32_t col = f % GBR_FEAT_BLOCK;
+            const gbr_binmat *fb = &fn.fb[f / GBR_FEAT_BLOCK];
+            double *bin_w = calloc(nc + 1, sizeof *bin_w);
+            double *run_w = calloc(nfine + 1, sizeof *run_w);
+            double total = 0, most = 0;
+
+            if (nc == 0) {
+                free(bin_w);
+                free(run_w);
+                continue;
+            }
+            assert_true(nc <= b + 1);
+            assert_true(isinf(got.cut_val[c0 + nc - 1]));
+            for (size_t k = 1; k < nc; k++)
+                assert_true(got.cut_val[c0 + k - 1] < got.cut_val[c0 + k]);
+            for (size_t r = 0; r < d.n_rows; r++) {
+                const uint32_t code = gbr_binmat_get(&bw, r, f);
+
+                if (code == nc)
+                    continue;
+                bin_w[code] += hess[r];
+                run_w[gbr_binmat_get(fb, r, col)] += hess[r];
+                total += hess[r];
+            }
+            for (size_t k = 0; k < nfine; k++)
+                most = run_w[k] > most ? run_w[k] : most;
+            for (size_t k = 0; k < nc; k++)
+                if (!(bin_w[k] <= total / (double)b + 2 * most + 1e-9))
+                    fail_msg("b %zu, feature %u, bin %zu weighs %g of %g "
+                             "(runs up to %g)", b, f, k, bin_w[k], total,
+                             most);
+            free(bin_w);
+            free(run_w);
+        }
+        gbr_cuts_free(&got);
+        gbr_binmat_free(&bg);
+        gbr_binmat_free(&bw);
+    }
+    gbr_fine_free(&fn);
+    gbr_columns_free(&cols);
+    free(hess);
+    rows_free(&d);
+}
+
 int
 main(void)
 {
@@ -490,6 +591,7 @@ main(void)
         cmocka_unit_test(test_sketch_threads_identical),
         cmocka_unit_test(test_sketch_fixed_blocks_match_columns),
         cmocka_unit_test(test_sketch_fine_matches_columns),
+        cmocka_unit_test(test_sketch_fine_runs),
     };
 
     return cmocka_run_group_tests_name("sketch", tests, setup, teardown);
