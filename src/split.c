@@ -222,12 +222,14 @@ node_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
     gbr_split none = { -INFINITY, fid, 0, 0, 0, 0, 0, 0 };
     size_t m = 0;
 
-    /* The bins the node's rows weigh in are the summary's values. */
-    for (uint32_t k = 0; k < n_bins; k++)
-        if (h[k].h > 0) {
-            ns->val[m] = (float)k;
-            ns->w[m++] = h[k].h;
-        }
+    /* The bins the node's rows weigh in are the summary's values; each
+     * bin is written and only those with weight kept, without a branch
+     * (most bins of a small node are empty, unpredictably). */
+    for (uint32_t k = 0; k < n_bins; k++) {
+        ns->val[m] = (float)k;
+        ns->w[m] = h[k].h;
+        m += h[k].h > 0;
+    }
     if (m == 0)
         return none;
     gbr_qsummary_prune_sorted(&ns->pr, ns->val, NULL, ns->w, m, b);
