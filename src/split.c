@@ -149,38 +149,6 @@ gbr_split_scan(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
                         leaf_score(sum_g, sum_h, p), p);
 }
 
-gbr_split
-gbr_split_find(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
-               double sum_h, const gbr_params *p, const uint8_t *feat_on,
-               gbr_split *cand, int nt)
-{
-    const uint32_t nf = cuts->n_features;
-    const double parent_score = leaf_score(sum_g, sum_h, p);
-
-    (void)nt;
-    /* A slot's scan costs several times a histogram update, so fewer of
-     * them pay for the region than GBR_PAR_MIN says. */
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 4) \
-    if (gbr_cuts_hist_size(cuts) >= GBR_PAR_MIN / 8)
-    for (uint32_t f = 0; f < nf; f++) {
-        uint32_t n_bins = (uint32_t)(cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]);
-
-        if (feat_on && !feat_on[f]) {
-            gbr_split none = { -INFINITY, f, 0, 0, 0, 0, 0, 0 };
-
-            cand[f] = none;
-            continue;
-        }
-        cand[f] = scan_feature(hist + gbr_cuts_hist_ptr(cuts, f), n_bins, f,
-                               sum_g, sum_h, parent_score, p);
-    }
-    gbr_split best = { -INFINITY, 0, 0, 0, 0, 0, 0, 0 };
-
-    for (uint32_t f = 0; f < nf; f++)
-        if (gbr_split_better(&cand[f], &best))
-            best = cand[f];
-    return best;
-}
 
 int
 gbr_node_scratch_init(gbr_node_scratch *ns, size_t max_bins, size_t b,
@@ -274,21 +242,28 @@ node_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
     return s;
 }
 
-gbr_split
-gbr_split_find_node(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
-                    double sum_h, const gbr_params *p, size_t b,
-                    const uint8_t *feat_on, gbr_split *cand,
-                    gbr_node_scratch *ns, int nt)
+/* The best split over every feature feat_on allows: each feature's own
+ * best in parallel (into cand), then the best of them in feature order.
+ * With b, each feature goes through the node's proposal (node_feature,
+ * with the threads' scratch ns), else its bins are the candidates. */
+static gbr_split
+find_best(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
+          double sum_h, const gbr_params *p, size_t b,
+          const uint8_t *feat_on, gbr_split *cand, gbr_node_scratch *ns,
+          int nt)
 {
     const uint32_t nf = cuts->n_features;
     const double parent_score = leaf_score(sum_g, sum_h, p);
 
     (void)nt;
+    /* A slot's scan costs several times a histogram update, so fewer of
+     * them pay for the region than GBR_PAR_MIN says. */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) \
     if (gbr_cuts_hist_size(cuts) >= GBR_PAR_MIN / 8)
     for (uint32_t f = 0; f < nf; f++) {
         const uint32_t n_bins =
             (uint32_t)(cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]);
+        const gbr_hbin *h = hist + gbr_cuts_hist_ptr(cuts, f);
 
         if (feat_on && !feat_on[f]) {
             gbr_split none = { -INFINITY, f, 0, 0, 0, 0, 0, 0 };
@@ -296,9 +271,10 @@ gbr_split_find_node(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
             cand[f] = none;
             continue;
         }
-        cand[f] = node_feature(hist + gbr_cuts_hist_ptr(cuts, f), n_bins, f,
-                               sum_g, sum_h, parent_score, p, b,
-                               &ns[gbr_thread_id()]);
+        cand[f] = b ? node_feature(h, n_bins, f, sum_g, sum_h, parent_score,
+                                   p, b, &ns[gbr_thread_id()])
+                    : scan_feature(h, n_bins, f, sum_g, sum_h, parent_score,
+                                   p);
     }
     gbr_split best = { -INFINITY, 0, 0, 0, 0, 0, 0, 0 };
 
@@ -306,4 +282,21 @@ gbr_split_find_node(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
         if (gbr_split_better(&cand[f], &best))
             best = cand[f];
     return best;
+}
+
+gbr_split
+gbr_split_find(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
+               double sum_h, const gbr_params *p, const uint8_t *feat_on,
+               gbr_split *cand, int nt)
+{
+    return find_best(hist, cuts, sum_g, sum_h, p, 0, feat_on, cand, NULL, nt);
+}
+
+gbr_split
+gbr_split_find_node(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
+                    double sum_h, const gbr_params *p, size_t b,
+                    const uint8_t *feat_on, gbr_split *cand,
+                    gbr_node_scratch *ns, int nt)
+{
+    return find_best(hist, cuts, sum_g, sum_h, p, b, feat_on, cand, ns, nt);
 }
