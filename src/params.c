@@ -419,8 +419,8 @@ gbr_params_check(const gbr_params *p, gbr_error *err)
     }
     if (p->quantized_grad && (p->proposal == GBR_PROPOSAL_LOCAL ||
                               p->proposal == GBR_PROPOSAL_EXACT))
-        return gbr_fail(err, GBR_EPARAM, "quantized-grad needs a binned "
-                        "proposal (fixed or global), not %s",
+        return gbr_fail(err, GBR_EPARAM, "quantized-grad works with the "
+                        "fixed and global proposals, not %s",
                         proposal_names[p->proposal]);
     if (p->grow == GBR_GROW_DEPTHWISE && p->max_depth == 0)
         return gbr_fail(err, GBR_EPARAM,
