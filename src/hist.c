@@ -251,13 +251,11 @@ HIST_BLOCK(qhist, int64_t, gbr_qpair)
                 continue;                                                    \
             for (size_t s = gbr_cuts_hist_ptr(cuts, f);                      \
                  s < gbr_cuts_hist_ptr(cuts, f + 1); s++)                    \
-                ADD_SLOT(hist[s], part[s]);                                  \
+                ADD_SLOT(hist + s, part[s]);                                 \
         }                                                                    \
     }
-#define ADD_HBIN(a, b) ((a).g += (b).g, (a).h += (b).h)
-#define ADD_INT(a, b) ((a) += (b))
-HIST_MERGE(hist_merge, gbr_hbin, ADD_HBIN)
-HIST_MERGE(qhist_merge, int64_t, ADD_INT)
+HIST_MERGE(hist_merge, gbr_hbin, ADD_PAIR)
+HIST_MERGE(qhist_merge, int64_t, ADD_PACKED)
 
 /* One parallel region: the pairs are gathered in node order (the loop's
  * barrier ends before any block starts), then threads take whole blocks
