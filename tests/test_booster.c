@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "booster_impl.h"
-#include "objective.h"
+#include "boost/booster_impl.h"
+#include "objective/objective.h"
 #include "testutil.h"
 
 /* A dataset with the dense matrix it was made from. */

@@ -8,11 +8,11 @@
 
 #include <cmocka.h>
 
-#include "binmat.h"
-#include "hist.h"
-#include "partition.h"
-#include "sketch.h"
-#include "util.h"
+#include "sketch/binmat.h"
+#include "node/hist.h"
+#include "node/partition.h"
+#include "sketch/sketch.h"
+#include "common/util.h"
 
 static uint64_t rng_state = 7;
 

@@ -7,11 +7,11 @@
 
 #include "testutil.h"
 
-#include "binmat.h"
-#include "dataset_impl.h"
-#include "grow.h"
-#include "local.h"
-#include "sketch.h"
+#include "sketch/binmat.h"
+#include "data/dataset_impl.h"
+#include "tree/grow.h"
+#include "proposal/exact.h"
+#include "sketch/sketch.h"
 
 #define N_ROWS 80
 #define N_FEAT 3
@@ -161,7 +161,7 @@ test_local_exact_matches_brute_force(void **state)
         p.min_child_weight = 0.3;
         for (int nt = 1; nt <= 3; nt += 2) {
             gbr_columns cols;
-            gbr_local lc;
+            gbr_exact lc;
             gbr_workspace ws;
             gbr_tree t = { 0 };
 
@@ -169,7 +169,7 @@ test_local_exact_matches_brute_force(void **state)
             assert_int_equal(gbr_columns_build(&cols, N_ROWS, N_FEAT,
                                                ds->row_ptr, ds->index,
                                                ds->value, nt, NULL), GBR_OK);
-            assert_int_equal(gbr_local_init(&lc, &cols, nt, NULL), GBR_OK);
+            assert_int_equal(gbr_exact_init(&lc, &cols, nt, NULL), GBR_OK);
             assert_int_equal(gbr_workspace_init(&ws, &p, N_ROWS, N_FEAT, 0,
                                                 NULL), GBR_OK);
             for (uint32_t r = 0; r < N_ROWS; r++)
@@ -199,7 +199,7 @@ test_local_exact_matches_brute_force(void **state)
             assert_true(n_inner >= 3);
             gbr_tree_free(&t);
             gbr_workspace_free(&ws);
-            gbr_local_free(&lc);
+            gbr_exact_free(&lc);
             gbr_columns_free(&cols);
         }
         gbr_dataset_free(ds);

@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "metric.h"
-#include "util.h"
+#include "objective/metric.h"
+#include "common/util.h"
 
 /* cmocka 1.1's assert_float_equal converts its arguments to float, which
  * cannot hold a 1e-12 tolerance; this compares doubles. */

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "booster_impl.h"
-#include "model_io.h"
+#include "boost/booster_impl.h"
+#include "boost/model_io.h"
 #include "testutil.h"
 
 enum { N_ROWS = 300, N_FEAT = 5 };

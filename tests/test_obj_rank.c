@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "obj_rank.h"
+#include "objective/rank.h"
 #include "testutil.h"
 
 /* The hessian floor of obj_rank.c. */

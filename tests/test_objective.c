@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "gbrank/params.h"
-#include "objective.h"
+#include "objective/objective.h"
 #include "testutil.h"
 
 /* The loss of one row at score s, label y, weight w, written out here:

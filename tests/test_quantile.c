@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "quantile.h"
+#include "sketch/quantile.h"
 #include "testutil.h"
 
 #define MAX_ITEMS 4096

@@ -31,7 +31,7 @@
 
 #include "gbrank/gbrank.h"
 #include "gbrank/libsvm.h"
-#include "booster_impl.h"
+#include "boost/booster_impl.h"
 
 #define XGB_AGARICUS_ERROR 0.0
 #define XGB_HIGGS_AUC 0.800814

@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "binmat.h"
-#include "fine.h"
-#include "sketch.h"
+#include "sketch/binmat.h"
+#include "proposal/global_fine.h"
+#include "sketch/sketch.h"
 
 /* Random sparse rows with ties, NaN and absent values, in CSR form. */
 struct rows {

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "gbrank/params.h"
-#include "split.h"
+#include "node/split.h"
 
 static uint64_t rng_state = 11;
 

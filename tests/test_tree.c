@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "tree.h"
+#include "tree/tree.h"
 #include "testutil.h"
 
 /* Set node n of t as an inner node. */

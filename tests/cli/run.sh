@@ -7,7 +7,7 @@
 # Environment (make check sets all three):
 #   GBR_BUILD_DIR  where the gbrank program and datasets/default/ are (.)
 #   GBR_TEST_DATA  the tests/data directory (tests/data)
-#   GBR_SRC_DIR    the source tree, for src/params.c and man/gbrank.1 (.)
+#   GBR_SRC_DIR    the source tree, for src/data/params.c and man/gbrank.1 (.)
 #   GBR_REGEN_GOLDEN=1 rewrites the golden files in $GBR_TEST_DATA/cli
 #                  instead of comparing with them; check the diff in.
 #
@@ -28,7 +28,7 @@ regen=${GBR_REGEN_GOLDEN:-0}
 
 gbrank=$build/gbrank
 man=$src/man/gbrank.1
-params_c=$src/src/params.c
+params_c=$src/src/data/params.c
 tiny=$data/cli/tiny.svm
 golden=$data/cli
 default_data=$build/datasets/default
@@ -302,7 +302,7 @@ end "gbrank --help prints the usage of every command"
 # ---------------------------------------------------------------------
 # The parameter table, fit --help and the manual.
 
-# name;type;default;range for each row of the table in src/params.c.
+# name;type;default;range for each row of the table in src/data/params.c.
 tab=$(printf '\t')
 # String literals continued on the next line are joined first.
 tr '\n' '\001' <"$params_c" 2>/dev/null | sed 's/"\x01 *"//g; s/",\x01 *"/", "/g' |
@@ -312,10 +312,10 @@ tr '\n' '\001' <"$params_c" 2>/dev/null | sed 's/"\x01 *"//g; s/",\x01 *"/", "/g
 cut -d';' -f1 "$tmp/table" | tr _ - | sort >"$tmp/table.names"
 
 begin
-need "src/params.c is readable" test -r "$params_c"
-need "rows parsed from the table in src/params.c" test -s "$tmp/table"
+need "src/data/params.c is readable" test -r "$params_c"
+need "rows parsed from the table in src/data/params.c" test -s "$tmp/table"
 need "the table names max_depth" grep -q '^max_depth;' "$tmp/table"
-end "the parameter table in src/params.c can be read"
+end "the parameter table in src/data/params.c can be read"
 
 g fit --help
 cp "$tmp/out" "$tmp/help"

@@ -1,0 +1,221 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gbrank/libsvm.h"
+
+static const struct cli_cmd cmds[] = {
+    { "fit",
+      "gbrank fit [--name=value ...] [--valid=file ...] [--log=file] "
+      "[-o model] trainfile",
+      cmd_fit },
+    { "predict",
+      "gbrank predict --model=file [--output=file] [--margin] [--ranked] "
+      "[--threads=n] datafile",
+      cmd_predict },
+    { "eval",
+      "gbrank eval --model=file [--metric=list] [--threads=n] datafile",
+      cmd_eval },
+    { "plot",
+      "gbrank plot --output=file [--metric=name] [--set=name] "
+      "[--x=round | seconds] [--title=text] [--width=n] [--height=n] "
+      "logfile ...",
+      cmd_plot },
+};
+
+#define N_CMDS (sizeof cmds / sizeof cmds[0])
+
+int
+cli_error(int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("gbrank: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+void
+cli_usage(FILE *fp, const char *name)
+{
+    fputs("usage:", fp);
+    for (size_t i = 0; i < N_CMDS; i++)
+        if (!name || strcmp(name, cmds[i].name) == 0)
+            fprintf(fp, "%s%s\n", i && !name ? "       " : " ",
+                    cmds[i].synopsis);
+    if (!name)
+        fputs("       gbrank fit --help | predict --help | eval --help | "
+              "plot --help\n"
+              "       gbrank --version\n",
+              fp);
+}
+
+int
+cli_opt(const char *arg, const char *key, const char **value_out)
+{
+    size_t n = strlen(key);
+
+    if (strncmp(arg, "--", 2) != 0 || strncmp(arg + 2, key, n) != 0)
+        return 0;
+    if (!value_out)
+        return arg[2 + n] == '\0';
+    if (arg[2 + n] != '=')
+        return 0;
+    *value_out = arg + 3 + n;
+    return 1;
+}
+
+int
+cli_load(const char *path, gbr_dataset **out)
+{
+    gbr_csr csr;
+    gbr_error err;
+    int rc;
+
+    *out = NULL;
+    if (gbr_libsvm_read(path, &csr, &err) != GBR_OK)
+        return cli_error(CLI_FAIL, "%s", err.msg);
+    rc = gbr_dataset_adopt(&csr, out, &err);
+    gbr_libsvm_free(&csr);
+    if (rc != GBR_OK)
+        return cli_error(CLI_FAIL, "%s: %s", path, err.msg);
+    return CLI_OK;
+}
+
+int
+cli_out_open(struct cli_out *o, const char *path)
+{
+    int fd;
+
+    memset(o, 0, sizeof *o);
+    if (!path || strcmp(path, "-") == 0) {
+        o->fp = stdout;
+        return CLI_OK;
+    }
+    size_t len = strlen(path) + 16;
+
+    o->path = strdup(path);
+    o->tmp = malloc(len);
+    if (!o->path || !o->tmp) {
+        cli_out_abort(o);
+        return cli_error(CLI_FAIL, "out of memory");
+    }
+    snprintf(o->tmp, len, "%s.tmpXXXXXX", path);
+    fd = mkstemp(o->tmp);
+    if (fd < 0 || !(o->fp = fdopen(fd, "w"))) {
+        int e = errno;
+
+        if (fd >= 0) {
+            close(fd);
+            unlink(o->tmp);
+        }
+        free(o->tmp);
+        o->tmp = NULL;
+        cli_out_abort(o);
+        return cli_error(CLI_FAIL, "%s: %s", path, strerror(e));
+    }
+    return CLI_OK;
+}
+
+int
+cli_out_commit(struct cli_out *o)
+{
+    int rc = CLI_OK;
+
+    if (o->fp == stdout) {
+        if (fflush(stdout) != 0 || ferror(stdout))
+            rc = cli_error(CLI_FAIL, "standard output: %s", strerror(errno));
+        o->fp = NULL;
+        return rc;
+    }
+    if (ferror(o->fp) || fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0) {
+        rc = cli_error(CLI_FAIL, "%s: %s", o->path, strerror(errno));
+        cli_out_abort(o);
+        return rc;
+    }
+    if (fclose(o->fp) != 0) {
+        o->fp = NULL;
+        rc = cli_error(CLI_FAIL, "%s: %s", o->path, strerror(errno));
+        cli_out_abort(o);
+        return rc;
+    }
+    o->fp = NULL;
+    if (rename(o->tmp, o->path) != 0) {
+        rc = cli_error(CLI_FAIL, "%s: %s", o->path, strerror(errno));
+        cli_out_abort(o);
+        return rc;
+    }
+    free(o->tmp);
+    free(o->path);
+    memset(o, 0, sizeof *o);
+    return CLI_OK;
+}
+
+void
+cli_out_abort(struct cli_out *o)
+{
+    if (o->fp && o->fp != stdout)
+        fclose(o->fp);
+    if (o->tmp)
+        unlink(o->tmp);
+    free(o->tmp);
+    free(o->path);
+    memset(o, 0, sizeof *o);
+}
+
+int
+cli_check_writable(const char *path)
+{
+    struct cli_out o;
+
+    if (cli_out_open(&o, path) != CLI_OK)
+        return CLI_FAIL;
+    cli_out_abort(&o);
+    return CLI_OK;
+}
+
+int
+cli_threads(const char *v, int *out)
+{
+    char *end;
+    long n;
+
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || errno || n < 0 || n > 1024)
+        return cli_error(CLI_USAGE, "threads must be in [0, 1024], got "
+                         "\"%.40s\"", v);
+    *out = (int)n;
+    return CLI_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_error(CLI_USAGE, "a command is required");
+        cli_usage(stderr, NULL);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        cli_usage(stdout, NULL);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("gbrank %s\n", GBR_VERSION);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < N_CMDS; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].run(argc - 1, argv + 1);
+    cli_error(CLI_USAGE, "unknown command \"%.40s\"", argv[1]);
+    cli_usage(stderr, NULL);
+    return CLI_USAGE;
+}

@@ -1,0 +1,110 @@
+#ifndef GBRANK_OBJ_RANK_H
+#define GBRANK_OBJ_RANK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gbrank/error.h"
+#include "common/gpair.h"
+
+/* Ranking objectives over query groups. Each query q, rows
+ * [group_ptr[q], group_ptr[q + 1]), is scored on its own and weighted by
+ * w_q, the weight its rows share (1 without weights). Within a query,
+ * documents are ordered by score descending, ties in input order, and
+ * position p counts from 0. sig(x) = 1 / (1 + e^-x).
+ *
+ * Pair objectives, over the pairs (i, j) of a query with y_i > y_j, with
+ * rho_ij = sig(-sigma (s_i - s_j)):
+ *   pairwise     L_q = sum_pairs log(1 + e^(-sigma (s_i - s_j))), that is
+ *                RankNet, or BPR: -log sig(sigma (s_i - s_j)). Every pair,
+ *                unweighted; top_k and score_norm do not apply.
+ *   lambdarank   L_q = sum_pairs |dNDCG_ij| log(1 + e^(-sigma (s_i - s_j)))
+ *                with the pair weight |dNDCG_ij| frozen at the current
+ *                scores: the change in the query's NDCG (over the whole
+ *                list) if i and j swapped positions p_i and p_j,
+ *                  |G(y_i) - G(y_j)| |D(p_i) - D(p_j)| / IDCG,
+ *                G(y) = 2^y - 1 (exp_gain) or y, D(p) = 1 / log2(p + 2),
+ *                IDCG the DCG of the labels sorted descending over the
+ *                whole list. A query with IDCG = 0 contributes nothing.
+ *   map          the same with |dAP_ij|, the exact change in the query's
+ *                average precision (relevant: y > 0, over the whole list)
+ *                if i and j swapped positions.
+ * For lambdarank and map, top_k > 0 keeps only the pairs with at least one
+ * document in the first top_k positions, and score_norm divides each
+ * pair's weight by 0.01 + |s_i - s_j| (not when every score of the query
+ * is the same, as in XGBoost). The gradient of s_i, and the hessian (the
+ * exact diagonal of L_q with the weights frozen), sum over its pairs:
+ *   dL/ds_i = -sigma dZ_ij rho_ij,  dL/ds_j = +sigma dZ_ij rho_ij,
+ *   d2L/ds_i^2 = d2L/ds_j^2 = sigma^2 dZ_ij rho_ij (1 - rho_ij).
+ *
+ * Session objectives (Hidasi & Karatzoglou, CIKM 2018): the positives P of
+ * a query are its documents with a label above the query's lowest label,
+ * the negatives N the rest; a query without either contributes nothing.
+ * With the softmax over the negatives p_j = e^s_j / sum_{k in N} e^s_k,
+ * L_q is the mean over positives i of
+ *   top1      1/|N| sum_j [sig(s_j - s_i) + sig(s_j^2)]
+ *   bpr-max   -log(sum_j p_j sig(s_i - s_j)) + reg sum_j p_j s_j^2
+ *   top1-max  sum_j p_j [sig(s_j - s_i) + sig(s_j^2)]
+ * The gradients are exact, of positives and negatives alike; the hessian
+ * is the exact diagonal of L_q where it exceeds the floor below.
+ *
+ * Every row's hessian is at least 1e-16 (before w_q): rows in no pair, the
+ * saturated sigmoids of pair objectives, and the non-convex directions of
+ * the session objectives (a positive ranked below its negatives, or a
+ * negative of large |s|) are clamped to it. Gradients and hessians are
+ * then multiplied by w_q and stored as floats. */
+
+enum gbr_rank_kind {
+    GBR_RANK_LAMBDARANK,
+    GBR_RANK_MAP,
+    GBR_RANK_PAIRWISE,
+    GBR_RANK_TOP1,
+    GBR_RANK_BPR_MAX,
+    GBR_RANK_TOP1_MAX
+};
+
+typedef struct gbr_rank_params {
+    int kind;           /* an enum gbr_rank_kind */
+    int exp_gain;       /* lambdarank: gain 2^y - 1 (1) or y (0) */
+    uint32_t top_k;     /* lambdarank, map: only pairs with a document in
+                           the first top_k positions; 0 = all pairs */
+    int score_norm;     /* lambdarank, map: divide each pair's weight by
+                           0.01 + |s_i - s_j| */
+    double sigma;       /* pair objectives: the sigmoid's scale, > 0 */
+    double reg;         /* bpr-max: weight of the score regulariser, >= 0 */
+} gbr_rank_params;
+
+/* Labels, groups and per-thread scratch sized by the largest query. */
+typedef struct gbr_rank gbr_rank;
+
+/* Check the parameters, labels, groups and weights for rp->kind, copy what
+ * the objective keeps (labels, groups, one weight per query) and size the
+ * scratch of nt threads (nt <= 0: all cores). weight may be NULL (all 1).
+ * Rows and queries in messages count from 1. Returns GBR_OK and *out, or
+ * GBR_ENOMEM, or GBR_EPARAM with a message in *err (err may be NULL): no
+ * groups, malformed groups, a NaN label, a label < 0 for lambdarank or
+ * outside [0, 31] with exp_gain, rows of one query with different weights,
+ * sigma <= 0 or reg < 0. *out is NULL on failure. Thread-safe. */
+int gbr_rank_create(const gbr_rank_params *rp, const float *label,
+                    const float *weight, size_t n_rows,
+                    const size_t *group_ptr, size_t n_groups, int nt,
+                    gbr_rank **out, gbr_error *err);
+
+/* Free rk; NULL is fine. */
+void gbr_rank_free(gbr_rank *rk);
+
+/* Gradient and hessian of every row at score (n_rows entries), as defined
+ * above, times its query's weight, into gp. Queries run in parallel on at
+ * most the nt of gbr_rank_create, each writing only its own rows, so the
+ * result is the same bits for any nt. Uses rk's scratch: one call at a
+ * time per rk. */
+void gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp,
+                        int nt);
+
+/* sum_q w_q L_q at score, with the pair weights, score normalisation and
+ * top_k pair selection of lambdarank and map frozen as they are at score0,
+ * so that gbr_rank_gradients(score) is the exact derivative of
+ * gbr_rank_loss(score, .) at score. For tests; serial; uses rk's scratch. */
+double gbr_rank_loss(gbr_rank *rk, const double *score0, const double *score);
+
+#endif

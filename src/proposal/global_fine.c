@@ -1,0 +1,367 @@
+#include "proposal/global_fine.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "common/parallel.h"
+#include "common/util.h"
+
+int
+gbr_fine_fits(const gbr_columns *cols)
+{
+    size_t total = 0;
+
+    for (uint32_t f = 0; f < cols->n_features; f++)
+        total += cols->n_distinct[f];
+    return total <= cols->col_ptr[cols->n_features] / 2;
+}
+
+/* Most fine bins a feature gets: codes 0 .. FINE_MAX - 1 and the
+ * absent one fit two bytes. */
+#define FINE_MAX 65534
+
+/* Rows a fine bin of feature f takes at least before the next distinct
+ * value starts another: 1 (a bin per distinct value) up to FINE_MAX
+ * distinct values, else an even share of the present rows. */
+static size_t
+fine_share(const gbr_columns *cols, uint32_t f)
+{
+    const size_t present = cols->col_ptr[f + 1] - cols->col_ptr[f];
+
+    if (cols->n_distinct[f] <= FINE_MAX)
+        return 1;
+    return (present + FINE_MAX - 1) / FINE_MAX;
+}
+
+/* The fine bins of feature f: each starts at a distinct value once the
+ * one before holds fine_share rows. Their first and last values go into
+ * first[] and last[], and each row's bin into column c of fb, when these
+ * are not NULL. Returns how many bins. */
+static uint32_t
+fine_walk(const gbr_columns *cols, uint32_t f, float *first, float *last,
+          gbr_binmat *fb, uint32_t c)
+{
+    const size_t b = cols->col_ptr[f], e = cols->col_ptr[f + 1];
+    const size_t share = fine_share(cols, f);
+    uint32_t k = 0;
+    size_t count = 0;
+
+    for (size_t j = b; j < e; j++) {
+        if (j > b && cols->val[j] != cols->val[j - 1] && count >= share) {
+            k++;
+            count = 0;
+        }
+        if (count++ == 0 && first)
+            first[k] = cols->val[j];
+        if (last)
+            last[k] = cols->val[j];
+        if (fb)
+            gbr_binmat_put(fb, cols->row[j], c, k);
+    }
+    return e > b ? k + 1 : 0;
+}
+
+int
+gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
+{
+    const uint32_t nf = cols->n_features;
+    size_t total = 0;
+    int rc;
+
+    memset(fn, 0, sizeof *fn);
+    fn->n_features = nf;
+    fn->uptr = gbr_calloc((size_t)nf + 1, sizeof(size_t));
+    if (!fn->uptr)
+        goto nomem;
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (uint32_t f = 0; f < nf; f++)
+        fn->uptr[f + 1] = fine_walk(cols, f, NULL, NULL, NULL, 0);
+    for (uint32_t f = 0; f < nf; f++)
+        fn->uptr[f + 1] += fn->uptr[f];
+    total = fn->uptr[nf];
+    fn->ufirst = gbr_reallocarray(NULL, total ? total : 1, sizeof(float));
+    fn->ulast = gbr_reallocarray(NULL, total ? total : 1, sizeof(float));
+    fn->place = gbr_reallocarray(NULL, FINE_MAX, sizeof(float));
+    fn->wsum = gbr_reallocarray(NULL, total + nf + 1, sizeof(double));
+    /* each feature's table has an entry more, for absent values */
+    fn->lut = gbr_reallocarray(NULL, total + nf + 1, sizeof(uint32_t));
+    if (!fn->ufirst || !fn->ulast || !fn->place || !fn->wsum || !fn->lut)
+        goto nomem;
+    for (uint32_t k = 0; k < FINE_MAX; k++)
+        fn->place[k] = (float)k;
+    const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
+
+    fn->n_blocks = n_blocks;
+    fn->fb = gbr_calloc(n_blocks, sizeof *fn->fb);
+    if (!fn->fb)
+        goto nomem;
+    for (uint32_t blk = 0; blk < n_blocks; blk++) {
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK;
+        const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK
+                                                     : nf;
+        size_t most = 1;
+
+        for (uint32_t f = f0; f < f1; f++)
+            if (fn->uptr[f + 1] - fn->uptr[f] + 1 > most)
+                most = fn->uptr[f + 1] - fn->uptr[f] + 1;
+        if ((rc = gbr_binmat_alloc(&fn->fb[blk], cols->n_rows, f1 - f0, most,
+                                   err)) != GBR_OK) {
+            gbr_fine_free(fn);
+            return rc;
+        }
+    }
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (uint32_t blk = 0; blk < n_blocks; blk++) {
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK;
+        gbr_binmat *fb = &fn->fb[blk];
+
+        for (uint32_t f = f0; f < f0 + fb->n_features; f++) {
+            const size_t present = cols->col_ptr[f + 1] - cols->col_ptr[f];
+            const uint32_t n_fine = (uint32_t)(fn->uptr[f + 1] -
+                                               fn->uptr[f]);
+
+            if (present < cols->n_rows)
+                for (size_t r = 0; r < cols->n_rows; r++)
+                    gbr_binmat_put(fb, r, f - f0, n_fine);
+            fine_walk(cols, f, fn->ufirst + fn->uptr[f],
+                      fn->ulast + fn->uptr[f], fb, f - f0);
+        }
+    }
+    return GBR_OK;
+nomem:
+    gbr_fine_free(fn);
+    return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu fine bins",
+                    total);
+}
+
+void
+gbr_fine_free(gbr_fine *fn)
+{
+    if (!fn)
+        return;
+    gbr_free(fn->uptr);
+    gbr_free(fn->ufirst);
+    gbr_free(fn->ulast);
+    gbr_free(fn->place);
+    gbr_free(fn->wsum);
+    gbr_free(fn->lut);
+    for (uint32_t blk = 0; fn->fb && blk < fn->n_blocks; blk++)
+        gbr_binmat_free(&fn->fb[blk]);
+    gbr_free(fn->fb);
+    memset(fn, 0, sizeof *fn);
+}
+
+/* Half a block of features at a time: the half's tables of weights are
+ * what the pass keeps in cache, and two threads share a block's work. */
+#define WEIGHTS_SPLIT (GBR_FEAT_BLOCK / 2)
+
+/* Each distinct value's weight: its rows' hessians, added in row order as
+ * the sorted columns (equal values in row order) add them, for features
+ * j0 .. j1-1 of the block. Absent values add into one more slot after the
+ * feature's own, so the loop has no branch. Instantiated per width of the
+ * block's fine bins, so that the width is not tested per cell. */
+#define FINE_WEIGHTS(NAME, T)                                                \
+    static void NAME(gbr_fine *fn, const double *hess, uint32_t blk,         \
+                     uint32_t j0, uint32_t j1)                               \
+    {                                                                        \
+        const gbr_binmat *fb = &fn->fb[blk];                                 \
+        const T *block = (const T *)fb->bins;                                \
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK;                            \
+        double *wsum[GBR_FEAT_BLOCK];                                        \
+                                                                             \
+        for (uint32_t j = j0; j < j1; j++) {                                 \
+            const size_t nd = fn->uptr[f0 + j + 1] - fn->uptr[f0 + j];       \
+                                                                             \
+            wsum[j] = fn->wsum + fn->uptr[f0 + j] + f0 + j;                  \
+            memset(wsum[j], 0, (nd + 1) * sizeof **wsum);                    \
+        }                                                                    \
+        if (j1 - j0 == WEIGHTS_SPLIT) {                                      \
+            /* a full half block: the tables' bases in registers and the   \
+             * eight updates of a row written out, each its own load */     \
+            double *const w0 = wsum[j0], *const w1 = wsum[j0 + 1];          \
+            double *const w2 = wsum[j0 + 2], *const w3 = wsum[j0 + 3];      \
+            double *const w4 = wsum[j0 + 4], *const w5 = wsum[j0 + 5];      \
+            double *const w6 = wsum[j0 + 6], *const w7 = wsum[j0 + 7];      \
+                                                                             \
+            for (size_t r = 0; r < fb->n_rows; r++) {                        \
+                const T *b = block + r * GBR_FEAT_BLOCK + j0;                \
+                const double w = hess[r];                                    \
+                                                                             \
+                w0[b[0]] += w;                                               \
+                w1[b[1]] += w;                                               \
+                w2[b[2]] += w;                                               \
+                w3[b[3]] += w;                                               \
+                w4[b[4]] += w;                                               \
+                w5[b[5]] += w;                                               \
+                w6[b[6]] += w;                                               \
+                w7[b[7]] += w;                                               \
+            }                                                                \
+            return;                                                          \
+        }                                                                    \
+        for (size_t r = 0; r < fb->n_rows; r++) {                            \
+            const T *b = block + r * GBR_FEAT_BLOCK;                         \
+            const double w = hess[r];                                        \
+                                                                             \
+            for (uint32_t j = j0; j < j1; j++) {                             \
+                const T code = b[j];                                         \
+                                                                             \
+                wsum[j][code] += w;                                          \
+            }                                                                \
+        }                                                                    \
+    }
+
+FINE_WEIGHTS(weights_u8, uint8_t)
+FINE_WEIGHTS(weights_u16, uint16_t)
+FINE_WEIGHTS(weights_u32, uint32_t)
+
+
+static void
+fine_weights(gbr_fine *fn, const double *hess, uint32_t task)
+{
+    const uint32_t blk = task / 2, nb = fn->fb[blk].n_features;
+    const uint32_t j0 = task % 2 ? WEIGHTS_SPLIT : 0;
+    const uint32_t j1 = task % 2 ? nb : (nb < WEIGHTS_SPLIT ? nb
+                                                            : WEIGHTS_SPLIT);
+
+    if (j0 >= j1)
+        return;
+    switch (fn->fb[blk].width) {
+    case 1:
+        weights_u8(fn, hess, blk, j0, j1);
+        break;
+    case 2:
+        weights_u16(fn, hess, blk, j0, j1);
+        break;
+    default:
+        weights_u32(fn, hess, blk, j0, j1);
+        break;
+    }
+}
+
+/* The tree's bins of one block of features, through the tables: absent
+ * values (code n_distinct) take the bin n_bins, which the table's extra
+ * last entry gives. T is the fine bins' type, U the tree's, in which the
+ * tables are written, so that they take as little cache as they can. */
+#define FINE_REBIN(NAME, T, U)                                               \
+    static void NAME(const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)       \
+    {                                                                        \
+        const gbr_binmat *fb = &fn->fb[blk];                                 \
+        const T *in = (const T *)fb->bins;                                   \
+        U *out = (U *)bm->bins + (size_t)blk * bm->n_rows * GBR_FEAT_BLOCK;  \
+        const uint32_t f0 = blk * GBR_FEAT_BLOCK, nb = fb->n_features;       \
+        const U *lut[GBR_FEAT_BLOCK];                                        \
+                                                                             \
+        for (uint32_t j = 0; j < nb; j++)                                    \
+            lut[j] = (const U *)(const void *)fn->lut + fn->uptr[f0 + j] +   \
+                     (f0 + j);                                               \
+        for (size_t r = 0; r < fb->n_rows; r++) {                            \
+            const T *b = in + r * GBR_FEAT_BLOCK;                            \
+            U *o = out + r * GBR_FEAT_BLOCK;                                 \
+                                                                             \
+            for (uint32_t j = 0; j < nb; j++)                                \
+                o[j] = lut[j][b[j]];                                         \
+        }                                                                    \
+    }
+
+FINE_REBIN(rebin_u8_u8, uint8_t, uint8_t)
+FINE_REBIN(rebin_u16_u8, uint16_t, uint8_t)
+FINE_REBIN(rebin_u32_u8, uint32_t, uint8_t)
+FINE_REBIN(rebin_u8_u16, uint8_t, uint16_t)
+FINE_REBIN(rebin_u16_u16, uint16_t, uint16_t)
+FINE_REBIN(rebin_u32_u16, uint32_t, uint16_t)
+FINE_REBIN(rebin_u8_u32, uint8_t, uint32_t)
+FINE_REBIN(rebin_u16_u32, uint16_t, uint32_t)
+FINE_REBIN(rebin_u32_u32, uint32_t, uint32_t)
+
+static void
+fine_rebin(const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)
+{
+    static void (*const kernel[3][3])(const gbr_fine *, gbr_binmat *,
+                                      uint32_t) = {
+        { rebin_u8_u8, rebin_u8_u16, rebin_u8_u32 },
+        { rebin_u16_u8, rebin_u16_u16, rebin_u16_u32 },
+        { rebin_u32_u8, rebin_u32_u16, rebin_u32_u32 },
+    };
+    const int wi = fn->fb[blk].width == 1 ? 0 : fn->fb[blk].width == 2 ? 1 : 2;
+    const int wo = bm->width == 1 ? 0 : bm->width == 2 ? 1 : 2;
+
+    kernel[wi][wo](fn, bm, blk);
+}
+
+/* Entry at of the tables, in the tree's bin width. */
+static void
+lut_put(uint32_t *lut, int width, size_t at, uint32_t bin)
+{
+    switch (width) {
+    case 1:
+        ((uint8_t *)(void *)lut)[at] = (uint8_t)bin;
+        break;
+    case 2:
+        ((uint16_t *)(void *)lut)[at] = (uint16_t)bin;
+        break;
+    default:
+        lut[at] = bin;
+        break;
+    }
+}
+
+void
+gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
+                 const double *hess, size_t b, int nt)
+{
+    const uint32_t nf = fn->n_features;
+    const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
+
+    for (uint32_t f = 0; f < nf; f++) {
+        size_t nd = fn->uptr[f + 1] - fn->uptr[f];
+
+        cuts->cut_ptr[f + 1] = cuts->cut_ptr[f] + (nd < b + 1 ? nd : b + 1);
+    }
+    (void)nt;
+#pragma omp parallel num_threads(nt)
+    {
+#pragma omp for schedule(dynamic, 1)
+        for (uint32_t task = 0; task < 2 * n_blocks; task++)
+            fine_weights(fn, hess, task);
+#pragma omp for schedule(dynamic, 1)
+        for (uint32_t f = 0; f < nf; f++) {
+            const size_t at = fn->uptr[f], nd = fn->uptr[f + 1] - at;
+
+            gbr_qsummary *pr = &cuts->pruned[gbr_thread_id()];
+            float *cut = cuts->cut_val + cuts->cut_ptr[f];
+            size_t c = 0;
+
+            /* The summary over the fine bins (by their places, which
+             * order them as their values do), each cut between a kept
+             * bin's first value and the last value of the bin below. */
+            if (nd > 0) {
+                gbr_qsummary_prune_sorted(pr, fn->place, NULL,
+                                          fn->wsum + at + f, nd, b);
+                for (size_t j = 1; j < pr->n; j++) {
+                    const size_t g = (size_t)pr->e[j].value;
+
+                    cut[c++] = gbr_cut_between(fn->ulast[at + g - 1],
+                                               fn->ufirst[at + g]);
+                }
+                cut[c++] = INFINITY;
+            }
+            cuts->count[f] = c;
+            /* Each fine bin's tree bin: the first cut above its values;
+             * then absent values' bin, n_bins. */
+            uint32_t k = 0;
+
+            for (size_t j = 0; j < nd; j++) {
+                while (!(fn->ulast[at + j] < cut[k]))
+                    k++;
+                lut_put(fn->lut, bm->width, at + f + j, k);
+            }
+            lut_put(fn->lut, bm->width, at + f + nd,
+                    (uint32_t)cuts->count[f]);
+        }
+    }
+    gbr_cuts_pack(cuts);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (uint32_t blk = 0; blk < n_blocks; blk++)
+        fine_rebin(fn, bm, blk);
+}

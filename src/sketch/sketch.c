@@ -1,0 +1,356 @@
+#include "sketch/sketch.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/parallel.h"
+#include "common/util.h"
+
+/* The bits of a float as an unsigned key that sorts as the float does
+ * (negative values have all bits flipped, others only the sign bit); -0
+ * counts as +0, as the comparison operators say. */
+static inline uint32_t
+float_key(float v)
+{
+    uint32_t u;
+
+    if (v == 0)
+        v = 0;
+    memcpy(&u, &v, sizeof u);
+    return u & 0x80000000u ? ~u : u | 0x80000000u;
+}
+
+/* Sort n (value, row) pairs by value, stably (so equal values keep the
+ * rows' order), with an LSD radix sort over the keys' four bytes, using
+ * tmp_val and tmp_row (room for n) as the other buffer. A byte that is the
+ * same for every key costs one counting pass and no move. */
+void
+gbr_sort_column(float *val, uint32_t *row, float *tmp_val, uint32_t *tmp_row,
+                size_t n)
+{
+    float *sv = val, *dv = tmp_val;
+    uint32_t *sr = row, *dr = tmp_row;
+
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = { 0 };
+
+        for (size_t j = 0; j < n; j++)
+            count[((float_key(sv[j]) >> shift) & 0xff) + 1]++;
+        if (count[((float_key(sv[0]) >> shift) & 0xff) + 1] == n)
+            continue;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (size_t j = 0; j < n; j++) {
+            size_t at = count[(float_key(sv[j]) >> shift) & 0xff]++;
+
+            dv[at] = sv[j];
+            dr[at] = sr[j];
+        }
+        float *t = sv;
+        uint32_t *tr = sr;
+
+        sv = dv;
+        sr = dr;
+        dv = t;
+        dr = tr;
+    }
+    if (sv != val) {
+        memcpy(val, sv, n * sizeof *val);
+        memcpy(row, sr, n * sizeof *row);
+    }
+}
+
+/* Transpose the rows into columns (a counting pass, then a scatter in row
+ * order), then sort each column by value, ties by row. */
+int
+gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
+                  const size_t *row_ptr, const uint32_t *index,
+                  const float *value, int nt, gbr_error *err)
+{
+    size_t *fill = NULL, most = 0;
+    float *tmp_val = NULL;
+    uint32_t *tmp_row = NULL;
+    size_t nnz = 0;
+    int rc = GBR_OK;
+
+    memset(cols, 0, sizeof *cols);
+    cols->n_rows = n_rows;
+    cols->n_features = n_features;
+    cols->col_ptr = gbr_calloc((size_t)n_features + 1, sizeof(size_t));
+    cols->n_distinct = gbr_calloc(n_features, sizeof(uint32_t));
+    fill = gbr_calloc((size_t)n_features + 1, sizeof(size_t));
+    if (!cols->col_ptr || !cols->n_distinct || !fill)
+        goto nomem;
+    for (size_t j = 0; j < row_ptr[n_rows]; j++)
+        if (!isnan(value[j]))
+            cols->col_ptr[index[j] + 1]++;
+    for (uint32_t f = 0; f < n_features; f++) {
+        if (cols->col_ptr[f + 1] > most)
+            most = cols->col_ptr[f + 1];
+        cols->col_ptr[f + 1] += cols->col_ptr[f];
+    }
+    nnz = cols->col_ptr[n_features];
+    cols->val = gbr_reallocarray(NULL, nnz, sizeof(float));
+    cols->row = gbr_reallocarray(NULL, nnz, sizeof(uint32_t));
+    /* One column's worth of scratch per thread, not a copy of all. */
+    tmp_val = gbr_reallocarray(NULL, (size_t)nt * (most ? most : 1),
+                               sizeof(float));
+    tmp_row = gbr_reallocarray(NULL, (size_t)nt * (most ? most : 1),
+                               sizeof(uint32_t));
+    if (!cols->val || !cols->row || !tmp_val || !tmp_row)
+        goto nomem;
+    memcpy(fill, cols->col_ptr, ((size_t)n_features + 1) * sizeof(size_t));
+    for (size_t r = 0; r < n_rows; r++) {
+        for (size_t j = row_ptr[r]; j < row_ptr[r + 1]; j++) {
+            if (isnan(value[j]))
+                continue;
+            cols->val[fill[index[j]]] = value[j];
+            cols->row[fill[index[j]]++] = (uint32_t)r;
+        }
+    }
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (uint32_t f = 0; f < n_features; f++) {
+        const size_t b = cols->col_ptr[f], e = cols->col_ptr[f + 1];
+        const size_t t = (size_t)gbr_thread_id() * most;
+        uint32_t nd = 0;
+
+        if (e > b)
+            gbr_sort_column(cols->val + b, cols->row + b, tmp_val + t,
+                       tmp_row + t, e - b);
+        for (size_t j = b; j < e; j++)
+            if (j == b || cols->val[j] != cols->val[j - 1])
+                nd++;
+        cols->n_distinct[f] = nd;
+    }
+    goto done;
+nomem:
+    rc = gbr_fail(err, GBR_ENOMEM, "out of memory sorting %zu values", nnz);
+    gbr_columns_free(cols);
+done:
+    gbr_free(fill);
+    gbr_free(tmp_val);
+    gbr_free(tmp_row);
+    return rc;
+}
+
+void
+gbr_columns_free(gbr_columns *cols)
+{
+    if (!cols)
+        return;
+    gbr_free(cols->col_ptr);
+    gbr_free(cols->val);
+    gbr_free(cols->row);
+    gbr_free(cols->n_distinct);
+    memset(cols, 0, sizeof *cols);
+}
+
+int
+gbr_cuts_alloc(gbr_cuts *cuts, const gbr_columns *cols, size_t max_bins,
+               gbr_error *err)
+{
+    size_t cap = 0;
+
+    memset(cuts, 0, sizeof *cuts);
+    for (uint32_t f = 0; f < cols->n_features; f++)
+        cap += cols->n_distinct[f] < max_bins ? cols->n_distinct[f]
+                                              : max_bins;
+    cuts->n_features = cols->n_features;
+    cuts->cap = cap;
+    cuts->cut_ptr = gbr_calloc((size_t)cols->n_features + 1, sizeof(size_t));
+    cuts->cut_val = gbr_reallocarray(NULL, cap, sizeof(float));
+    cuts->count = gbr_calloc((size_t)cols->n_features + 1, sizeof(size_t));
+    if (!cuts->cut_ptr || !cuts->cut_val || !cuts->count) {
+        gbr_cuts_free(cuts);
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu cuts", cap);
+    }
+    return GBR_OK;
+}
+
+void
+gbr_cuts_free(gbr_cuts *cuts)
+{
+    if (!cuts)
+        return;
+    gbr_free(cuts->cut_ptr);
+    gbr_free(cuts->cut_val);
+    gbr_free(cuts->count);
+    for (int t = 0; cuts->pruned && t < cuts->nt; t++)
+        gbr_qsummary_free(&cuts->pruned[t]);
+    gbr_free(cuts->pruned);
+    memset(cuts, 0, sizeof *cuts);
+}
+
+/* Cuts of one feature into out (room for max_bins); returns how many. */
+size_t
+gbr_cuts_propose_column(const float *val, const uint32_t *row, size_t n,
+                        uint32_t n_distinct, const double *weight,
+                        size_t max_bins, float *out)
+{
+    size_t n_cuts = 0;
+
+    if (n == 0)
+        return 0;
+    if (n_distinct <= max_bins) {
+        for (size_t j = 1; j < n; j++)
+            if (val[j] != val[j - 1])
+                out[n_cuts++] = gbr_cut_between(val[j - 1], val[j]);
+        out[n_cuts++] = INFINITY;
+        return n_cuts;
+    }
+    double total = 0;
+
+    for (size_t j = 0; weight && j < n; j++)
+        total += weight[row[j]];
+    if (!(total > 0)) {
+        weight = NULL;
+        total = (double)n;
+    }
+    double acc = 0, step = total / (double)max_bins, next = step;
+
+    for (size_t j = 0; j < n; j++) {
+        acc += weight ? weight[row[j]] : 1.0;
+        if (j + 1 < n && val[j + 1] == val[j])
+            continue;
+        /* val[j] ends a run of equal values: close the bin here when the
+         * weight so far reaches the next quantile and bins remain. */
+        if (j + 1 < n && acc >= next && n_cuts + 1 < max_bins) {
+            out[n_cuts++] = gbr_cut_between(val[j], val[j + 1]);
+            next = step * (floor(acc / step) + 1);
+        }
+    }
+    out[n_cuts++] = INFINITY;
+    return n_cuts;
+}
+
+void
+gbr_cuts_propose(gbr_cuts *cuts, const gbr_columns *cols,
+                 const double *weight, size_t max_bins, int absent_counts,
+                 int nt)
+{
+    uint32_t nf = cols->n_features;
+
+    /* Each feature's cuts start where a feature with max_bins would; the
+     * pointers are compacted serially afterwards. */
+    cuts->cut_ptr[0] = 0;
+    for (uint32_t f = 0; f < nf; f++) {
+        size_t room = cols->n_distinct[f] < max_bins ? cols->n_distinct[f]
+                                                     : max_bins;
+        cuts->cut_ptr[f + 1] = cuts->cut_ptr[f] + room;
+    }
+    size_t *count = cuts->count;
+
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
+    for (uint32_t f = 0; f < nf; f++) {
+        size_t b = cols->col_ptr[f], n = cols->col_ptr[f + 1] - b;
+        size_t mb = max_bins;
+
+        if (absent_counts && n < cols->n_rows && mb > 1)
+            mb--;
+        count[f] = gbr_cuts_propose_column(cols->val + b, cols->row + b, n,
+                                           cols->n_distinct[f], weight, mb,
+                                           cuts->cut_val + cuts->cut_ptr[f]);
+    }
+    gbr_cuts_pack(cuts);
+}
+
+void
+gbr_cuts_pack(gbr_cuts *cuts)
+{
+    size_t at = 0;
+
+    for (uint32_t f = 0; f < cuts->n_features; f++) {
+        memmove(cuts->cut_val + at, cuts->cut_val + cuts->cut_ptr[f],
+                cuts->count[f] * sizeof(float));
+        cuts->cut_ptr[f] = at;
+        at += cuts->count[f];
+    }
+    cuts->cut_ptr[cuts->n_features] = at;
+}
+
+uint32_t
+gbr_cuts_bin(const gbr_cuts *cuts, uint32_t f, float v)
+{
+    size_t lo = cuts->cut_ptr[f], hi = cuts->cut_ptr[f + 1];
+    size_t b = lo;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (v < cuts->cut_val[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return (uint32_t)(lo - b);
+}
+
+int
+gbr_cuts_sketch_init(gbr_cuts *cuts, const gbr_columns *cols, size_t b,
+                     int nt, gbr_error *err)
+{
+    (void)cols;
+    cuts->pruned = gbr_calloc((size_t)nt, sizeof *cuts->pruned);
+    if (!cuts->pruned)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for summaries");
+    cuts->nt = nt;
+    for (int t = 0; t < nt; t++) {
+        int rc = gbr_qsummary_reserve(&cuts->pruned[t], b + 1, err);
+
+        if (rc != GBR_OK)
+            return rc;
+    }
+    return GBR_OK;
+}
+
+void
+gbr_cuts_sketch(gbr_cuts *cuts, const gbr_columns *cols, const double *hess,
+                size_t b)
+{
+    const uint32_t nf = cols->n_features;
+    const int nt = cuts->nt;
+    size_t *count = cuts->count;
+
+    /* Each feature's cuts start where a feature with b + 1 bins would. */
+    cuts->cut_ptr[0] = 0;
+    for (uint32_t f = 0; f < nf; f++) {
+        size_t room = cols->n_distinct[f] < b + 1 ? cols->n_distinct[f]
+                                                  : b + 1;
+
+        cuts->cut_ptr[f + 1] = cuts->cut_ptr[f] + room;
+    }
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (uint32_t f = 0; f < nf; f++) {
+        const size_t at = cols->col_ptr[f], n = cols->col_ptr[f + 1] - at;
+
+        count[f] = gbr_cuts_from_summary(cuts->cut_val + cuts->cut_ptr[f],
+                                         &cuts->pruned[gbr_thread_id()],
+                                         cols->val + at, cols->row + at,
+                                         hess, n, b);
+    }
+    gbr_cuts_pack(cuts);
+}
+
+size_t
+gbr_cuts_from_summary(float *out, gbr_qsummary *pr, const float *val,
+                      const uint32_t *row, const double *weight, size_t n,
+                      size_t b)
+{
+    size_t k = 0;
+
+    if (n == 0)
+        return 0;
+    gbr_qsummary_prune_sorted(pr, val, row, weight, n, b);
+    for (size_t j = 1; j < pr->n; j++) {
+        const gbr_qentry *e = &pr->e[j];
+
+        out[k++] = isnan(e->prev) ? e->value
+                                  : gbr_cut_between(e->prev, e->value);
+    }
+    out[k++] = INFINITY;
+    return k;
+}
