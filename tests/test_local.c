@@ -7,6 +7,7 @@
 
 #include "testutil.h"
 
+#include "proposal/fixed.h"
 #include "sketch/binmat.h"
 #include "data/dataset_impl.h"
 #include "tree/grow.h"
@@ -251,7 +252,7 @@ check_local_tree(const float *x, const gbr_gpair *gp, const gbr_dataset *ds,
     p.max_depth = 4;
     p.lambda = 0.5;
     p.min_child_weight = 0.1;
-    assert_int_equal(gbr_binmat_fixed(&bm, &cuts, N_ROWS, N_FEAT,
+    assert_int_equal(gbr_fixed_bin(&bm, &cuts, N_ROWS, N_FEAT,
                                       ds->row_ptr, ds->index, ds->value,
                                       4096, 1, NULL),
                      GBR_OK);

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "proposal/fixed.h"
 #include "sketch/binmat.h"
 #include "proposal/global_fine.h"
 #include "sketch/sketch.h"
@@ -370,7 +371,7 @@ test_sketch_fixed_blocks_match_columns(void **state)
                                               d.n_features, max_bin, NULL),
                              GBR_OK);
             gbr_binmat_fill(&bm_want, &cols, &want, 1);
-            assert_int_equal(gbr_binmat_fixed(&bm_got, &got, d.n_rows,
+            assert_int_equal(gbr_fixed_bin(&bm_got, &got, d.n_rows,
                                               d.n_features, d.row_ptr,
                                               d.index, d.value, max_bin, nt,
                                               NULL), GBR_OK);

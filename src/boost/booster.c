@@ -6,6 +6,7 @@
 
 #include "sketch/binmat.h"
 #include "data/dataset_impl.h"
+#include "proposal/fixed.h"
 #include "proposal/global_fine.h"
 #include "tree/grow.h"
 #include "objective/metric.h"
@@ -269,8 +270,8 @@ binned_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
      * bins made the same way, among which each node proposes. */
     if (p->proposal == GBR_PROPOSAL_FIXED ||
         p->proposal == GBR_PROPOSAL_LOCAL)
-        return gbr_binmat_fixed(&f->bm, &f->cuts, n,
-                                (uint32_t)train->n_features, train->row_ptr,
+        return gbr_fixed_bin(&f->bm, &f->cuts, n,
+                             (uint32_t)train->n_features, train->row_ptr,
                                 train->index, train->value,
                                 p->proposal == GBR_PROPOSAL_LOCAL
                                     ? local_grid(p, n)

@@ -84,7 +84,7 @@ static gbr_split
 scan_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
              double sum_h, double parent_score, const gbr_params *p)
 {
-    gbr_split best = { -INFINITY, fid, 0, 0, 0, 0, 0, 0 };
+    gbr_split best = gbr_split_none(fid);
     const double miss_g = h[n_bins].g, miss_h = h[n_bins].h;
     const int has_missing = miss_h != 0 || miss_g != 0;
     const double mcw = p->min_child_weight, alpha = p->alpha;
@@ -149,108 +149,23 @@ gbr_split_scan(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
                         leaf_score(sum_g, sum_h, p), p);
 }
 
-
-int
-gbr_node_scratch_init(gbr_node_scratch *ns, size_t max_bins, size_t b,
-                      gbr_error *err)
+gbr_split
+gbr_split_scan_scored(const gbr_hbin *h, uint32_t n_bins, uint32_t fid,
+                      double sum_g, double sum_h, double parent_score,
+                      const gbr_params *p)
 {
-    memset(ns, 0, sizeof *ns);
-    ns->val = gbr_reallocarray(NULL, max_bins + 1, sizeof *ns->val);
-    ns->w = gbr_reallocarray(NULL, max_bins + 1, sizeof *ns->w);
-    ns->start = gbr_reallocarray(NULL, b + 3, sizeof *ns->start);
-    ns->nh = gbr_reallocarray(NULL, b + 3, sizeof *ns->nh);
-    if (!ns->val || !ns->w || !ns->start || !ns->nh ||
-        gbr_qsummary_reserve(&ns->pr, b + 1, err) != GBR_OK) {
-        gbr_node_scratch_free(ns);
-        return gbr_fail(err, GBR_ENOMEM, "out of memory for node "
-                        "proposals");
-    }
-    return GBR_OK;
+    return scan_feature(h, n_bins, fid, sum_g, sum_h, parent_score, p);
 }
 
-void
-gbr_node_scratch_free(gbr_node_scratch *ns)
-{
-    if (!ns)
-        return;
-    gbr_free(ns->val);
-    gbr_free(ns->w);
-    gbr_free(ns->start);
-    gbr_free(ns->nh);
-    gbr_qsummary_free(&ns->pr);
-    memset(ns, 0, sizeof *ns);
-}
-
-/* One feature of gbr_split_find_node, on its n_bins + 1 slots h. */
-static gbr_split
-node_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
-             double sum_h, double parent_score, const gbr_params *p,
-             size_t b, gbr_node_scratch *ns)
-{
-    gbr_split none = { -INFINITY, fid, 0, 0, 0, 0, 0, 0 };
-    size_t m = 0;
-
-    /* The bins the node's rows weigh in are the summary's values; each
-     * bin is written and only those with weight kept, without a branch
-     * (most bins of a small node are empty, unpredictably). */
-    for (uint32_t k = 0; k < n_bins; k++) {
-        ns->val[m] = (float)k;
-        ns->w[m] = h[k].h;
-        m += h[k].h > 0;
-    }
-    if (m == 0)
-        return none;
-    gbr_qsummary_prune_sorted(&ns->pr, ns->val, NULL, ns->w, m, b);
-
-    const size_t nb = ns->pr.n;
-
-    /* The node's bin j holds the fine bins [start[j], start[j + 1]); the
-     * first also any before s_1, which hold no weight. */
-    ns->start[0] = 0;
-    for (size_t j = 1; j < nb; j++)
-        ns->start[j] = (uint32_t)ns->pr.e[j].value;
-    ns->start[nb] = n_bins;
-    for (size_t j = 0; j < nb; j++) {
-        double g = 0, hh = 0;
-
-        for (uint32_t k = ns->start[j]; k < ns->start[j + 1]; k++) {
-            g += h[k].g;
-            hh += h[k].h;
-        }
-        ns->nh[j].g = g;
-        ns->nh[j].h = hh;
-    }
-    ns->nh[nb] = h[n_bins];
-
-    gbr_split s = scan_feature(ns->nh, (uint32_t)nb, fid, sum_g, sum_h,
-                               parent_score, p);
-
-    if (isinf(s.gain))
-        return s;
-    /* Left: the fine bins below the right side's first, edge; the cut
-     * goes midway through the bins between the left's last holding
-     * rows and edge, which no row of the node is in. With every present
-     * row on the left (edge n_bins), it is +inf, as for the other
-     * proposals. */
-    const uint32_t edge = ns->start[s.bin + 1];
-    uint32_t last = edge - 1;
-
-    if (edge < n_bins)
-        while (last > ns->start[s.bin] && h[last].h == 0 && h[last].g == 0)
-            last--;
-    s.bin = last + (edge - 1 - last) / 2;
-    return s;
-}
 
 /* The best split over every feature feat_on allows: each feature's own
  * best in parallel (into cand), then the best of them in feature order.
- * With b, each feature goes through the node's proposal (node_feature,
- * with the threads' scratch ns), else its bins are the candidates. */
+ * With fn, each feature goes through the proposal's fn, else its bins are
+ * the candidates. */
 static gbr_split
 find_best(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
-          double sum_h, const gbr_params *p, size_t b,
-          const uint8_t *feat_on, gbr_split *cand, gbr_node_scratch *ns,
-          int nt)
+          double sum_h, const gbr_params *p, const uint8_t *feat_on,
+          gbr_split *cand, gbr_split_feature_fn fn, void *ctx, int nt)
 {
     const uint32_t nf = cuts->n_features;
     const double parent_score = leaf_score(sum_g, sum_h, p);
@@ -266,17 +181,14 @@ find_best(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
         const gbr_hbin *h = hist + gbr_cuts_hist_ptr(cuts, f);
 
         if (feat_on && !feat_on[f]) {
-            gbr_split none = { -INFINITY, f, 0, 0, 0, 0, 0, 0 };
-
-            cand[f] = none;
+            cand[f] = gbr_split_none(f);
             continue;
         }
-        cand[f] = b ? node_feature(h, n_bins, f, sum_g, sum_h, parent_score,
-                                   p, b, &ns[gbr_thread_id()])
-                    : scan_feature(h, n_bins, f, sum_g, sum_h, parent_score,
-                                   p);
+        cand[f] = fn ? fn(h, n_bins, f, sum_g, sum_h, parent_score, p, ctx)
+                     : scan_feature(h, n_bins, f, sum_g, sum_h, parent_score,
+                                    p);
     }
-    gbr_split best = { -INFINITY, 0, 0, 0, 0, 0, 0, 0 };
+    gbr_split best = gbr_split_none(0);
 
     for (uint32_t f = 0; f < nf; f++)
         if (gbr_split_better(&cand[f], &best))
@@ -289,14 +201,15 @@ gbr_split_find(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
                double sum_h, const gbr_params *p, const uint8_t *feat_on,
                gbr_split *cand, int nt)
 {
-    return find_best(hist, cuts, sum_g, sum_h, p, 0, feat_on, cand, NULL, nt);
+    return find_best(hist, cuts, sum_g, sum_h, p, feat_on, cand, NULL, NULL,
+                     nt);
 }
 
 gbr_split
-gbr_split_find_node(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
-                    double sum_h, const gbr_params *p, size_t b,
+gbr_split_find_each(const gbr_hbin *hist, const gbr_cuts *cuts,
+                    double sum_g, double sum_h, const gbr_params *p,
                     const uint8_t *feat_on, gbr_split *cand,
-                    gbr_node_scratch *ns, int nt)
+                    gbr_split_feature_fn fn, void *ctx, int nt)
 {
-    return find_best(hist, cuts, sum_g, sum_h, p, b, feat_on, cand, ns, nt);
+    return find_best(hist, cuts, sum_g, sum_h, p, feat_on, cand, fn, ctx, nt);
 }

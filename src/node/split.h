@@ -1,12 +1,12 @@
 #ifndef GBRANK_SPLIT_H
 #define GBRANK_SPLIT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "gbrank/params.h"
 #include "node/hist.h"
-#include "sketch/quantile.h"
 #include "sketch/sketch.h"
 
 /* A candidate split: rows of feature fid in bins 0..bin go left, the rest
@@ -19,6 +19,13 @@ typedef struct gbr_split {
     int default_left;
     double gl, hl, gr, hr;
 } gbr_split;
+
+/* No split: what a feature without a valid candidate gives. */
+static inline gbr_split
+gbr_split_none(uint32_t fid)
+{
+    return (gbr_split){ .gain = -INFINITY, .fid = fid };
+}
 
 /* Least gain worth a split: below it the split is rounding noise. */
 #define GBR_MIN_GAIN 1e-6
@@ -44,33 +51,27 @@ gbr_split gbr_split_find(const gbr_hbin *hist, const gbr_cuts *cuts,
                          double sum_g, double sum_h, const gbr_params *p,
                          const uint8_t *feat_on, gbr_split *cand, int nt);
 
-/* One thread's scratch for gbr_split_find_node. */
-typedef struct gbr_node_scratch {
-    float *val;                 /* a feature's bins holding weight, */
-    double *w;                  /* with their hessian sums */
-    uint32_t *start;            /* the node's bins: each one's first bin */
-    gbr_hbin *nh;               /* the node's histogram of the feature */
-    gbr_qsummary pr;
-} gbr_node_scratch;
+/* One feature's best split, for a proposal that makes a node's own
+ * candidates from its histogram: from the feature's n_bins + 1 slots h
+ * (the last for absent values), with parent_score the score of the node's
+ * sums. Called for many features at once, on many threads; ctx is the
+ * proposal's. */
+typedef gbr_split (*gbr_split_feature_fn)(const gbr_hbin *h, uint32_t n_bins,
+                                          uint32_t fid, double sum_g,
+                                          double sum_h, double parent_score,
+                                          const gbr_params *p, void *ctx);
 
-/* Room for features of up to max_bins bins and summaries pruned to b + 1
- * entries. GBR_OK or GBR_ENOMEM. */
-int gbr_node_scratch_init(gbr_node_scratch *ns, size_t max_bins, size_t b,
-                          gbr_error *err);
-void gbr_node_scratch_free(gbr_node_scratch *ns);
-
-/* The local proposal over a node's histogram on fine bins (cuts, made once
- * per fit): for each feature, the hessian-weighted quantile summary of the
- * node's own rows, over the bins they occupy, pruned to b + 1 entries
- * s_1 < s_2 < ... (as the global proposal prunes all rows' values); the
- * node's candidate bins are [s_j, s_j+1) of the fine bins, and the same
- * scan as gbr_split_find chooses among them. The split's bin is a fine
- * bin: the middle one of the bins, empty in this node, between the last
- * the node has on the left and s_j+1. ns has one scratch per thread. */
-gbr_split gbr_split_find_node(const gbr_hbin *hist, const gbr_cuts *cuts,
+/* gbr_split_find with each feature's best from fn instead of a scan of
+ * its bins. */
+gbr_split gbr_split_find_each(const gbr_hbin *hist, const gbr_cuts *cuts,
                               double sum_g, double sum_h,
-                              const gbr_params *p, size_t b,
-                              const uint8_t *feat_on, gbr_split *cand,
-                              gbr_node_scratch *ns, int nt);
+                              const gbr_params *p, const uint8_t *feat_on,
+                              gbr_split *cand, gbr_split_feature_fn fn,
+                              void *ctx, int nt);
+
+/* gbr_split_scan with the score of (sum_g, sum_h) already made. */
+gbr_split gbr_split_scan_scored(const gbr_hbin *h, uint32_t n_bins,
+                                uint32_t fid, double sum_g, double sum_h,
+                                double parent_score, const gbr_params *p);
 
 #endif

@@ -272,9 +272,8 @@ gbr_exact_find(gbr_exact *lc, size_t nid, size_t n, double sum_g,
         const size_t b = seg[2 * f], m = seg[2 * f + 1] - b;
         const float *val = lc->val + b;
         const gbr_gpair *gp = lc->gp + b;
-        gbr_split none = { -INFINITY, f, 0, 0, 0, 0, 0, 0 };
 
-        cand[f] = none;
+        cand[f] = gbr_split_none(f);
         lc->threshold[f] = 0;
         if ((feat_on && !feat_on[f]) || m == 0)
             continue;
@@ -297,7 +296,7 @@ gbr_exact_find(gbr_exact *lc, size_t nid, size_t n, double sum_g,
         if (!isinf(cand[f].gain))
             lc->threshold[f] = th->cut[cand[f].bin];
     }
-    gbr_split best = { -INFINITY, 0, 0, 0, 0, 0, 0, 0 };
+    gbr_split best = gbr_split_none(0);
 
     for (uint32_t f = 0; f < nf; f++)
         if (gbr_split_better(&cand[f], &best))

@@ -37,18 +37,6 @@ void gbr_binmat_free(gbr_binmat *bm);
 void gbr_binmat_fill(gbr_binmat *bm, const gbr_columns *cols,
                      const gbr_cuts *cuts, int nt);
 
-/* The fixed proposal made straight from CSR rows, GBR_FEAT_BLOCK features
- * at a time: each block's columns are gathered, sorted and cut at
- * unweighted quantiles into at most max_bin bins (one fewer for a feature
- * some rows lack), and binned, so that only a block's columns are ever
- * held, not the whole matrix's. Allocates bm and cuts; the result is what
- * gbr_columns_build, gbr_cuts_propose (absent_counts set) and
- * gbr_binmat_fill give. Blocks run in parallel. GBR_OK or GBR_ENOMEM. */
-int gbr_binmat_fixed(gbr_binmat *bm, gbr_cuts *cuts, size_t n_rows,
-                     uint32_t n_features, const size_t *row_ptr,
-                     const uint32_t *index, const float *value,
-                     size_t max_bin, int nt, gbr_error *err);
-
 /* A dataset's rows as codes under fixed cuts, row major, for walking the
  * trees grown on those cuts without looking values up: entry (r, f) is the
  * number of cuts of f at or below the value, so that code <= k exactly when

@@ -37,7 +37,7 @@ gbr_workspace_init(gbr_workspace *ws, const gbr_params *p, size_t n_rows,
                             "workspace");
         }
         for (int t = 0; t < ws->nt; t++)
-            if (gbr_node_scratch_init(&ws->nodescr[t], hist_size,
+            if (gbr_local_scratch_init(&ws->nodescr[t], hist_size,
                                       (size_t)ceil(1.0 / p->sketch_eps),
                                       err) != GBR_OK) {
                 gbr_workspace_free(ws);
@@ -79,7 +79,7 @@ gbr_workspace_free(gbr_workspace *ws)
     gbr_free(ws->feat_on);
     gbr_free(ws->hscratch);
     for (int t = 0; ws->nodescr && t < ws->nt; t++)
-        gbr_node_scratch_free(&ws->nodescr[t]);
+        gbr_local_scratch_free(&ws->nodescr[t]);
     gbr_free(ws->nodescr);
     gbr_free(ws->bnodes);
     gbr_free(ws->open);
@@ -292,10 +292,9 @@ find_split(gbr_workspace *ws, const gbr_grow_data *gd, gbr_bnode *bn)
         hist = ws->qconv;
     }
     if (gd->node_b)
-        bn->split = gbr_split_find_node(hist, gd->cuts, bn->sum_g,
-                                        bn->sum_h, p, gd->node_b,
-                                        ws->feat_on, ws->cand, ws->nodescr,
-                                        ws->nt);
+        bn->split = gbr_local_find(hist, gd->cuts, bn->sum_g, bn->sum_h, p,
+                                   ws->feat_on, ws->cand, ws->nodescr,
+                                   ws->nt);
     else
         bn->split = gbr_split_find(hist, gd->cuts, bn->sum_g, bn->sum_h, p,
                                    ws->feat_on, ws->cand, ws->nt);

@@ -8,6 +8,7 @@
 #include "sketch/binmat.h"
 #include "node/hist.h"
 #include "proposal/exact.h"
+#include "proposal/local.h"
 #include "sketch/sketch.h"
 #include "node/split.h"
 #include "tree/tree.h"
@@ -61,7 +62,7 @@ typedef struct gbr_workspace {
     gbr_split *cand;            /* n_features */
     uint8_t *feat_on;           /* n_features */
     gbr_hbin *hscratch;         /* nt x GBR_HIST_SCRATCH, for hist builds */
-    gbr_node_scratch *nodescr;  /* local: one per thread */
+    gbr_local_scratch *nodescr;  /* local: one per thread */
     size_t hist_size;           /* slots per histogram, at most */
     gbr_hbin **pool;            /* histograms made so far */
     size_t pool_n, pool_cap;
