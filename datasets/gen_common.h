@@ -1,48 +1,34 @@
 /* What the data generators share: a small deterministic generator
- * (xoshiro256**, seeded by each program), arithmetic that gives the same
+ * (xoshiro256** of common/rng.h, seeded by each program), arithmetic that gives the same
  * bits on every machine, and fast number formatting. */
 #ifndef GBRANK_GEN_COMMON_H
 #define GBRANK_GEN_COMMON_H
 
 #include <stdint.h>
 
+#include "common/rng.h"
+
 #define LN2 0.69314718055994530942
 #define INV_LN2 1.44269504088896340736
 
+/* xoshiro256** (common/rng.h) with a spare normal deviate. */
 struct rng {
-    uint64_t s[4];
+    gbr_xoshiro x;
     double spare;
     int has_spare;
 };
 
 static inline uint64_t
-rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** by Blackman and Vigna. */
-static inline uint64_t
 rng_next(struct rng *r)
 {
-    uint64_t *s = r->s;
-    const uint64_t result = rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    return gbr_xoshiro_next(&r->x);
 }
 
 /* Uniform in [0, 1) on the 2^-53 grid. */
 static inline double
 rng_unif(struct rng *r)
 {
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+    return gbr_unit53(rng_next(r));
 }
 
 /* Natural logarithm of x > 0 from the basic operations only, so that

@@ -54,7 +54,6 @@ static const double btag_cdf[2] = { 0.55, 0.67 };
 static const double label_bias = -1.83;
 static const double mass_noise = 0.10;
 
-
 /* A massless object: transverse momentum, pseudo-rapidity, azimuth. */
 struct object {
     double pt, eta, phi, btag;
@@ -71,33 +70,15 @@ struct options {
     const char *out;
 };
 
-static uint64_t
-splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
 /* Seed the xoshiro state from splitmix64 of the seed, as its authors
  * recommend. */
 static void
 rng_seed(struct rng *r, uint64_t seed)
 {
-    uint64_t x = seed;
-
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
+    gbr_xoshiro_seed(&r->x, seed);
     r->has_spare = 0;
     r->spare = 0.0;
 }
-
-
-
-
-
 
 /* sin x for |x| <= pi from the basic operations: fold x into
  * [-pi/2, pi/2] with sin x = sin(pi - x), then the Taylor series to x^21,
@@ -128,7 +109,6 @@ det_cos(double x)
     return det_sin(y);
 }
 
-
 /* Gaussian bump exp(-(x - c)^2 / (2 w^2)), 1 at the centre. */
 static double
 bump(double x, double c, double w)
@@ -137,7 +117,6 @@ bump(double x, double c, double w)
 
     return det_exp(-0.5 * z * z);
 }
-
 
 /* pT = 20 GeV (the trigger threshold) plus a log-normal tail; eta normal
  * with sd 1.1, cut to the tracker's |eta| < 2.5; phi uniform. */
@@ -210,8 +189,6 @@ event_prob(const double *m, int n_tight, double lep_pt)
 
     return sigmoid(f);
 }
-
-
 
 /* One event as a libsvm row.  The jets are ordered by decreasing pT, as
  * in HIGGS.  The two jets with the highest b-tags (the harder one first on

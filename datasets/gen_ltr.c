@@ -89,7 +89,6 @@ static const double avg_len[N_STREAM] = { 600, 20, 8, 7, 640 };
 static const double lm_mu[N_STREAM] = { 2000, 50, 20, 20, 2000 };
 static const double idf_shift[N_STREAM] = { 0.0, -0.8, 0.5, 0.9, 0.0 };
 
-
 struct query {
     int n_terms;
     int nav;                    /* navigational: one home page is wanted */
@@ -123,32 +122,19 @@ struct out {
 static const char *const split_ext[3] = { "train", "valid", "test" };
 static unsigned char feat_kind[N_FEAT];
 
-static uint64_t
-splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
 /* Seed stream number `stream` of the generator for `seed`: splitmix64 of a
  * mix of both fills the xoshiro state, as its authors recommend. */
 static void
 rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
 {
     uint64_t x = seed;
-    uint64_t h = splitmix64(&x) ^ (stream * 0xd1b54a32d192ed03u);
+    uint64_t h = gbr_splitmix64(&x) ^ (stream * 0xd1b54a32d192ed03u);
 
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&h);
+        r->x.s[i] = gbr_splitmix64(&h);
     r->has_spare = 0;
     r->spare = 0.0;
 }
-
-
-
 
 /* Uniform in (0, 1): the grid shifted by half a step, safe for log. */
 static double
@@ -157,15 +143,11 @@ rng_open(struct rng *r)
     return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
 }
 
-
-
 static double
 det_tanh(double x)
 {
     return 1.0 - 2.0 / (det_exp(2.0 * x) + 1.0);
 }
-
-
 
 /* exp(N(mu, sigma^2)) */
 static double
@@ -478,8 +460,6 @@ doc_label(struct rng *r, const struct query *q, struct doc *d)
     for (int k = 0; k < 4; k++)
         d->label += score > label_cut[k];
 }
-
-
 
 /* Format one row.  An entry present in the document is left out when a
  * draw from the query's second stream falls below miss_cut, that is with

@@ -14,6 +14,7 @@
 
 #include "gbrank/dataset.h"
 #include "gbrank/error.h"
+#include "common/rng.h"
 
 /* cmocka 1.1's assert_float_equal converts its arguments to float, which
  * cannot hold a 1e-12 tolerance; this compares doubles. */
@@ -29,8 +30,8 @@
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-/* splitmix64: a small deterministic generator, so that the random tests
- * do not depend on the C library's rand(). */
+/* splitmix64 (common/rng.h): a small deterministic generator, so that
+ * the random tests do not depend on the C library's rand(). */
 typedef struct tu_rng {
     uint64_t s;
 } tu_rng;
@@ -38,18 +39,14 @@ typedef struct tu_rng {
 static inline uint64_t
 tu_next(tu_rng *r)
 {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return gbr_splitmix64(&r->s);
 }
 
 /* Uniform in [0, 1), 53 bits. */
 static inline double
 tu_unit(tu_rng *r)
 {
-    return (double)(tu_next(r) >> 11) * 0x1.0p-53;
+    return gbr_unit53(tu_next(r));
 }
 
 /* Uniform in [lo, hi). */
