@@ -399,9 +399,48 @@ test_booster_deterministic_ranking(void **state)
     set_free(train);
 }
 
-/* After a fit without early stopping, the margins predicted on the
- * training set are the training margins, bit for bit, with and without
- * row and feature sampling, and for any prediction thread count. */
+/* The last round's logged training metrics of b, fitted with
+ * eval_train and metrics "rmse,mae", against the same metrics of b's
+ * predictions on train: equal bit for bit when prediction walks the trees
+ * as training did. */
+static void
+check_train_log(const gbr_booster *b, const set *train, const char *what)
+{
+    const char *const metrics[] = { "rmse", "mae" };
+    const double *v;
+    const char *const *sets;
+    const char *const *names;
+    size_t n_rounds, n_sets, n_metrics;
+
+    gbr_booster_eval_log(b, &v, &n_rounds, &sets, &n_sets, &names,
+                         &n_metrics);
+    assert_true(n_rounds > 0);
+    assert_int_equal(n_sets, 1);
+    assert_string_equal(sets[0], "train");
+    assert_int_equal(n_metrics, N_OF(metrics));
+    const double *last = v + (n_rounds - 1) * n_metrics;
+    double *pr = predict(b, train, 0, 1);
+
+    for (size_t k = 0; k < N_OF(metrics); k++) {
+        double value;
+
+        assert_string_equal(names[k], metrics[k]);
+        assert_int_equal(gbr_eval_metric(metrics[k], train->ds, pr,
+                                         train->n_rows, 1, &value, NULL),
+                         GBR_OK);
+        if (!(value == last[k]))
+            fail_msg("%s: %s of the predictions %.17g, logged %.17g", what,
+                     metrics[k], value, last[k]);
+    }
+    free(pr);
+}
+
+/* After a fit without early stopping, the predictions on the training set
+ * are what training computed from its own margins: the last round's
+ * logged training metrics (rmse and mae of the transformed margins) equal
+ * the metrics of the predictions bit for bit, with and without row and
+ * feature sampling; predictions are the same bits for any prediction
+ * thread count; and predictions are the transformed margins. */
 static void
 check_predict_reproduces_training(int objective)
 {
@@ -418,29 +457,31 @@ check_predict_reproduces_training(int objective)
 
             base_params(&p, objective, proposals[i]);
             p.n_rounds = 5;
+            p.eval_train = GBR_EVAL_TRAIN_YES;
+            strcpy(p.metric, "rmse,mae");
             if (sampled) {
                 p.subsample = 0.7;
                 p.colsample_bytree = 0.5;
             }
             gbr_booster *b = fit(&p, train, NULL);
+            char what[64];
 
             assert_int_equal(gbr_booster_n_trees(b), 5);
-            assert_int_equal(b->n_train, train->n_rows);
-            for (int nt = 1; nt <= 3; nt += 2) {
-                double *m = predict(b, train, 1, nt);
-
-                if (memcmp(m, b->train_margin, train->n_rows * sizeof *m))
-                    fail_msg("proposal %d, sampled %d: prediction differs "
-                             "from the training margins", proposals[i],
-                             sampled);
-                free(m);
-            }
-            /* Without margin=1, the transformed margins. */
+            snprintf(what, sizeof what, "proposal %d, sampled %d",
+                     proposals[i], sampled);
+            check_train_log(b, train, what);
+            double *m1 = predict(b, train, 1, 1);
+            double *m3 = predict(b, train, 1, 3);
             double *pr = predict(b, train, 0, 1);
 
+            if (memcmp(m1, m3, train->n_rows * sizeof *m1))
+                fail_msg("%s: predictions differ with the thread count",
+                         what);
             for (size_t r = 0; r < train->n_rows; r++)
-                assert_true(pr[r] == gbr_objective_transform(
-                                         objective, b->train_margin[r]));
+                assert_true(pr[r] == gbr_objective_transform(objective,
+                                                             m1[r]));
+            free(m1);
+            free(m3);
             free(pr);
             gbr_booster_free(b);
         }
@@ -468,9 +509,11 @@ static void
 check_log_decreases(const gbr_booster *b, size_t c, double drop)
 {
     const double *v;
-    size_t n_rounds, n_cols;
+    size_t n_rounds, n_sets, n_metrics;
 
-    gbr_booster_eval_log(b, &v, &n_rounds, NULL, &n_cols);
+    gbr_booster_eval_log(b, &v, &n_rounds, NULL, &n_sets, NULL, &n_metrics);
+    const size_t n_cols = n_sets * n_metrics;
+
     assert_true(n_rounds > 1 && c < n_cols);
     for (size_t r = 1; r < n_rounds; r++)
         if (!(v[r * n_cols + c] <= v[(r - 1) * n_cols + c]))
@@ -484,10 +527,10 @@ static double
 last_logged(const gbr_booster *b, size_t c)
 {
     const double *v;
-    size_t n_rounds, n_cols;
+    size_t n_rounds, n_sets, n_metrics;
 
-    gbr_booster_eval_log(b, &v, &n_rounds, NULL, &n_cols);
-    return v[(n_rounds - 1) * n_cols + c];
+    gbr_booster_eval_log(b, &v, &n_rounds, NULL, &n_sets, NULL, &n_metrics);
+    return v[(n_rounds - 1) * n_sets * n_metrics + c];
 }
 
 /* With fixed cuts the validation rows are walked on their codes, not
@@ -545,6 +588,7 @@ test_booster_learns_and_rule(void **state)
     (void)state;
     for (size_t i = 0; i < N_OF(proposals); i++) {
         gbr_params p;
+        const char *const *sets;
         const char *const *names;
 
         base_params(&p, GBR_OBJ_LOGISTIC, proposals[i]);
@@ -553,9 +597,10 @@ test_booster_learns_and_rule(void **state)
         strcpy(p.metric, "logloss,error");
         gbr_booster *b = fit(&p, train, NULL);
 
-        gbr_booster_eval_log(b, NULL, NULL, &names, NULL);
-        assert_string_equal(names[0], "train-logloss");
-        assert_string_equal(names[1], "train-error");
+        gbr_booster_eval_log(b, NULL, NULL, &sets, NULL, &names, NULL);
+        assert_string_equal(sets[0], "train");
+        assert_string_equal(names[0], "logloss");
+        assert_string_equal(names[1], "error");
         check_log_decreases(b, 0, 0.1);
         if (!(last_logged(b, 1) < 0.003))
             fail_msg("proposal %d: training error %g", proposals[i],
@@ -797,8 +842,9 @@ test_booster_early_stopping(void **state)
     set *valid = set_make(1000, 4, 0.1, LABEL_NOISY, 11);
     gbr_params p;
     const double *v;
+    const char *const *sets;
     const char *const *names;
-    size_t n_rounds, n_cols;
+    size_t n_rounds, n_sets, n_metrics;
     double value;
 
     (void)state;
@@ -811,11 +857,14 @@ test_booster_early_stopping(void **state)
     p.lambda = 0;
     p.early_stop = 3;
     gbr_booster *b = fit(&p, train, valid);
-    size_t best = gbr_booster_eval_log(b, &v, &n_rounds, &names, &n_cols);
+    size_t best = gbr_booster_eval_log(b, &v, &n_rounds, &sets, &n_sets,
+                                       &names, &n_metrics);
 
-    assert_int_equal(n_cols, 2);
-    assert_string_equal(names[0], "train-rmse");
-    assert_string_equal(names[1], "valid-rmse");
+    assert_int_equal(n_sets, 2);
+    assert_int_equal(n_metrics, 1);
+    assert_string_equal(sets[0], "train");
+    assert_string_equal(sets[1], "valid");
+    assert_string_equal(names[0], "rmse");
     assert_true(n_rounds < 100);
     assert_int_equal(n_rounds, best + 1 + 3);
     assert_int_equal(gbr_booster_n_trees(b), best + 1);
@@ -840,7 +889,8 @@ test_booster_early_stopping(void **state)
     p.n_rounds = best + 6;
     b = fit(&p, train, valid);
     assert_int_equal(gbr_booster_n_trees(b), best + 6);
-    assert_int_equal(gbr_booster_eval_log(b, NULL, &n_rounds, NULL, NULL),
+    assert_int_equal(gbr_booster_eval_log(b, NULL, &n_rounds, NULL, NULL,
+                                          NULL, NULL),
                      best + 5);
     assert_int_equal(n_rounds, best + 6);
     gbr_booster_free(b);
@@ -861,8 +911,9 @@ test_booster_early_stopping_last_valid_set(void **state)
     gbr_booster *b = NULL;
     gbr_params p;
     const double *v;
+    const char *const *sets;
     const char *const *names;
-    size_t n_rounds, n_cols;
+    size_t n_rounds, n_sets, n_metrics;
 
     (void)state;
     base_params(&p, GBR_OBJ_SQUARED_ERROR, GBR_PROPOSAL_FIXED);
@@ -876,11 +927,17 @@ test_booster_early_stopping_last_valid_set(void **state)
     assert_int_equal(gbr_booster_create(&p, &b, NULL), GBR_OK);
     assert_int_equal(gbr_booster_fit(b, train->ds, valid, vnames, 2, NULL),
                      GBR_OK);
-    size_t best = gbr_booster_eval_log(b, &v, &n_rounds, &names, &n_cols);
+    size_t best = gbr_booster_eval_log(b, &v, &n_rounds, &sets, &n_sets,
+                                       &names, &n_metrics);
+    const size_t n_cols = n_sets * n_metrics;
 
-    assert_int_equal(n_cols, 6);
-    assert_string_equal(names[2], "first-rmse");
-    assert_string_equal(names[5], "second-mae");
+    assert_int_equal(n_sets, 3);
+    assert_int_equal(n_metrics, 2);
+    assert_string_equal(sets[0], "train");
+    assert_string_equal(sets[1], "first");
+    assert_string_equal(sets[2], "second");
+    assert_string_equal(names[0], "rmse");
+    assert_string_equal(names[1], "mae");
     assert_int_equal(n_rounds, best + 1 + 2);
     assert_int_equal(gbr_booster_n_trees(b), best + 1);
     for (size_t r = 0; r < n_rounds; r++)
@@ -1116,7 +1173,7 @@ test_booster_refit_replaces(void **state)
 
     assert_int_equal(n1, n2);
     assert_memory_equal(t1, t2, n1);
-    assert_int_equal(b2->n_train, 700);
+    assert_int_equal(gbr_booster_n_features(b2), 6);
     free(t1);
     free(t2);
     gbr_booster_free(b1);
@@ -1297,13 +1354,13 @@ test_booster_infinite_values(void **state)
 
         base_params(&p, GBR_OBJ_SQUARED_ERROR, proposals[i]);
         p.min_child_weight = 0;
+        p.eval_train = GBR_EVAL_TRAIN_YES;
+        strcpy(p.metric, "rmse,mae");
         gbr_booster *b = fit(&p, train, NULL);
-        double *m = predict(b, train, 1, 1);
+        char what[32];
 
-        if (memcmp(m, b->train_margin, train->n_rows * sizeof *m))
-            fail_msg("proposal %d: prediction differs from the training "
-                     "margins", proposals[i]);
-        free(m);
+        snprintf(what, sizeof what, "proposal %d", proposals[i]);
+        check_train_log(b, train, what);
         gbr_booster_free(b);
     }
     set_free(train);

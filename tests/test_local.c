@@ -7,12 +7,9 @@
 
 #include "testutil.h"
 
-#include "proposal/fixed.h"
-#include "sketch/binmat.h"
 #include "data/dataset_impl.h"
+#include "proposal/proposal.h"
 #include "tree/grow.h"
-#include "proposal/exact.h"
-#include "sketch/sketch.h"
 
 #define N_ROWS 80
 #define N_FEAT 3
@@ -161,31 +158,27 @@ test_local_exact_matches_brute_force(void **state)
         p.alpha = trial % 3 ? 0 : 0.05;
         p.min_child_weight = 0.3;
         for (int nt = 1; nt <= 3; nt += 2) {
-            gbr_columns cols;
-            gbr_exact lc;
+            gbr_proposer pr;
             gbr_workspace ws;
             gbr_tree t = { 0 };
+            const gbr_grow_data gd = { .ds = ds, .gp = gp };
 
             p.n_threads = nt;
-            assert_int_equal(gbr_columns_build(&cols, N_ROWS, N_FEAT,
-                                               ds->row_ptr, ds->index,
-                                               ds->value, nt, NULL), GBR_OK);
-            assert_int_equal(gbr_exact_init(&lc, &cols, nt, NULL), GBR_OK);
-            assert_int_equal(gbr_workspace_init(&ws, &p, N_ROWS, N_FEAT, 0,
-                                                NULL), GBR_OK);
+            assert_int_equal(gbr_proposer_create(&pr, &p, ds, nt, NULL),
+                             GBR_OK);
+            assert_int_equal(gbr_workspace_init(&ws, &p, N_ROWS, N_FEAT,
+                                                pr.hist_size, NULL), GBR_OK);
             for (uint32_t r = 0; r < N_ROWS; r++)
                 ws.rows[r] = r;
-            gbr_grow_data gd = { NULL, NULL, &lc, ds, gp, NULL, NULL, 0, 0,
-                                 0 };
-
-            assert_int_equal(gbr_grow_tree(&ws, N_ROWS, &gd, &t, NULL),
+            gbr_proposer_begin_tree(&pr, &gd);
+            assert_int_equal(gbr_grow_tree(&ws, &pr, N_ROWS, &gd, &t, NULL),
                              GBR_OK);
             size_t n_inner = 0;
 
             for (size_t nid = 0; nid < t.n_nodes; nid++) {
                 if (t.feature[nid] < 0)
                     continue;
-                const gbr_bnode *bn = &ws.bnodes[nid];
+                const gbr_node *bn = &ws.nodes[nid];
                 struct node_data nd = { x, gp, ws.rows + bn->begin,
                                         bn->end - bn->begin };
                 struct choice want = exact_oracle(&nd, bn->sum_g, bn->sum_h,
@@ -200,8 +193,7 @@ test_local_exact_matches_brute_force(void **state)
             assert_true(n_inner >= 3);
             gbr_tree_free(&t);
             gbr_workspace_free(&ws);
-            gbr_exact_free(&lc);
-            gbr_columns_free(&cols);
+            gbr_proposer_free(&pr);
         }
         gbr_dataset_free(ds);
     }
@@ -240,8 +232,7 @@ check_local_tree(const float *x, const gbr_gpair *gp, const gbr_dataset *ds,
                  double eps, size_t *n_inner)
 {
     gbr_params p;
-    gbr_binmat bm;
-    gbr_cuts cuts;
+    gbr_proposer pr;
     gbr_workspace ws;
     gbr_tree t = { 0 };
     size_t n_same = 0;
@@ -252,24 +243,37 @@ check_local_tree(const float *x, const gbr_gpair *gp, const gbr_dataset *ds,
     p.max_depth = 4;
     p.lambda = 0.5;
     p.min_child_weight = 0.1;
-    assert_int_equal(gbr_fixed_bin(&bm, &cuts, N_ROWS, N_FEAT,
-                                      ds->row_ptr, ds->index, ds->value,
-                                      4096, 1, NULL),
-                     GBR_OK);
+    p.n_threads = 1;
+    assert_int_equal(gbr_proposer_create(&pr, &p, ds, 1, NULL), GBR_OK);
+    /* Every distinct value of the 80 rows has a fine bin of its own. */
+    for (uint32_t f = 0; f < N_FEAT; f++) {
+        size_t n_distinct = 0;
+
+        for (size_t i = 0; i < N_ROWS; i++) {
+            const float v = x[i * N_FEAT + f];
+            int seen = isnan(v);
+
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = x[j * N_FEAT + f] == v;
+            n_distinct += !seen;
+        }
+        assert_int_equal(pr.cuts.cut_ptr[f + 1] - pr.cuts.cut_ptr[f],
+                         n_distinct);
+    }
     assert_int_equal(gbr_workspace_init(&ws, &p, N_ROWS, N_FEAT,
-                                        gbr_cuts_hist_size(&cuts), NULL),
+                                        pr.hist_size, NULL),
                      GBR_OK);
     for (uint32_t r = 0; r < N_ROWS; r++)
         ws.rows[r] = r;
-    gbr_grow_data gd = { &bm, &cuts, NULL, ds, gp, NULL, NULL, 0, 0,
-                         (size_t)ceil(1.0 / eps) };
+    const gbr_grow_data gd = { .ds = ds, .gp = gp };
 
-    assert_int_equal(gbr_grow_tree(&ws, N_ROWS, &gd, &t, NULL), GBR_OK);
+    gbr_proposer_begin_tree(&pr, &gd);
+    assert_int_equal(gbr_grow_tree(&ws, &pr, N_ROWS, &gd, &t, NULL), GBR_OK);
     *n_inner = 0;
     for (size_t nid = 0; nid < t.n_nodes; nid++) {
         if (t.feature[nid] < 0)
             continue;
-        const gbr_bnode *bn = &ws.bnodes[nid];
+        const gbr_node *bn = &ws.nodes[nid];
         struct node_data nd = { x, gp, ws.rows + bn->begin,
                                 bn->end - bn->begin };
         uint32_t f = (uint32_t)t.feature[nid];
@@ -300,8 +304,7 @@ check_local_tree(const float *x, const gbr_gpair *gp, const gbr_dataset *ds,
     }
     gbr_tree_free(&t);
     gbr_workspace_free(&ws);
-    gbr_binmat_free(&bm);
-    gbr_cuts_free(&cuts);
+    gbr_proposer_free(&pr);
     return n_same;
 }
 

@@ -61,14 +61,20 @@ GBR_API size_t gbr_booster_n_features(const gbr_booster *b);
 /* The model's parameters (objective and the rest). */
 GBR_API const gbr_params *gbr_booster_params(const gbr_booster *b);
 
-/* The metric log of the last fit: *n_rounds rows of *n_cols values, row
- * major, column j named by names[j] ("train-rmse", "valid-auc", ...). All
- * pointers stay valid until the next fit or free. Returns the best round
- * (0-based) for early stopping, or the last round. */
+/* The metric log of the last fit: *n_rounds rounds of *n_sets x
+ * *n_metrics values, round by round and within a round set by set: the
+ * value of metric m on set s in round r is
+ * values[(r * n_sets + s) * n_metrics + m]. Set s is named sets[s]
+ * ("train", or a validation set's name as given to gbr_booster_fit, or
+ * "valid", "valid1", ... when it has none) and metric m metrics[m]
+ * ("rmse", "ndcg@10", ...). Any pointer may be NULL. All stay valid until
+ * the next fit or free. Returns the best round (0-based) for early
+ * stopping, or the last round. */
 GBR_API size_t gbr_booster_eval_log(const gbr_booster *b,
                                     const double **values, size_t *n_rounds,
-                                    const char *const **names,
-                                    size_t *n_cols);
+                                    const char *const **sets, size_t *n_sets,
+                                    const char *const **metrics,
+                                    size_t *n_metrics);
 
 /* Write the model to path as versioned text, whole or not at all (through
  * a temporary file renamed into place). GBR_OK or GBR_EIO. */

@@ -50,10 +50,13 @@ enum gbr_log_level {
 /* Receives one line of progress (no newline). */
 typedef void (*gbr_log_fn)(int level, const char *msg, void *ud);
 
-/* Receives each round's metrics as they are computed: values[j] is the
- * metric named names[j] ("train-rmse", "valid-ndcg@10", ...), for the
- * round-th tree (0-based). The arrays are valid during the call only. */
-typedef void (*gbr_round_fn)(size_t round, size_t n, const char *const *names,
+/* Receives each round's metrics as they are computed, for the round-th
+ * tree (0-based): values[s * n_metrics + m] is metric metrics[m] ("rmse",
+ * "ndcg@10", ...) on set sets[s] ("train", or a validation set's name).
+ * The arrays are valid during the call only. */
+typedef void (*gbr_round_fn)(size_t round, size_t n_sets,
+                             const char *const *sets, size_t n_metrics,
+                             const char *const *metrics,
                              const double *values, void *ud);
 
 #define GBR_METRIC_LIST_SIZE 256

@@ -10,7 +10,6 @@
 struct fit_log {
     struct cli_out out;
     struct timespec start;      /* CLOCK_MONOTONIC when training began */
-    size_t n_sets;              /* train and each --valid set */
 };
 
 static void
@@ -53,39 +52,13 @@ log_stderr(int level, const char *msg, void *ud)
     fprintf(stderr, "%s\n", msg);
 }
 
-/* Write s, or its first len bytes, as one field of the log table: tabs
- * and line ends would break the table, so they become spaces. */
+/* Write s as one field of the log table: tabs and line ends would break
+ * the table, so they become spaces. */
 static void
-put_field(FILE *fp, const char *s, size_t len)
+put_field(FILE *fp, const char *s)
 {
-    for (size_t i = 0; i < len && s[i]; i++)
+    for (size_t i = 0; s[i]; i++)
         fputc(s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ? ' ' : s[i], fp);
-}
-
-/* Split the log column name into its set and metric. Names are
- * "<set>-<metric>", set by set with the same metrics each, the first set
- * being train. Either part may hold a hyphen (a file "ltr-valid.svm", a
- * metric "ndcg@10-"), so the metric is taken from the train column of the
- * same position and the set is what comes before "-<metric>"; only a name
- * of another shape is cut at its first hyphen. */
-static void
-split_name(const char *name, const char *train_name, size_t *set_len,
-           const char **metric)
-{
-    const char *m = strncmp(train_name, "train-", 6) == 0 ? train_name + 6
-                                                           : NULL;
-    size_t ln = strlen(name), lm = m ? strlen(m) : 0;
-
-    if (m && ln > lm + 1 && name[ln - lm - 1] == '-' &&
-        strcmp(name + ln - lm, m) == 0) {
-        *set_len = ln - lm - 1;
-        *metric = m;
-        return;
-    }
-    const char *dash = strchr(name, '-');
-
-    *set_len = dash ? (size_t)(dash - name) : ln;
-    *metric = dash ? dash + 1 : "";
 }
 
 /* The round callback of --log: one row per set and metric, with the
@@ -93,30 +66,25 @@ split_name(const char *name, const char *train_name, size_t *set_len,
  * followed while fit runs. Values are written %.17g, so that they read
  * back exactly. */
 static void
-log_round(size_t round, size_t n, const char *const *names,
-          const double *values, void *ud)
+log_round(size_t round, size_t n_sets, const char *const *sets,
+          size_t n_metrics, const char *const *metrics, const double *values,
+          void *ud)
 {
     struct fit_log *fl = ud;
     struct timespec now;
-    size_t n_metrics = fl->n_sets && n % fl->n_sets == 0
-                       ? n / fl->n_sets : n;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
     double seconds = (double)(now.tv_sec - fl->start.tv_sec) +
                      (double)(now.tv_nsec - fl->start.tv_nsec) * 1e-9;
 
-    for (size_t j = 0; j < n; j++) {
-        const char *metric;
-        size_t set_len;
-
-        split_name(names[j], names[n_metrics ? j % n_metrics : j], &set_len,
-                   &metric);
-        fprintf(fl->out.fp, "%zu\t%.6f\t", round, seconds);
-        put_field(fl->out.fp, names[j], set_len);
-        fputc('\t', fl->out.fp);
-        put_field(fl->out.fp, metric, strlen(metric));
-        fprintf(fl->out.fp, "\t%.17g\n", values[j]);
-    }
+    for (size_t s = 0; s < n_sets; s++)
+        for (size_t m = 0; m < n_metrics; m++) {
+            fprintf(fl->out.fp, "%zu\t%.6f\t", round, seconds);
+            put_field(fl->out.fp, sets[s]);
+            fputc('\t', fl->out.fp);
+            put_field(fl->out.fp, metrics[m]);
+            fprintf(fl->out.fp, "\t%.17g\n", values[s * n_metrics + m]);
+        }
     fflush(fl->out.fp);
 }
 
@@ -214,7 +182,6 @@ cmd_fit(int argc, char **argv)
             goto done;
         fputs("round\tseconds\tset\tmetric\tvalue\n", flog.out.fp);
         fflush(flog.out.fp);
-        flog.n_sets = 1 + n_valid;
         p.round_fn = log_round;
         p.round_ud = &flog;
     }

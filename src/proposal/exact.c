@@ -5,6 +5,7 @@
 
 #include "common/parallel.h"
 #include "common/util.h"
+#include "proposal/proposal.h"
 
 /* Make room for the segments of nodes 0 .. n_nodes-1. The room only
  * grows, so after the first trees no split allocates. */
@@ -304,3 +305,107 @@ gbr_exact_find(gbr_exact *lc, size_t nid, size_t n, double sum_g,
     *threshold = isinf(best.gain) ? 0 : lc->threshold[best.fid];
     return best;
 }
+
+/* The proposal's state: the sorted columns and the nodes' segments. */
+struct exact {
+    gbr_columns cols;
+    gbr_exact lc;
+};
+
+static void
+exact_free(gbr_proposer *pr)
+{
+    struct exact *ex = pr->impl;
+
+    if (!ex)
+        return;
+    gbr_exact_free(&ex->lc);
+    gbr_columns_free(&ex->cols);
+    gbr_free(ex);
+    pr->impl = NULL;
+}
+
+static int
+exact_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
+{
+    struct exact *ex;
+    int rc;
+
+    if (!(ex = gbr_calloc(1, sizeof *ex)))
+        return gbr_fail(err, GBR_ENOMEM, "out of memory");
+    pr->impl = ex;
+    pr->hist_size = train->n_features;
+    if ((rc = gbr_columns_build(&ex->cols, train->n_rows,
+                                (uint32_t)train->n_features, train->row_ptr,
+                                train->index, train->value, pr->nt, err)) !=
+        GBR_OK)
+        return rc;
+    return gbr_exact_init(&ex->lc, &ex->cols, pr->nt, err);
+}
+
+static int
+exact_root(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
+           gbr_error *err)
+{
+    struct exact *ex = pr->impl;
+
+    (void)ws;
+    (void)err;
+    gbr_exact_start(&ex->lc, gd->in_tree, gd->gp);
+    return GBR_OK;
+}
+
+static void
+exact_node_find(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
+                size_t nid)
+{
+    struct exact *ex = pr->impl;
+    gbr_node *nd = &ws->nodes[nid];
+
+    (void)gd;
+    nd->split = gbr_exact_find(&ex->lc, nid, nd->end - nd->begin, nd->sum_g,
+                               nd->sum_h, pr->p, ws->feat_on, ws->cand,
+                               &nd->threshold);
+}
+
+/* The sides come from the node's sorted segment of the split's feature,
+ * marked row by row, not from bins. */
+static void
+exact_route(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
+            size_t nid, gbr_part_rule *rule)
+{
+    struct exact *ex = pr->impl;
+    const gbr_node *nd = &ws->nodes[nid];
+    const gbr_split *s = &nd->split;
+
+    (void)gd;
+    gbr_exact_mark(&ex->lc, nid, ws->rows + nd->begin, nd->end - nd->begin,
+                   s->fid, nd->threshold, s->default_left);
+    *rule = (gbr_part_rule){ .side = ex->lc.left };
+}
+
+static int
+exact_children(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
+               size_t nid, size_t lid, size_t rid, int split_l, int split_r,
+               gbr_error *err)
+{
+    struct exact *ex = pr->impl;
+    const gbr_node *nd = &ws->nodes[nid];
+
+    (void)gd;
+    (void)split_l;
+    (void)split_r;
+    return gbr_exact_split(&ex->lc, nid, lid, rid, ws->rows + nd->begin,
+                           ws->nodes[lid].end - ws->nodes[lid].begin,
+                           nd->end - nd->begin, err);
+}
+
+const gbr_proposer_ops gbr_exact_ops = {
+    .name = "exact",
+    .prepare = exact_prepare,
+    .root = exact_root,
+    .find = exact_node_find,
+    .route = exact_route,
+    .children = exact_children,
+    .free = exact_free,
+};

@@ -13,7 +13,7 @@
 /* Exact greedy: every distinct value of a node's rows is a candidate.
  * The node's histogram is built over its own candidates and handed to the
  * same per-feature scan as every other proposal. (The local proposal
- * works on histograms over fine bins instead: gbr_split_find_node.)
+ * works on histograms over fine bins instead: gbr_local_find.)
  *
  * Each node owns, for every feature, a segment of the values its rows
  * have, sorted; a split partitions the parent's segments stably between

@@ -5,6 +5,7 @@
 
 #include "common/parallel.h"
 #include "common/util.h"
+#include "proposal/proposal.h"
 
 /* Columns gathered at once within a block: a pass over the rows fills
  * this many, so a thread holds GATHER_COLS columns, not a block's. */
@@ -161,3 +162,26 @@ done:
     gbr_free(bb);
     return rc;
 }
+
+/* Bins made once for the whole fit, at most max_bin a feature. */
+static int
+fixed_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
+{
+    int rc = gbr_fixed_bin(&pr->bm, &pr->cuts, train->n_rows,
+                           (uint32_t)train->n_features, train->row_ptr,
+                           train->index, train->value,
+                           (size_t)pr->p->max_bin, pr->nt, err);
+
+    pr->hist_size = pr->cuts.cap + train->n_features;
+    pr->cuts_fixed = 1;
+    return rc;
+}
+
+const gbr_proposer_ops gbr_fixed_ops = {
+    .name = "fixed",
+    .prepare = fixed_prepare,
+    .root = gbr_binned_root,
+    .find = gbr_binned_find,
+    .route = gbr_binned_route,
+    .children = gbr_binned_children,
+};

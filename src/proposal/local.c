@@ -5,6 +5,8 @@
 
 #include "common/parallel.h"
 #include "common/util.h"
+#include "proposal/fixed.h"
+#include "proposal/proposal.h"
 
 int
 gbr_local_scratch_init(gbr_local_scratch *ns, size_t max_bins, size_t b,
@@ -109,3 +111,78 @@ gbr_local_find(const gbr_hbin *hist, const gbr_cuts *cuts, double sum_g,
     return gbr_split_find_each(hist, cuts, sum_g, sum_h, p, feat_on, cand,
                                node_feature, ns, nt);
 }
+
+/* The fine bins per feature of local, on which each node's summaries are
+ * made: one for each 32 training rows, from 256 to 4096 (a node's work
+ * grows with them, however few rows it has), or 16 times the summaries'
+ * size b when that is more; at most 65535. */
+static size_t
+local_grid(const gbr_params *p, size_t n_rows)
+{
+    size_t g = n_rows / 32;
+
+    g = g < 256 ? 256 : g > 4096 ? 4096 : g;
+    if (g < 16 * gbr_proposal_sketch_b(p))
+        g = 16 * gbr_proposal_sketch_b(p);
+    return g > 65535 ? 65535 : g;
+}
+
+static void
+local_free(gbr_proposer *pr)
+{
+    gbr_local_scratch *ns = pr->impl;
+
+    for (int t = 0; ns && t < pr->nt; t++)
+        gbr_local_scratch_free(&ns[t]);
+    gbr_free(ns);
+    pr->impl = NULL;
+}
+
+/* Fine bins made once for the whole fit, as fixed makes its bins, and
+ * each thread's scratch for the nodes' summaries. */
+static int
+local_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
+{
+    gbr_local_scratch *ns;
+    int rc;
+
+    if ((rc = gbr_fixed_bin(&pr->bm, &pr->cuts, train->n_rows,
+                            (uint32_t)train->n_features, train->row_ptr,
+                            train->index, train->value,
+                            local_grid(pr->p, train->n_rows), pr->nt,
+                            err)) != GBR_OK)
+        return rc;
+    pr->hist_size = pr->cuts.cap + train->n_features;
+    pr->cuts_fixed = 1;
+    if (!(ns = gbr_calloc((size_t)pr->nt, sizeof *ns)))
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for the workspace");
+    pr->impl = ns;
+    for (int t = 0; t < pr->nt; t++)
+        if ((rc = gbr_local_scratch_init(&ns[t], pr->hist_size,
+                                         gbr_proposal_sketch_b(pr->p),
+                                         err)) != GBR_OK)
+            return rc;
+    return GBR_OK;
+}
+
+static void
+local_node_find(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
+                size_t nid)
+{
+    gbr_node *nd = &ws->nodes[nid];
+    const gbr_hbin *hist = gbr_node_hist_sums(ws, gd, &pr->cuts, nd);
+
+    nd->split = gbr_local_find(hist, &pr->cuts, nd->sum_g, nd->sum_h, pr->p,
+                               ws->feat_on, ws->cand, pr->impl, ws->nt);
+    gbr_binned_threshold(pr, nd);
+}
+
+const gbr_proposer_ops gbr_local_ops = {
+    .name = "local",
+    .prepare = local_prepare,
+    .root = gbr_binned_root,
+    .find = local_node_find,
+    .route = gbr_binned_route,
+    .children = gbr_binned_children,
+    .free = local_free,
+};

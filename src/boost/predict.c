@@ -1,0 +1,72 @@
+#include "boost/booster_impl.h"
+
+#include <math.h>
+
+#include "common/parallel.h"
+#include "common/util.h"
+#include "data/dataset_impl.h"
+#include "objective/metric.h"
+#include "objective/objective.h"
+
+int
+gbr_booster_predict(const gbr_booster *b, const gbr_dataset *ds, int margin,
+                    int n_threads, double *out, size_t n, gbr_error *err)
+{
+    const int nt = gbr_threads(n_threads);
+    const size_t nf = b->n_features;
+    float *dense;
+
+    if (n != ds->n_rows)
+        return gbr_fail(err, GBR_EPARAM, "output has room for %zu rows, the "
+                        "dataset has %zu", n, ds->n_rows);
+    dense = gbr_reallocarray(NULL, (size_t)nt * (nf ? nf : 1), sizeof(float));
+    if (!dense)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < (size_t)nt * nf; i++)
+        dense[i] = NAN;
+    /* Each thread spreads a row into its own dense buffer, walks every
+     * tree, then clears the entries it set. */
+#pragma omp parallel num_threads(nt)
+    {
+        float *x = dense + (size_t)gbr_thread_id() * nf;
+
+#pragma omp for schedule(static)
+        for (size_t r = 0; r < ds->n_rows; r++) {
+            size_t e = ds->row_ptr[r + 1];
+            double s = b->base_score;
+
+            for (size_t j = ds->row_ptr[r]; j < e; j++)
+                if (ds->index[j] < nf)
+                    x[ds->index[j]] = ds->value[j];
+            for (size_t i = 0; i < b->n_trees; i++) {
+                const gbr_tree *t = &b->trees[i];
+
+                s += t->value[gbr_tree_leaf_dense(t, x)];
+            }
+            for (size_t j = ds->row_ptr[r]; j < e; j++)
+                if (ds->index[j] < nf)
+                    x[ds->index[j]] = NAN;
+            out[r] = margin ? s
+                            : gbr_objective_transform(b->params.objective, s);
+        }
+    }
+    gbr_free(dense);
+    return GBR_OK;
+}
+
+int
+gbr_eval_metric(const char *name, const gbr_dataset *ds, const double *pred,
+                size_t n, int n_threads, double *value, gbr_error *err)
+{
+    gbr_metric m;
+    int rc;
+
+    if (n != ds->n_rows)
+        return gbr_fail(err, GBR_EPARAM, "%zu predictions for %zu rows", n,
+                        ds->n_rows);
+    if ((rc = gbr_metric_parse(name, &m, err)) != GBR_OK)
+        return rc;
+    return gbr_metric_eval(&m, ds->label, ds->weight, ds->n_rows,
+                           ds->group_ptr, ds->n_groups, pred,
+                           gbr_threads(n_threads), value, err);
+}
