@@ -600,6 +600,33 @@ if [ "$good" -ne 1 ]; then
     diff "$tmp/rows.err" "$tmp/rows.log" | head -n 6 | diag
 fi
 
+# The set is the validation file's base name and the metric its own
+# column, whatever hyphens either holds, with or without the train set.
+cp "$tiny" "$tmp/ltr-valid.svm"
+begin
+g fit --rounds=2 --valid="$tmp/ltr-valid.svm" --log="$tmp/hy.log" \
+    -o "$tmp/hy.model" "$tiny"
+need "without --eval-train: exit status 0" status_is 0
+need "without --eval-train: rows ltr-valid.svm/rmse only" \
+    test "$(awk -F "$tab" 'NR > 1 { print $3 "/" $4 }' "$tmp/hy.log" |
+    tr '\n' ' ')" = "ltr-valid.svm/rmse ltr-valid.svm/rmse "
+g fit --rounds=2 --eval-train=yes --valid="$tmp/ltr-valid.svm" \
+    --log="$tmp/hy.log" -o "$tmp/hy.model" "$tiny"
+need "with --eval-train=yes: exit status 0" status_is 0
+need "with --eval-train=yes: rows train/rmse, ltr-valid.svm/rmse" \
+    test "$(awk -F "$tab" 'NR > 1 { print $3 "/" $4 }' "$tmp/hy.log" |
+    tr '\n' ' ')" = \
+    "train/rmse ltr-valid.svm/rmse train/rmse ltr-valid.svm/rmse "
+g fit --rounds=2 --metric=ndcg@3-,rmse --valid="$tmp/ltr-valid.svm" \
+    --valid="$tmp/tiny-valid.svm" --log="$tmp/hy.log" -o "$tmp/hy.model" \
+    "$tiny"
+need "two hyphenated sets, a hyphenated metric: exit status 0" status_is 0
+need "two hyphenated sets, a hyphenated metric: each named apart" \
+    test "$(awk -F "$tab" 'NR > 1 && NR < 6 { print $3 "/" $4 }' \
+    "$tmp/hy.log" | tr '\n' ' ')" = "ltr-valid.svm/ndcg@3- \
+ltr-valid.svm/rmse tiny-valid.svm/ndcg@3- tiny-valid.svm/rmse "
+end "fit --log names the set by the file's base name and the metric apart"
+
 begin
 g fit --rounds=3 --log=- -o "$tmp/stdout.model" "$tiny"
 need "exit status 0" status_is 0
