@@ -5,89 +5,99 @@
 #include "common/parallel.h"
 #include "common/util.h"
 
+/* How a rule's side is read, for goes_left: from the marks, from the
+ * bins of one of three widths, or from the raw value. */
+enum side_of {
+    SIDE_MARKED,
+    SIDE_BIN8,
+    SIDE_BIN16,
+    SIDE_BIN32,
+    SIDE_VALUE
+};
+
+/* Whether row r goes left under rule. With bins, col is the rule's
+ * feature's entry of row 0, and row r's is r GBR_FEAT_BLOCK entries
+ * further: at most bin goes left, the code absent follows dl. kind is a
+ * constant at every call, so each kind compiles to a loop of its own. */
+static GBR_FORCE_INLINE int
+goes_left(const int kind, const gbr_part_rule *rule, const void *col,
+          uint32_t r, uint32_t bin, uint32_t absent, int dl)
+{
+    const size_t at = (size_t)r * GBR_FEAT_BLOCK;
+    uint32_t c;
+    float v;
+
+    switch (kind) {
+    case SIDE_MARKED:
+        return rule->side[r];
+    case SIDE_BIN8:
+        c = ((const uint8_t *)col)[at];
+        return c == absent ? dl : c <= bin;
+    case SIDE_BIN16:
+        c = ((const uint16_t *)col)[at];
+        return c == absent ? dl : c <= bin;
+    case SIDE_BIN32:
+        c = ((const uint32_t *)col)[at];
+        return c == absent ? dl : c <= bin;
+    default:
+        v = gbr_dataset_value(rule->ds, r, rule->fid);
+        return v != v ? rule->default_left : v < rule->threshold;
+    }
+}
+
 /* Split the n rows of one block into out[0 .. n-1]: the rows going left
  * from the front, in order, and the others from the back, in reverse
  * order. Both slots are written for every row and one of the two cursors
- * moves, so the loop does not branch on the side. LEFT is an expression
- * of the row r, nonzero when r goes left. Leaves the left count in l. */
-#define SPLIT_BLOCK(LEFT)                                                    \
-    do {                                                                     \
-        size_t back_ = n;                                                    \
-                                                                             \
-        for (size_t i_ = 0; i_ < n; i_++) {                                  \
-            const uint32_t r = rows[i_];                                     \
-            const size_t left_ = (LEFT) != 0;                                \
-                                                                             \
-            out[l] = r;                                                      \
-            out[back_ - 1] = r;                                              \
-            l += left_;                                                      \
-            back_ -= 1 - left_;                                              \
-        }                                                                    \
-    } while (0)
-
-/* The bin rule for entries of type T, whose entries of the rule's feature
- * are GBR_FEAT_BLOCK apart from col. */
-#define BIN_LEFT(T)                                                          \
-    static inline int bin_left_##T(const T *col, uint32_t r, uint32_t bin,   \
-                                   uint32_t absent, int dl)                  \
-    {                                                                        \
-        const uint32_t c = col[(size_t)r * GBR_FEAT_BLOCK];                  \
-                                                                             \
-        return c == absent ? dl : c <= bin;                                  \
-    }
-BIN_LEFT(uint8_t)
-BIN_LEFT(uint16_t)
-BIN_LEFT(uint32_t)
-
-static inline int
-value_left(const gbr_part_rule *rule, uint32_t r)
+ * moves, so the loop does not branch on the side. Returns the left
+ * count. */
+static GBR_FORCE_INLINE size_t
+split_run(const int kind, const gbr_part_rule *rule, const void *col,
+          uint32_t bin, uint32_t absent, int dl, const uint32_t *rows,
+          size_t n, uint32_t *out)
 {
-    float v = gbr_dataset_value(rule->ds, r, rule->fid);
+    size_t l = 0, back = n;
 
-    return v != v ? rule->default_left : v < rule->threshold;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t r = rows[i];
+        const size_t left =
+            goes_left(kind, rule, col, r, bin, absent, dl) != 0;
+
+        out[l] = r;
+        out[back - 1] = r;
+        l += left;
+        back -= 1 - left;
+    }
+    return l;
 }
 
+/* One block under the rule: the one dispatch on its kind. */
 static size_t
 split_block(const gbr_part_rule *rule, const uint32_t *rows, size_t n,
             uint32_t *out)
 {
-    size_t l = 0;
+    if (rule->side)
+        return split_run(SIDE_MARKED, rule, NULL, 0, 0, 0, rows, n, out);
+    if (!rule->bm)
+        return split_run(SIDE_VALUE, rule, NULL, 0, 0, 0, rows, n, out);
+    const gbr_binmat *bm = rule->bm;
+    /* gbr_binmat_at(bm, r, fid) is that at row 0 plus r GBR_FEAT_BLOCK */
+    const size_t base = gbr_binmat_at(bm, 0, rule->fid);
+    const uint32_t bin = rule->bin, absent = rule->absent_code;
+    const int dl = rule->default_left != 0;
 
-    if (rule->side) {
-        const uint8_t *side = rule->side;
-
-        SPLIT_BLOCK(side[r]);
-    } else if (rule->bm) {
-        const gbr_binmat *bm = rule->bm;
-        /* gbr_binmat_at(bm, r, fid) is that at row 0 plus r GBR_FEAT_BLOCK */
-        const size_t base = gbr_binmat_at(bm, 0, rule->fid);
-        const uint32_t bin = rule->bin, absent = rule->absent_code;
-        const int dl = rule->default_left != 0;
-
-        switch (bm->width) {
-        case 1: {
-            const uint8_t *col = (const uint8_t *)bm->bins + base;
-
-            SPLIT_BLOCK(bin_left_uint8_t(col, r, bin, absent, dl));
-            break;
-        }
-        case 2: {
-            const uint16_t *col = (const uint16_t *)bm->bins + base;
-
-            SPLIT_BLOCK(bin_left_uint16_t(col, r, bin, absent, dl));
-            break;
-        }
-        default: {
-            const uint32_t *col = (const uint32_t *)bm->bins + base;
-
-            SPLIT_BLOCK(bin_left_uint32_t(col, r, bin, absent, dl));
-            break;
-        }
-        }
-    } else {
-        SPLIT_BLOCK(value_left(rule, r));
+    switch (bm->width) {
+    case 1:
+        return split_run(SIDE_BIN8, rule, (const uint8_t *)bm->bins + base,
+                         bin, absent, dl, rows, n, out);
+    case 2:
+        return split_run(SIDE_BIN16, rule,
+                         (const uint16_t *)bm->bins + base, bin, absent, dl,
+                         rows, n, out);
+    default:
+        return split_run(SIDE_BIN32, rule,
+                         (const uint32_t *)bm->bins + base, bin, absent, dl,
+                         rows, n, out);
     }
-    return l;
 }
 
 /* Each fixed block of GBR_ROW_BLOCK rows is split into its slice of
