@@ -417,7 +417,7 @@ load_header(struct reader *rd, gbr_booster *b, size_t *n_trees,
 int
 gbr_booster_load(const char *path, gbr_booster **out, gbr_error *err)
 {
-    struct reader rd = { path, NULL, 0, 0, 0, NULL };
+    struct reader rd = { .path = path };
     gbr_booster *b = NULL;
     size_t n_trees = 0;
     int rc;
