@@ -460,14 +460,6 @@ gbr_objective_from_name(const char *name)
     return -1;
 }
 
-const char *
-gbr_proposal_name(int proposal)
-{
-    if (proposal < 0 || proposal > GBR_PROPOSAL_FIXED)
-        return "unknown";
-    return proposal_names[proposal];
-}
-
 void
 gbr_log(const gbr_params *p, int level, const char *fmt, ...)
 {

@@ -6,7 +6,6 @@
 /* Names of the choices of an enum parameter, for model files and logs. */
 const char *gbr_objective_name(int objective);
 int gbr_objective_from_name(const char *name);
-const char *gbr_proposal_name(int proposal);
 
 /* Write one log line through p->log_fn when it is set. */
 void gbr_log(const gbr_params *p, int level, const char *fmt, ...)

@@ -401,7 +401,6 @@ exact_children(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
 }
 
 const gbr_proposer_ops gbr_exact_ops = {
-    .name = "exact",
     .prepare = exact_prepare,
     .root = exact_root,
     .find = exact_node_find,

@@ -178,7 +178,6 @@ fixed_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
 }
 
 const gbr_proposer_ops gbr_fixed_ops = {
-    .name = "fixed",
     .prepare = fixed_prepare,
     .root = gbr_binned_root,
     .find = gbr_binned_find,

@@ -102,7 +102,6 @@ global_begin_tree(gbr_proposer *pr, const gbr_grow_data *gd)
 }
 
 const gbr_proposer_ops gbr_global_ops = {
-    .name = "global",
     .prepare = global_prepare,
     .begin_tree = global_begin_tree,
     .root = gbr_binned_root,

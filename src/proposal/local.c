@@ -178,7 +178,6 @@ local_node_find(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
 }
 
 const gbr_proposer_ops gbr_local_ops = {
-    .name = "local",
     .prepare = local_prepare,
     .root = gbr_binned_root,
     .find = local_node_find,

@@ -42,7 +42,6 @@
 typedef struct gbr_proposer gbr_proposer;
 
 typedef struct gbr_proposer_ops {
-    const char *name;
     int (*prepare)(gbr_proposer *pr, const gbr_dataset *train,
                    gbr_error *err);
     void (*begin_tree)(gbr_proposer *pr, const gbr_grow_data *gd);
