@@ -39,7 +39,7 @@ typedef struct rank_slot {
     double *g, *h;      /* sums per document of the query */
     double *gain;       /* lambdarank: G(y) per position */
     float *py;          /* pair kinds: per position, the label, */
-    double *ps, *ps0;   /* the score and the score the weights use, */
+    double *ps;         /* the score, */
     double *pe;         /* e^(sigma (s - max s)), */
     double *pg, *ph;    /* and the gradient and hessian sums */
     double *pair_g;     /* lambdarank: one anchor's pairs' steps */
@@ -234,14 +234,13 @@ rank_alloc(gbr_rank *rk, const float *label, const size_t *group_ptr,
             sl->acc = gbr_reallocarray(NULL, m, sizeof *sl->acc);
             sl->py = gbr_reallocarray(NULL, m, sizeof *sl->py);
             sl->ps = gbr_reallocarray(NULL, m, sizeof *sl->ps);
-            sl->ps0 = gbr_reallocarray(NULL, m, sizeof *sl->ps0);
             sl->pe = gbr_reallocarray(NULL, m, sizeof *sl->pe);
             sl->pg = gbr_reallocarray(NULL, m, sizeof *sl->pg);
             sl->ph = gbr_reallocarray(NULL, m, sizeof *sl->ph);
             sl->pair_g = gbr_reallocarray(NULL, m, sizeof *sl->pair_g);
             sl->pair_h = gbr_reallocarray(NULL, m, sizeof *sl->pair_h);
             if (!sl->buf || !sl->gain || !sl->hits || !sl->acc || !sl->py ||
-                !sl->ps || !sl->ps0 || !sl->pe || !sl->pg || !sl->ph ||
+                !sl->ps || !sl->pe || !sl->pg || !sl->ph ||
                 !sl->pair_g || !sl->pair_h)
                 goto nomem;
         } else {
@@ -355,7 +354,6 @@ gbr_rank_free(gbr_rank *rk)
             gbr_free(rk->slot[s].acc);
             gbr_free(rk->slot[s].py);
             gbr_free(rk->slot[s].ps);
-            gbr_free(rk->slot[s].ps0);
             gbr_free(rk->slot[s].pe);
             gbr_free(rk->slot[s].pg);
             gbr_free(rk->slot[s].ph);
@@ -375,18 +373,15 @@ gbr_rank_free(gbr_rank *rk)
 }
 
 /* One pair, i above j in label (y_i > y_j), with frozen weight dz and
- * d = s_i - s_j at the current scores. With rho = sig(-sigma d), the pair's
- * loss dz log(1 + e^(-sigma d)) has
+ * d = s_i - s_j. With rho = sig(-sigma d), the pair's loss
+ * dz log(1 + e^(-sigma d)) has
  *   dL/ds_i = -sigma dz rho = -dL/ds_j,
- *   d2L/ds_i^2 = d2L/ds_j^2 = sigma^2 dz rho (1 - rho).
- * Adds them into g and h when g is not NULL; returns the loss. */
-static double
+ *   d2L/ds_i^2 = d2L/ds_j^2 = sigma^2 dz rho (1 - rho),
+ * which this adds into g and h. */
+static void
 pair_add(double sigma, double dz, double d, size_t i, size_t j, double *g,
          double *h)
 {
-    if (!g)
-        return dz * softplus(-sigma * d);
-
     double rho, rho_c;
 
     sig_pair(-sigma * d, &rho, &rho_c);
@@ -397,26 +392,23 @@ pair_add(double sigma, double dz, double d, size_t i, size_t j, double *g,
     g[j] += lambda;
     h[i] += hess;
     h[j] += hess;
-    return 0;
 }
 
 /* pairwise: every pair of the query with different labels, in input
  * order, weight 1. */
-static double
+static void
 query_pairwise(const gbr_rank *rk, const float *y, const double *s, size_t n,
                double *g, double *h)
 {
     const double sigma = rk->p.sigma;
-    double loss = 0;
 
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++) {
             if (y[i] > y[j])
-                loss += pair_add(sigma, 1.0, s[i] - s[j], i, j, g, h);
+                pair_add(sigma, 1.0, s[i] - s[j], i, j, g, h);
             else if (y[j] > y[i])
-                loss += pair_add(sigma, 1.0, s[j] - s[i], j, i, g, h);
+                pair_add(sigma, 1.0, s[j] - s[i], j, i, g, h);
         }
-    return loss;
 }
 
 /* For map, with rel(p) = [y > 0] for the document at position p:
@@ -528,7 +520,7 @@ lambda_ndcg_pairs(rank_slot *sl, const double *disc, size_t n, size_t k,
                   double sigma, double inv_idcg, int norm)
 {
     const float *py = sl->py;
-    const double *ps0 = sl->ps0, *pe = sl->pe, *pgain = sl->gain;
+    const double *ps = sl->ps, *pe = sl->pe, *pgain = sl->gain;
     double *pg = sl->pg, *ph = sl->ph;
     double *pair_g = sl->pair_g, *pair_h = sl->pair_h;
     const double c_g = sigma * inv_idcg, c_h = sigma * sigma * inv_idcg;
@@ -536,11 +528,11 @@ lambda_ndcg_pairs(rank_slot *sl, const double *disc, size_t n, size_t k,
     for (size_t a = 0; a < k; a++) {
         const float ya = py[a];
         const double ea = pe[a], gain_a = pgain[a], da = disc[a];
-        const double s0a = ps0[a];
+        const double sa = ps[a];
         double sum_g = 0, sum_h = 0;
 
         if (norm)
-            ANCHOR_PAIRS(w / (SCORE_NORM_EPS + fabs(s0a - ps0[b])));
+            ANCHOR_PAIRS(w / (SCORE_NORM_EPS + fabs(sa - ps[b])));
         else
             ANCHOR_PAIRS(w);
         for (size_t b = a + 1; b < n; b++) {
@@ -552,21 +544,21 @@ lambda_ndcg_pairs(rank_slot *sl, const double *disc, size_t n, size_t k,
     }
 }
 
-/* lambdarank and map: sort the query by score0, take the pairs (a, b) of
+/* lambdarank and map: sort the query by score, take the pairs (a, b) of
  * positions a < b with a < k (k = top_k, or n), weight each by |dNDCG| or
- * |dAP| at score0 (divided by 0.01 + |s0_i - s0_j| with score_norm when
- * the query's scores are not all equal), and evaluate it at s. O(n log n)
- * for the sort and O(k n) for the pairs.
+ * |dAP| (divided by 0.01 + |s_i - s_j| with score_norm when the query's
+ * scores are not all equal), and add its gradient and hessian into g and
+ * h. O(n log n) for the sort and O(k n) for the pairs.
  *
  * The documents are copied into position order first, so the pair loop
- * reads and writes contiguous arrays. For the gradient, rho =
- * sig(-sigma (s_i - s_j)) of a pair (i the higher label) is
- * e_j / (e_i + e_j) with e = e^(sigma (s - max s)): one exp per document,
- * not per pair. The sums of each document, made in the same pair order as
- * before, are added into g and h at the end. */
-static double
-query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
-             const double *s, size_t n, rank_slot *sl, double *g, double *h)
+ * reads and writes contiguous arrays. rho = sig(-sigma (s_i - s_j)) of a
+ * pair (i the higher label) is e_j / (e_i + e_j) with
+ * e = e^(sigma (s - max s)): one exp per document, not per pair. The sums
+ * of each document, made in the same pair order as before, are added into
+ * g and h at the end. */
+static void
+query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s,
+             size_t n, rank_slot *sl, double *g, double *h)
 {
     const int is_map = rk->p.kind == GBR_RANK_MAP;
     const size_t k = rk->p.top_k == 0 || rk->p.top_k > n ? n : rk->p.top_k;
@@ -575,19 +567,19 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
     const double *disc = rk->discount;
     scored *buf = sl->buf;
     const float *py = sl->py;
-    const double *ps = sl->ps, *ps0 = sl->ps0, *pe = sl->pe, *pgain = sl->gain;
+    const double *ps = sl->ps, *pe = sl->pe, *pgain = sl->gain;
     double *pg = sl->pg, *ph = sl->ph;
-    double n_rel = 0, loss = 0, s_max = -INFINITY, s_min = INFINITY;
+    double n_rel = 0, s_max = -INFINITY, s_min = INFINITY;
 
     uint32_t *order = rk->order + rk->group_ptr[q];
 
     if (n < 2 || (!is_map && inv_idcg == 0))
-        return 0;
+        return;
     /* The scores move little from one round to the next: sorting from
      * the last order is nearly linear. The order is total, so the result
      * is the same from any start. */
     for (size_t a = 0; a < n; a++) {
-        buf[a].s = s0[order[a]];
+        buf[a].s = s[order[a]];
         buf[a].i = order[a];
     }
     gbr_scored_sort_near(buf, n);
@@ -598,7 +590,6 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
 
         sl->py[a] = y[i];
         sl->ps[a] = s[i];
-        sl->ps0[a] = s0[i];
         sl->gain[a] = is_map ? 0 : rk->row_gain[rk->group_ptr[q] + i];
         pg[a] = 0;
         ph[a] = 0;
@@ -608,11 +599,11 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
     if (is_map) {
         n_rel = map_prefix(y, buf, n, sl->hits, sl->acc);
         if (n_rel == 0 || n_rel == (double)n)
-            return 0;
+            return;
     }
 
     const int norm = rk->p.score_norm && buf[0].s != buf[n - 1].s;
-    const int one_exp = g && sigma * (s_max - s_min) <= PAIR_EXP_SPREAD;
+    const int one_exp = sigma * (s_max - s_min) <= PAIR_EXP_SPREAD;
 
     if (one_exp)
         for (size_t a = 0; a < n; a++)
@@ -640,16 +631,11 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
                      inv_idcg;
             }
             if (norm)
-                dz /= SCORE_NORM_EPS + fabs(ps0[a] - ps0[b]);
+                dz /= SCORE_NORM_EPS + fabs(ps[a] - ps[b]);
 
             /* hi holds the higher label */
             const size_t hi = ya > py[b] ? a : b, lo = a + b - hi;
 
-            if (!g) {
-                loss += pair_add(sigma, dz, ps[hi] - ps[lo], hi, lo, NULL,
-                                 NULL);
-                continue;
-            }
             if (one_exp) {
                 const double t = 1.0 / (pe[hi] + pe[lo]);
                 const double rho = pe[lo] * t, rho_c = pe[hi] * t;
@@ -666,12 +652,10 @@ query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
         }
     }
 scatter:
-    if (g)
-        for (size_t a = 0; a < n; a++) {
-            g[buf[a].i] += pg[a];
-            h[buf[a].i] += ph[a];
-        }
-    return loss;
+    for (size_t a = 0; a < n; a++) {
+        g[buf[a].i] += pg[a];
+        h[buf[a].i] += ph[a];
+    }
 }
 
 /* The negatives of a session query (label == the query's lowest) into
@@ -725,13 +709,12 @@ session_negatives(const float *y, const double *s, size_t n, rank_slot *sl,
  *   dL/ds_j = c sum_i u (1 - u) + a_j / |N|,
  *   d2L/ds_j^2 = c sum_i u (1 - u) (1 - 2u) + a2_j / |N|,
  * a_j and a2_j the derivatives of v_j (session_negatives). O(|P| |N|). */
-static double
+static void
 query_top1(const float *y, const double *s, size_t n, const neg_term *neg,
            size_t nn, size_t n_pos, double *g, double *h)
 {
     const double c = 1.0 / ((double)n_pos * (double)nn);
     const float y_neg = y[neg[0].r];
-    double loss = 0;
 
     for (size_t i = 0; i < n; i++) {
         if (y[i] == y_neg)
@@ -742,10 +725,6 @@ query_top1(const float *y, const double *s, size_t n, const neg_term *neg,
             double u, uc;
 
             sig_pair(neg[t].s - s[i], &u, &uc);
-            if (!g) {
-                loss += c * u;
-                continue;
-            }
             const double d1 = u * uc, d2 = d1 * (uc - u);
 
             gi += d1;
@@ -753,20 +732,13 @@ query_top1(const float *y, const double *s, size_t n, const neg_term *neg,
             g[neg[t].r] += c * d1;
             h[neg[t].r] += c * d2;
         }
-        if (g) {
-            g[i] -= c * gi;
-            h[i] += c * hi;
-        }
+        g[i] -= c * gi;
+        h[i] += c * hi;
     }
     for (size_t t = 0; t < nn; t++) {
-        if (!g) {
-            loss += neg[t].v / (double)nn;
-            continue;
-        }
         g[neg[t].r] += neg[t].a / (double)nn;
         h[neg[t].r] += neg[t].a2 / (double)nn;
     }
-    return loss;
 }
 
 /* bpr-max, one positive i at a time, with r_j = sig(s_i - s_j),
@@ -783,14 +755,14 @@ query_top1(const float *y, const double *s, size_t n, const neg_term *neg,
  * each, so it is added once. log A is a log-sum-exp of
  * log p_j + log r_j, so that A does not underflow when s_i is far below
  * the negatives. Two passes over the negatives per positive; O(|P| |N|). */
-static double
+static void
 query_bpr_max(const gbr_rank *rk, const float *y, const double *s, size_t n,
               neg_term *neg, size_t nn, size_t n_pos, double *g, double *h)
 {
     const double c = 1.0 / (double)n_pos;
     const double reg = rk->p.reg;
     const float y_neg = y[neg[0].r];
-    double loss = 0, sum_r = 0;
+    double sum_r = 0;
 
     for (size_t t = 0; t < nn; t++)
         sum_r += neg[t].p * neg[t].s * neg[t].s;
@@ -808,11 +780,6 @@ query_bpr_max(const gbr_rank *rk, const float *y, const double *s, size_t n,
             sum += exp(neg[t].lp + neg[t].t - mx);
 
         const double log_a = mx + log(sum);
-
-        if (!g) {
-            loss -= c * log_a;
-            continue;
-        }
         double beta = 0, gam = 0;
 
         for (size_t t = 0; t < nn; t++) {
@@ -829,8 +796,6 @@ query_bpr_max(const gbr_rank *rk, const float *y, const double *s, size_t n,
         g[i] -= c * beta;
         h[i] += c * (beta * beta - gam);
     }
-    if (!g)
-        return loss + reg * sum_r;
     for (size_t t = 0; t < nn; t++) {
         const double pj = neg[t].p, sj = neg[t].s;
         const double e = sj * sj + 2 * sj - sum_r;
@@ -838,7 +803,6 @@ query_bpr_max(const gbr_rank *rk, const float *y, const double *s, size_t n,
         g[neg[t].r] += reg * pj * e;
         h[neg[t].r] += reg * pj * ((1 - 2 * pj) * e + 2 * sj + 2);
     }
-    return loss;
 }
 
 /* top1-max, one positive i at a time, with u_j = sig(s_j - s_i),
@@ -850,13 +814,12 @@ query_bpr_max(const gbr_rank *rk, const float *y, const double *s, size_t n,
  *   d2l/ds_j^2 = p_j X_j (1 - 2 p_j) + p_j (e_j + e2_j)
  * L is the mean of l_i over positives. l_i is needed before the negatives'
  * terms, so u_j is kept in t between the two passes; O(|P| |N|). */
-static double
+static void
 query_top1_max(const float *y, const double *s, size_t n, neg_term *neg,
                size_t nn, size_t n_pos, double *g, double *h)
 {
     const double c = 1.0 / (double)n_pos;
     const float y_neg = y[neg[0].r];
-    double loss = 0;
 
     for (size_t i = 0; i < n; i++) {
         if (y[i] == y_neg)
@@ -872,10 +835,6 @@ query_top1_max(const float *y, const double *s, size_t n, neg_term *neg,
             gi += neg[t].p * u * uc;
             hi += neg[t].p * u * uc * (uc - u);
         }
-        if (!g) {
-            loss += c * li;
-            continue;
-        }
         g[i] -= c * gi;
         h[i] += c * hi;
         for (size_t t = 0; t < nn; t++) {
@@ -889,15 +848,13 @@ query_top1_max(const float *y, const double *s, size_t n, neg_term *neg,
             h[neg[t].r] += c * (pj * x * (1 - 2 * pj) + pj * (e + e2));
         }
     }
-    return loss;
 }
 
-/* The loss L_q of query q at score, pair weights frozen at score0; when g
- * is not NULL, also its gradient and hessian diagonal, added into g and h
- * (indexed within the query). */
-static double
-query_eval(const gbr_rank *rk, size_t q, const double *score0,
-           const double *score, rank_slot *sl, double *g, double *h)
+/* The gradient and hessian diagonal of L_q, query q's loss at score,
+ * added into g and h (indexed within the query). */
+static void
+query_add(const gbr_rank *rk, size_t q, const double *score, rank_slot *sl,
+          double *g, double *h)
 {
     const size_t begin = rk->group_ptr[q];
     const size_t n = rk->group_ptr[q + 1] - begin;
@@ -905,13 +862,15 @@ query_eval(const gbr_rank *rk, size_t q, const double *score0,
     const double *s = score + begin;
 
     if (n < 2)
-        return 0;
+        return;
     switch (rk->p.kind) {
     case GBR_RANK_PAIRWISE:
-        return query_pairwise(rk, y, s, n, g, h);
+        query_pairwise(rk, y, s, n, g, h);
+        return;
     case GBR_RANK_LAMBDARANK:
     case GBR_RANK_MAP:
-        return query_lambda(rk, q, y, score0 + begin, s, n, sl, g, h);
+        query_lambda(rk, q, y, s, n, sl, g, h);
+        return;
     default:
         break;
     }
@@ -920,19 +879,22 @@ query_eval(const gbr_rank *rk, size_t q, const double *score0,
     const size_t nn = session_negatives(y, s, n, sl, &n_pos);
 
     if (n_pos == 0)
-        return 0;
+        return;
     switch (rk->p.kind) {
     case GBR_RANK_TOP1:
-        return query_top1(y, s, n, sl->neg, nn, n_pos, g, h);
+        query_top1(y, s, n, sl->neg, nn, n_pos, g, h);
+        break;
     case GBR_RANK_BPR_MAX:
-        return query_bpr_max(rk, y, s, n, sl->neg, nn, n_pos, g, h);
+        query_bpr_max(rk, y, s, n, sl->neg, nn, n_pos, g, h);
+        break;
     default:
         assert(rk->p.kind == GBR_RANK_TOP1_MAX);
-        return query_top1_max(y, s, n, sl->neg, nn, n_pos, g, h);
+        query_top1_max(y, s, n, sl->neg, nn, n_pos, g, h);
+        break;
     }
 }
 
-/* Query q's rows of gp: the sums of query_eval, the hessian raised to
+/* Query q's rows of gp: the sums of query_add, the hessian raised to
  * MIN_HESS, both times the query's weight. A query of weight 0 skips the
  * work and writes zeros. */
 static void
@@ -954,7 +916,7 @@ query_gradients(const gbr_rank *rk, size_t q, const double *score,
         sl->g[i] = 0;
         sl->h[i] = 0;
     }
-    query_eval(rk, q, score, score, sl, sl->g, sl->h);
+    query_add(rk, q, score, sl, sl->g, sl->h);
     for (size_t i = 0; i < n; i++) {
         const double h = sl->h[i] < MIN_HESS ? MIN_HESS : sl->h[i];
 
@@ -981,16 +943,4 @@ gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp, int nt)
 #endif
     for (size_t q = 0; q < rk->n_groups; q++)
         query_gradients(rk, q, score, gp, &rk->slot[gbr_thread_id()]);
-}
-
-double
-gbr_rank_loss(gbr_rank *rk, const double *score0, const double *score)
-{
-    double sum = 0;
-
-    for (size_t q = 0; q < rk->n_groups; q++)
-        if (rk->qweight[q] != 0)
-            sum += rk->qweight[q] *
-                   query_eval(rk, q, score0, score, &rk->slot[0], NULL, NULL);
-    return sum;
 }
