@@ -483,58 +483,76 @@ negate_if(int c, double x)
  * could underflow, and each pair takes its own exp instead. */
 #define PAIR_EXP_SPREAD 500.0
 
-/* The gradient pairs of lambdarank in the common case (one exp per
- * document, see query_lambda), over the position-ordered copies in sl.
- * Each pair's weight is w = |dNDCG| IDCG (over the score norm), its
- * lambda sigma w rho / IDCG and its hessian sigma^2 w rho (1 - rho) /
- * IDCG. Pairs of equal labels have equal gains, so w = 0 and they add
- * nothing: the loop needs no branch on them. For each anchor position a,
- * one loop works out all its pairs at once (the compiler vectorises it:
- * each pair divides) and adds them to the other positions; a second
- * sums them for a, in order, in registers. */
-/* Anchor a's pairs with every later position b into pair_g[b] and
- * pair_h[b], and into pg[b] and ph[b]; WEIGHT is the pair's weight as an
- * expression of its |dNDCG| IDCG w (and of b). */
-#define ANCHOR_PAIRS(WEIGHT)                                                 \
-    do {                                                                     \
-        _Pragma("omp simd")                                                  \
-        for (size_t b = a + 1; b < n; b++) {                                 \
-            const double w = fabs(gain_a - pgain[b]) * (da - disc[b]);       \
-            const double wt = (WEIGHT);                                      \
-            /* rho = e_lo / (e_hi + e_lo); a is the higher when ya > yb */   \
-            const double eb = pe[b], t = 1.0 / (ea + eb);                    \
-            const int a_hi = ya > py[b];                                     \
-            const double lambda = c_g * wt * pick(a_hi, eb, ea) * t;         \
-            const double hess = c_h * wt * ea * eb * t * t;                  \
-            const double step = negate_if(a_hi, lambda);                     \
-                                                                             \
-            pair_g[b] = step;                                                \
-            pair_h[b] = hess;                                                \
-            pg[b] -= step;                                                   \
-            ph[b] += hess;                                                   \
-        }                                                                    \
-    } while (0)
+/* The pair loop below is inlined into each of its calls, whose constant
+ * score_norm then leaves one loop without the test per call. */
+#if defined(__GNUC__)
+#define HOT_INLINE inline __attribute__((always_inline))
+#else
+#define HOT_INLINE inline
+#endif
 
-static void
-lambda_ndcg_pairs(rank_slot *sl, const double *disc, size_t n, size_t k,
-                  double sigma, double inv_idcg, int norm)
+/* Anchor position a's pairs with every later position b < n of a query in
+ * position order (the copies in sl): each pair's step into pair_g[b] and
+ * its hessian into pair_h[b], both also added into pg[b] and ph[b]. The
+ * pair's weight is wt = w = |G_a - G_b| (D_a - D_b), its |dNDCG| IDCG, or
+ * with score_norm wt = w / (0.01 + |s_a - s_b|). With rho =
+ * e_lo / (e_hi + e_lo), lo the lower label of the two, the step is
+ * -+c_g wt rho (minus when a is the higher) and the hessian
+ * c_h wt rho (1 - rho); c_g = sigma / IDCG, c_h = sigma^2 / IDCG. The
+ * loop has no branch, so that the compiler vectorises it (each pair
+ * divides): which of the two is the higher is picked by bits, and pairs
+ * of equal labels have w = 0 and add nothing. */
+static HOT_INLINE void
+anchor_pairs(rank_slot *sl, const double *disc, size_t a, size_t n,
+             double c_g, double c_h, const int score_norm)
 {
     const float *py = sl->py;
     const double *ps = sl->ps, *pe = sl->pe, *pgain = sl->gain;
     double *pg = sl->pg, *ph = sl->ph;
     double *pair_g = sl->pair_g, *pair_h = sl->pair_h;
+    const float ya = py[a];
+    const double ea = pe[a], gain_a = pgain[a], da = disc[a], sa = ps[a];
+
+#pragma omp simd
+    for (size_t b = a + 1; b < n; b++) {
+        const double w = fabs(gain_a - pgain[b]) * (da - disc[b]);
+        const double wt =
+            score_norm ? w / (SCORE_NORM_EPS + fabs(sa - ps[b])) : w;
+        const double eb = pe[b], t = 1.0 / (ea + eb);
+        const int a_hi = ya > py[b];
+        const double lambda = c_g * wt * pick(a_hi, eb, ea) * t;
+        const double hess = c_h * wt * ea * eb * t * t;
+        const double step = negate_if(a_hi, lambda);
+
+        pair_g[b] = step;
+        pair_h[b] = hess;
+        pg[b] -= step;
+        ph[b] += hess;
+    }
+}
+
+/* The gradient pairs of lambdarank in the common case (one exp per
+ * document, see query_lambda), over the position-ordered copies in sl.
+ * Each pair's weight is w = |dNDCG| IDCG (over the score norm), its
+ * lambda sigma w rho / IDCG and its hessian sigma^2 w rho (1 - rho) /
+ * IDCG. For each anchor position a, one loop works out all its pairs at
+ * once and adds them to the other positions (anchor_pairs); a second sums
+ * them for a, in order, in registers. */
+static void
+lambda_ndcg_pairs(rank_slot *sl, const double *disc, size_t n, size_t k,
+                  double sigma, double inv_idcg, int norm)
+{
+    double *pg = sl->pg, *ph = sl->ph;
+    const double *pair_g = sl->pair_g, *pair_h = sl->pair_h;
     const double c_g = sigma * inv_idcg, c_h = sigma * sigma * inv_idcg;
 
     for (size_t a = 0; a < k; a++) {
-        const float ya = py[a];
-        const double ea = pe[a], gain_a = pgain[a], da = disc[a];
-        const double sa = ps[a];
         double sum_g = 0, sum_h = 0;
 
         if (norm)
-            ANCHOR_PAIRS(w / (SCORE_NORM_EPS + fabs(sa - ps[b])));
+            anchor_pairs(sl, disc, a, n, c_g, c_h, 1);
         else
-            ANCHOR_PAIRS(w);
+            anchor_pairs(sl, disc, a, n, c_g, c_h, 0);
         for (size_t b = a + 1; b < n; b++) {
             sum_g += pair_g[b];
             sum_h += pair_h[b];
