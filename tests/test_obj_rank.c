@@ -11,7 +11,7 @@
 #include "objective/rank.h"
 #include "testutil.h"
 
-/* The hessian floor of obj_rank.c. */
+/* The hessian floor of the ranking objectives. */
 #define MIN_HESS 1e-16
 
 /* Queries as gbr_rank_create takes them, with scores. */
@@ -121,7 +121,248 @@ static const char *const kind_name[] = {
     "lambdarank", "map", "pairwise", "top1", "bpr-max", "top1-max"
 };
 
-/* Check gp against central differences of gbr_rank_loss with the pair
+/* Position of each document of a query when sorted by score descending,
+ * ties in input order: an insertion sort, independent of the library's
+ * sort. */
+static void
+oracle_order(const double *s, size_t n, size_t *order)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t p = i;
+
+        while (p > 0 && s[order[p - 1]] < s[i]) {
+            order[p] = order[p - 1];
+            p--;
+        }
+        order[p] = i;
+    }
+}
+
+/* NDCG (whole list) or AP of the labels in the given order, by the
+ * definitions in metric.h; 0 when there is nothing relevant. */
+static double
+oracle_metric(int is_map, int exp_gain, const float *y, const size_t *order,
+              size_t n)
+{
+    double v = 0, ideal = 0, hits = 0;
+    float *sorted = malloc(n * sizeof *sorted);
+
+    assert_non_null(sorted);
+    for (size_t p = 0; p < n; p++) {
+        const double yp = y[order[p]];
+
+        if (is_map) {
+            if (yp > 0) {
+                hits += 1;
+                v += hits / (double)(p + 1);
+            }
+        } else {
+            v += (exp_gain ? exp2(yp) - 1 : yp) / log2((double)p + 2);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t p = i;
+
+        while (p > 0 && sorted[p - 1] < y[i]) {
+            sorted[p] = sorted[p - 1];
+            p--;
+        }
+        sorted[p] = y[i];
+    }
+    for (size_t p = 0; p < n; p++)
+        ideal += (exp_gain ? exp2(sorted[p]) - 1 : sorted[p]) /
+                 log2((double)p + 2);
+    free(sorted);
+    if (is_map)
+        return hits > 0 ? v / hits : 0;
+    return ideal > 0 ? v / ideal : 0;
+}
+
+/* The frozen weight of each pair of a query of n documents with labels y,
+ * at scores s0, by the definitions in rank.h: wt[i * n + j] for the pair
+ * with y_i > y_j that the objective keeps, 0 for every other (i, j).
+ * pairwise keeps every pair, weight 1. lambdarank and map take the pairs
+ * of positions a < b with a < k and different labels, swap the two
+ * documents and recompute the metric from scratch; the pair weight is the
+ * change, over 0.01 + |s0_i - s0_j| with score_norm (unless all scores are
+ * equal). wt holds n * n entries. */
+static void
+oracle_pair_weights(const gbr_rank_params *rp, const float *y,
+                    const double *s0, size_t n, double *wt)
+{
+    const int is_map = rp->kind == GBR_RANK_MAP;
+    const size_t k = rp->top_k == 0 || rp->top_k > n ? n : rp->top_k;
+
+    for (size_t i = 0; i < n * n; i++)
+        wt[i] = 0;
+    if (rp->kind == GBR_RANK_PAIRWISE) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                if (y[i] > y[j])
+                    wt[i * n + j] = 1;
+        return;
+    }
+
+    size_t *order = malloc((n + 1) * sizeof *order);
+    double lo = INFINITY, hi = -INFINITY;
+
+    assert_non_null(order);
+    for (size_t i = 0; i < n; i++) {
+        lo = fmin(lo, s0[i]);
+        hi = fmax(hi, s0[i]);
+    }
+    oracle_order(s0, n, order);
+
+    const double m0 = oracle_metric(is_map, rp->exp_gain, y, order, n);
+
+    for (size_t a = 0; a < k; a++)
+        for (size_t b = a + 1; b < n; b++) {
+            const size_t i = order[a], j = order[b];
+
+            if (y[i] == y[j])
+                continue;
+            order[a] = j;
+            order[b] = i;
+
+            double dz = fabs(oracle_metric(is_map, rp->exp_gain, y, order,
+                                           n) - m0);
+
+            order[a] = i;
+            order[b] = j;
+            if (rp->score_norm && hi != lo)
+                dz /= 0.01 + fabs(s0[i] - s0[j]);
+            if (y[i] > y[j])
+                wt[i * n + j] = dz;
+            else
+                wt[j * n + i] = dz;
+        }
+    free(order);
+}
+
+/* log(1 + e^x), which does not overflow for large x. */
+static double
+oracle_softplus(double x)
+{
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+/* sig(x) = 1 / (1 + e^-x). */
+static double
+oracle_sig(double x)
+{
+    return 1 / (1 + exp(-x));
+}
+
+/* L_q of a pair objective for a query of n documents at scores s, with
+ * the pair weights wt_ij of oracle_pair_weights frozen at s0:
+ *   L_q = sum_{y_i > y_j} wt_ij log(1 + e^(-sigma (s_i - s_j))). */
+static double
+oracle_pair_loss(const gbr_rank_params *rp, const float *y,
+                 const double *s0, const double *s, size_t n)
+{
+    double *wt = malloc((n * n + 1) * sizeof *wt);
+    double loss = 0;
+
+    assert_non_null(wt);
+    oracle_pair_weights(rp, y, s0, n, wt);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (wt[i * n + j] != 0)
+                loss += wt[i * n + j] *
+                        oracle_softplus(-rp->sigma * (s[i] - s[j]));
+    free(wt);
+    return loss;
+}
+
+/* L_q of a session objective for a query of n documents at scores s, by
+ * the definitions in rank.h: the negatives N are the documents with the
+ * query's lowest label, the positives P the rest, p_j the softmax of s_j
+ * over N, and L_q the mean over positives i of
+ *   top1      1/|N| sum_j [sig(s_j - s_i) + sig(s_j^2)]
+ *   bpr-max   -log(sum_j p_j sig(s_i - s_j)) + reg sum_j p_j s_j^2
+ *   top1-max  sum_j p_j [sig(s_j - s_i) + sig(s_j^2)]
+ * A query without positives gives 0. */
+static double
+oracle_session_loss(const gbr_rank_params *rp, const float *y,
+                    const double *s, size_t n)
+{
+    float y_min = y[0];
+    size_t n_neg = 0;
+    double s_max = -INFINITY, z = 0, sum_reg = 0, loss = 0;
+
+    for (size_t j = 1; j < n; j++)
+        if (y[j] < y_min)
+            y_min = y[j];
+    for (size_t j = 0; j < n; j++)
+        if (y[j] == y_min) {
+            n_neg++;
+            s_max = fmax(s_max, s[j]);
+        }
+
+    const size_t n_pos = n - n_neg;
+
+    if (n_pos == 0)
+        return 0;
+    for (size_t j = 0; j < n; j++)
+        if (y[j] == y_min)
+            z += exp(s[j] - s_max);
+    for (size_t j = 0; j < n; j++)
+        if (y[j] == y_min)
+            sum_reg += exp(s[j] - s_max) / z * s[j] * s[j];
+    for (size_t i = 0; i < n; i++) {
+        if (y[i] == y_min)
+            continue;
+        double li = 0, sum_a = 0;
+
+        for (size_t j = 0; j < n; j++) {
+            if (y[j] != y_min)
+                continue;
+            const double p = exp(s[j] - s_max) / z;
+            const double c = oracle_sig(s[j] - s[i]) + oracle_sig(s[j] * s[j]);
+
+            if (rp->kind == GBR_RANK_TOP1)
+                li += c / (double)n_neg;
+            else if (rp->kind == GBR_RANK_TOP1_MAX)
+                li += p * c;
+            else
+                sum_a += p * oracle_sig(s[i] - s[j]);
+        }
+        if (rp->kind == GBR_RANK_BPR_MAX)
+            li = -log(sum_a) + rp->reg * sum_reg;
+        loss += li / (double)n_pos;
+    }
+    return loss;
+}
+
+/* sum_q w_q L_q at scores s, with the pair weights (and the pairs top_k
+ * keeps) frozen at s0, so that the gradients at s0 are its exact
+ * derivative there. Written from the definitions in rank.h alone. */
+static double
+oracle_loss(const gbr_rank_params *rp, const rdata *d, const double *s0,
+            const double *s)
+{
+    double sum = 0;
+
+    for (size_t q = 0; q < d->n_groups; q++) {
+        const size_t b0 = d->group_ptr[q];
+        const size_t n = d->group_ptr[q + 1] - b0;
+
+        if (n < 2 || d->weight[b0] == 0)
+            continue;
+
+        const int pair = rp->kind == GBR_RANK_LAMBDARANK ||
+                         rp->kind == GBR_RANK_MAP ||
+                         rp->kind == GBR_RANK_PAIRWISE;
+        const double l =
+            pair ? oracle_pair_loss(rp, d->label + b0, s0 + b0, s + b0, n)
+                 : oracle_session_loss(rp, d->label + b0, s + b0, n);
+
+        sum += d->weight[b0] * l;
+    }
+    return sum;
+}
+
+/* Check gp against central differences of oracle_loss with the pair
  * weights frozen at d->score: the gradient with step 1e-5, within 1e-5 of
  * the largest gradient; the hessian with the second difference at step
  * 1e-3, within 1e-4 of the largest hessian, where it is exact: everywhere
@@ -149,7 +390,7 @@ check_differences(const gbr_rank_params *rp, const rdata *d)
     }
     assert_true(g_scale > 0);
 
-    const double l0 = gbr_rank_loss(rk, d->score, d->score);
+    const double l0 = oracle_loss(rp, d, d->score, d->score);
 
     for (size_t q = 0; q < d->n_groups; q++)
         for (size_t r = d->group_ptr[q]; r < d->group_ptr[q + 1]; r++) {
@@ -163,16 +404,16 @@ check_differences(const gbr_rank_params *rp, const rdata *d)
             assert_true(isfinite(gp[r].h) && gp[r].h > 0);
 
             s[r] = d->score[r] + step_g;
-            const double lp = gbr_rank_loss(rk, d->score, s);
+            const double lp = oracle_loss(rp, d, d->score, s);
 
             s[r] = d->score[r] - step_g;
-            const double lm = gbr_rank_loss(rk, d->score, s);
+            const double lm = oracle_loss(rp, d, d->score, s);
 
             s[r] = d->score[r] + step_h;
-            const double hp = gbr_rank_loss(rk, d->score, s);
+            const double hp = oracle_loss(rp, d, d->score, s);
 
             s[r] = d->score[r] - step_h;
-            const double hm = gbr_rank_loss(rk, d->score, s);
+            const double hm = oracle_loss(rp, d, d->score, s);
 
             s[r] = d->score[r];
             const double g_fd = (lp - lm) / (2 * step_g);
@@ -296,124 +537,45 @@ test_obj_rank_pairwise_three_documents(void **state)
     gbr_rank_free(rk);
 }
 
-/* Position of each document of a query when sorted by score descending,
- * ties in input order: an insertion sort, independent of obj_rank.c. */
-static void
-oracle_order(const double *s, size_t n, size_t *order)
-{
-    for (size_t i = 0; i < n; i++) {
-        size_t p = i;
-
-        while (p > 0 && s[order[p - 1]] < s[i]) {
-            order[p] = order[p - 1];
-            p--;
-        }
-        order[p] = i;
-    }
-}
-
-/* NDCG (whole list) or AP of the labels in the given order, by the
- * definitions in metric.h; 0 when there is nothing relevant. */
-static double
-oracle_metric(int is_map, int exp_gain, const float *y, const size_t *order,
-              size_t n)
-{
-    double v = 0, ideal = 0, hits = 0;
-    float *sorted = malloc(n * sizeof *sorted);
-
-    assert_non_null(sorted);
-    for (size_t p = 0; p < n; p++) {
-        const double yp = y[order[p]];
-
-        if (is_map) {
-            if (yp > 0) {
-                hits += 1;
-                v += hits / (double)(p + 1);
-            }
-        } else {
-            v += (exp_gain ? exp2(yp) - 1 : yp) / log2((double)p + 2);
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t p = i;
-
-        while (p > 0 && sorted[p - 1] < y[i]) {
-            sorted[p] = sorted[p - 1];
-            p--;
-        }
-        sorted[p] = y[i];
-    }
-    for (size_t p = 0; p < n; p++)
-        ideal += (exp_gain ? exp2(sorted[p]) - 1 : sorted[p]) /
-                 log2((double)p + 2);
-    free(sorted);
-    if (is_map)
-        return hits > 0 ? v / hits : 0;
-    return ideal > 0 ? v / ideal : 0;
-}
-
-/* lambdarank and map by brute force: for each pair of positions a < b
- * with a < k and different labels, swap the two documents and recompute
- * the metric from scratch; the pair weight is the change, over
- * 0.01 + |s_i - s_j| with score_norm (unless all scores are equal). */
+/* lambdarank and map by brute force: each pair (i, j) of
+ * oracle_pair_weights, with weight dz and rho = 1 / (1 + e^(sigma (s_i -
+ * s_j))), moves g_i by -sigma dz rho and g_j by +sigma dz rho, and adds
+ * sigma^2 dz rho (1 - rho) to both hessians; then the hessian floor and
+ * the query weight. */
 static void
 oracle_lambda(const gbr_rank_params *rp, const rdata *d, double *g,
               double *h)
 {
-    const int is_map = rp->kind == GBR_RANK_MAP;
-
     for (size_t q = 0; q < d->n_groups; q++) {
         const size_t b0 = d->group_ptr[q];
         const size_t n = d->group_ptr[q + 1] - b0;
-        const float *y = d->label + b0;
         const double *s = d->score + b0;
-        const size_t k = rp->top_k == 0 || rp->top_k > n ? n : rp->top_k;
-        size_t *order = malloc((n + 1) * sizeof *order);
-        double lo = INFINITY, hi = -INFINITY;
+        double *wt = malloc((n * n + 1) * sizeof *wt);
 
-        assert_non_null(order);
+        assert_non_null(wt);
+        oracle_pair_weights(rp, d->label + b0, s, n, wt);
         for (size_t i = 0; i < n; i++) {
             g[b0 + i] = 0;
             h[b0 + i] = 0;
-            lo = fmin(lo, s[i]);
-            hi = fmax(hi, s[i]);
         }
-        oracle_order(s, n, order);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                const double dz = wt[i * n + j];
 
-        const double m0 = oracle_metric(is_map, rp->exp_gain, y, order, n);
-
-        for (size_t a = 0; a < k; a++)
-            for (size_t b = a + 1; b < n; b++) {
-                const size_t i = order[a], j = order[b];
-
-                if (y[i] == y[j])
+                if (dz == 0)
                     continue;
-                order[a] = j;
-                order[b] = i;
+                const double rho = 1 / (1 + exp(rp->sigma * (s[i] - s[j])));
 
-                double dz = fabs(oracle_metric(is_map, rp->exp_gain, y,
-                                               order, n) - m0);
-
-                order[a] = i;
-                order[b] = j;
-                if (rp->score_norm && hi != lo)
-                    dz /= 0.01 + fabs(s[i] - s[j]);
-
-                const size_t top = y[i] > y[j] ? i : j;
-                const size_t bot = top == i ? j : i;
-                const double rho =
-                    1 / (1 + exp(rp->sigma * (s[top] - s[bot])));
-
-                g[b0 + top] -= rp->sigma * dz * rho;
-                g[b0 + bot] += rp->sigma * dz * rho;
-                h[b0 + top] += rp->sigma * rp->sigma * dz * rho * (1 - rho);
-                h[b0 + bot] += rp->sigma * rp->sigma * dz * rho * (1 - rho);
+                g[b0 + i] -= rp->sigma * dz * rho;
+                g[b0 + j] += rp->sigma * dz * rho;
+                h[b0 + i] += rp->sigma * rp->sigma * dz * rho * (1 - rho);
+                h[b0 + j] += rp->sigma * rp->sigma * dz * rho * (1 - rho);
             }
         for (size_t i = 0; i < n; i++) {
             g[b0 + i] *= d->weight[b0 + i];
             h[b0 + i] = fmax(h[b0 + i], MIN_HESS) * d->weight[b0 + i];
         }
-        free(order);
+        free(wt);
     }
 }
 

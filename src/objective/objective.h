@@ -42,7 +42,7 @@ double gbr_objective_transform(int objective, double margin);
 /* The metric reported when the user names none. */
 const char *gbr_objective_default_metric(int objective);
 
-/* Whether objective ranks documents within query groups (obj_rank.c):
+/* Whether objective ranks documents within query groups (rank.h):
  * its margins start at 0 and are the scores users see. */
 int gbr_objective_is_rank(int objective);
 

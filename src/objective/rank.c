@@ -1,19 +1,17 @@
 #include "objective/rank.h"
 
-#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/parallel.h"
 #include "common/util.h"
+#include "objective/rank_impl.h"
 
 /* The least hessian a row gives (before its query's weight), as in
- * obj_pointwise.c, so that a leaf of rows no pair moves keeps a finite
+ * pointwise.c, so that a leaf of rows no pair moves keeps a finite
  * value. */
 #define MIN_HESS 1e-16
-/* XGBoost's lambdarank_score_normalization: pair weight / (eps + |ds|). */
-#define SCORE_NORM_EPS 0.01
 /* 2^y - 1 must stay a small exact integer. */
 #define MAX_EXP_LABEL 31
 
@@ -21,53 +19,8 @@ static const char *const kind_name[] = {
     "lambdarank", "map", "pairwise", "top1", "bpr-max", "top1-max"
 };
 
-/* Documents are sorted as gbr_scored (util.h). */
-typedef gbr_scored scored;
-
-/* What a session objective keeps of one negative: its index r within the
- * query, score s, softmax weight p (and log p in lp), v = sig(s^2) with
- * its first and second derivatives a = 2 s v (1 - v) and
- * a2 = 2 v (1 - v) [1 + 2 s^2 (1 - 2 v)], and t, a per-positive scratch. */
-typedef struct neg_term {
-    size_t r;
-    double s, p, lp, v, a, a2, t;
-} neg_term;
-
-/* One thread's scratch, each array as long as the largest query. */
-typedef struct rank_slot {
-    scored *buf;        /* pair kinds: documents by score */
-    double *g, *h;      /* sums per document of the query */
-    double *gain;       /* lambdarank: G(y) per position */
-    float *py;          /* pair kinds: per position, the label, */
-    double *ps, *ps0;   /* the score and the score the weights use, */
-    double *pe;         /* e^(sigma (s - max s)), */
-    double *pg, *ph;    /* and the gradient and hessian sums */
-    double *pair_g;     /* lambdarank: one anchor's pairs' steps */
-    double *pair_h;     /* and hessians, by the other position */
-    double *hits;       /* map: relevant documents in positions 0..p */
-    double *acc;        /* map: sum of rel / (position + 1) over 0..p */
-    neg_term *neg;      /* session kinds: the negatives */
-} rank_slot;
-
-struct gbr_rank {
-    gbr_rank_params p;
-    size_t n_rows;
-    size_t n_groups;
-    float *label;       /* n_rows */
-    size_t *group_ptr;  /* n_groups + 1 */
-    double *qweight;    /* n_groups */
-    double *inv_idcg;   /* lambdarank: 1 / IDCG per query, 0 if IDCG = 0 */
-    double *discount;   /* lambdarank: 1 / log2(p + 2), max_n entries */
-    double *row_gain;   /* lambdarank: each row's gain, made once, as
-                         * 2^y - 1 costs an exp2 */
-    uint32_t *order;    /* pair kinds: each query's documents (indices
-                         * within it) in the order of the last sort, a
-                         * head start for the next one */
-    size_t max_n;       /* documents in the largest query */
-    int n_slots;
-    rank_slot *slot;    /* n_slots */
-};
-
+/* Whether kind weighs pairs of documents (and so sorts each query), as
+ * opposed to positives against negatives. */
 static int
 is_pair_kind(int kind)
 {
@@ -75,30 +28,7 @@ is_pair_kind(int kind)
            kind == GBR_RANK_PAIRWISE;
 }
 
-/* sig(x) into *sp and 1 - sig(x) = sig(-x) into *sm, from one exp and
- * without cancellation in either. */
-static void
-sig_pair(double x, double *sp, double *sm)
-{
-    const double e = exp(-fabs(x));
-    const double d = 1.0 / (1.0 + e);
-
-    if (x >= 0) {
-        *sp = d;
-        *sm = e * d;
-    } else {
-        *sp = e * d;
-        *sm = d;
-    }
-}
-
-/* log(1 + e^x) without overflow. */
-static double
-softplus(double x)
-{
-    return fmax(x, 0) + log1p(exp(-fabs(x)));
-}
-
+/* qsort's comparison for doubles in descending order. */
 static int
 double_desc_cmp(const void *a, const void *b)
 {
@@ -108,6 +38,7 @@ double_desc_cmp(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
+/* lambdarank's gain G(y): 2^y - 1 with exp_gain, else y. */
 static double
 gain(const gbr_rank *rk, double y)
 {
@@ -221,7 +152,7 @@ rank_alloc(gbr_rank *rk, const float *label, const size_t *group_ptr,
             for (size_t i = group_ptr[q]; i < group_ptr[q + 1]; i++)
                 rk->order[i] = (uint32_t)(i - group_ptr[q]);
     for (size_t s = 0; s < ns; s++) {
-        rank_slot *sl = &rk->slot[s];
+        gbr_rank_slot *sl = &rk->slot[s];
 
         sl->g = gbr_reallocarray(NULL, m, sizeof *sl->g);
         sl->h = gbr_reallocarray(NULL, m, sizeof *sl->h);
@@ -234,14 +165,13 @@ rank_alloc(gbr_rank *rk, const float *label, const size_t *group_ptr,
             sl->acc = gbr_reallocarray(NULL, m, sizeof *sl->acc);
             sl->py = gbr_reallocarray(NULL, m, sizeof *sl->py);
             sl->ps = gbr_reallocarray(NULL, m, sizeof *sl->ps);
-            sl->ps0 = gbr_reallocarray(NULL, m, sizeof *sl->ps0);
             sl->pe = gbr_reallocarray(NULL, m, sizeof *sl->pe);
             sl->pg = gbr_reallocarray(NULL, m, sizeof *sl->pg);
             sl->ph = gbr_reallocarray(NULL, m, sizeof *sl->ph);
             sl->pair_g = gbr_reallocarray(NULL, m, sizeof *sl->pair_g);
             sl->pair_h = gbr_reallocarray(NULL, m, sizeof *sl->pair_h);
             if (!sl->buf || !sl->gain || !sl->hits || !sl->acc || !sl->py ||
-                !sl->ps || !sl->ps0 || !sl->pe || !sl->pg || !sl->ph ||
+                !sl->ps || !sl->pe || !sl->pg || !sl->ph ||
                 !sl->pair_g || !sl->pair_h)
                 goto nomem;
         } else {
@@ -261,7 +191,7 @@ nomem:
 /* IDCG of query q: the gains sorted descending, discounted by position,
  * over the whole list. The sort uses the thread's slot (its g array). */
 static double
-query_idcg(const gbr_rank *rk, size_t q, rank_slot *sl)
+query_idcg(const gbr_rank *rk, size_t q, gbr_rank_slot *sl)
 {
     const size_t begin = rk->group_ptr[q];
     const size_t n = rk->group_ptr[q + 1] - begin;
@@ -302,6 +232,8 @@ rank_precompute(gbr_rank *rk, const float *weight)
     }
 }
 
+/* Check everything first, then allocate, copy and precompute; one exit
+ * frees whatever was made when a step fails. */
 int
 gbr_rank_create(const gbr_rank_params *rp, const float *label,
                 const float *weight, size_t n_rows, const size_t *group_ptr,
@@ -340,6 +272,8 @@ done:
     return rc;
 }
 
+/* The slots' arrays, then rk's own; any of them may be NULL after a
+ * failed create. */
 void
 gbr_rank_free(gbr_rank *rk)
 {
@@ -355,7 +289,6 @@ gbr_rank_free(gbr_rank *rk)
             gbr_free(rk->slot[s].acc);
             gbr_free(rk->slot[s].py);
             gbr_free(rk->slot[s].ps);
-            gbr_free(rk->slot[s].ps0);
             gbr_free(rk->slot[s].pe);
             gbr_free(rk->slot[s].pg);
             gbr_free(rk->slot[s].ph);
@@ -374,530 +307,11 @@ gbr_rank_free(gbr_rank *rk)
     gbr_free(rk);
 }
 
-/* One pair, i above j in label (y_i > y_j), with frozen weight dz and
- * d = s_i - s_j at the current scores. With rho = sig(-sigma d), the pair's
- * loss dz log(1 + e^(-sigma d)) has
- *   dL/ds_i = -sigma dz rho = -dL/ds_j,
- *   d2L/ds_i^2 = d2L/ds_j^2 = sigma^2 dz rho (1 - rho).
- * Adds them into g and h when g is not NULL; returns the loss. */
-static double
-pair_add(double sigma, double dz, double d, size_t i, size_t j, double *g,
-         double *h)
-{
-    if (!g)
-        return dz * softplus(-sigma * d);
-
-    double rho, rho_c;
-
-    sig_pair(-sigma * d, &rho, &rho_c);
-    const double lambda = sigma * dz * rho;
-    const double hess = sigma * sigma * dz * rho * rho_c;
-
-    g[i] -= lambda;
-    g[j] += lambda;
-    h[i] += hess;
-    h[j] += hess;
-    return 0;
-}
-
-/* pairwise: every pair of the query with different labels, in input
- * order, weight 1. */
-static double
-query_pairwise(const gbr_rank *rk, const float *y, const double *s, size_t n,
-               double *g, double *h)
-{
-    const double sigma = rk->p.sigma;
-    double loss = 0;
-
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) {
-            if (y[i] > y[j])
-                loss += pair_add(sigma, 1.0, s[i] - s[j], i, j, g, h);
-            else if (y[j] > y[i])
-                loss += pair_add(sigma, 1.0, s[j] - s[i], j, i, g, h);
-        }
-    return loss;
-}
-
-/* For map, with rel(p) = [y > 0] for the document at position p:
- *   hits[p] = sum_{t <= p} rel(t),  acc[p] = sum_{t <= p} rel(t) / (t + 1),
- * in terms of which AP = (1/R) sum_p rel(p) hits[p] / (p + 1) and
- * R = hits[n - 1]. Returns R. */
-static double
-map_prefix(const float *y, const scored *buf, size_t n, double *hits,
-           double *acc)
-{
-    double nh = 0, na = 0;
-
-    for (size_t p = 0; p < n; p++) {
-        if (y[buf[p].i] > 0) {
-            nh += 1;
-            na += 1.0 / (double)(p + 1);
-        }
-        hits[p] = nh;
-        acc[p] = na;
-    }
-    return nh;
-}
-
-/* |dAP| of swapping the documents at positions a < b, one relevant and
- * one not. Let H = hits and mid = acc[b - 1] - acc[a], the sum of
- * rel(t) / (t + 1) strictly between a and b; relevant documents there
- * gain or lose one hit above them. If the relevant one moves down (a to b):
- *   R dAP = H[b] / (b + 1) - H[a] / (a + 1) - mid;
- * if it moves up (b to a):
- *   R dAP = (H[a] + 1) / (a + 1) - H[b] / (b + 1) + mid. */
-static double
-map_delta(int rel_a, size_t a, size_t b, const double *hits,
-          const double *acc, double n_rel)
-{
-    const double ra = (double)(a + 1), rb = (double)(b + 1);
-    const double mid = acc[b - 1] - acc[a];
-    const double d = rel_a ? hits[b] / rb - hits[a] / ra - mid
-                           : (hits[a] + 1) / ra - hits[b] / rb + mid;
-
-    return fabs(d) / n_rel;
-}
-
-/* c ? a : b, and c ? -x : x, by their bits: which document of a pair is
- * the higher does not follow from its position, so a branch on it would
- * be mispredicted often. The same values as the branches give. */
-static inline double
-pick(int c, double a, double b)
-{
-    uint64_t ua, ub;
-    const uint64_t m = -(uint64_t)(c != 0);
-    double r;
-
-    memcpy(&ua, &a, sizeof ua);
-    memcpy(&ub, &b, sizeof ub);
-    ub = (ua & m) | (ub & ~m);
-    memcpy(&r, &ub, sizeof r);
-    return r;
-}
-
-static inline double
-negate_if(int c, double x)
-{
-    uint64_t u;
-
-    memcpy(&u, &x, sizeof u);
-    u ^= (uint64_t)(c != 0) << 63;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-
-/* Beyond this spread of sigma s within a query, e^(sigma (s - max s))
- * could underflow, and each pair takes its own exp instead. */
-#define PAIR_EXP_SPREAD 500.0
-
-/* The gradient pairs of lambdarank in the common case (one exp per
- * document, see query_lambda), over the position-ordered copies in sl.
- * Each pair's weight is w = |dNDCG| IDCG (over the score norm), its
- * lambda sigma w rho / IDCG and its hessian sigma^2 w rho (1 - rho) /
- * IDCG. Pairs of equal labels have equal gains, so w = 0 and they add
- * nothing: the loop needs no branch on them. For each anchor position a,
- * one loop works out all its pairs at once (the compiler vectorises it:
- * each pair divides) and adds them to the other positions; a second
- * sums them for a, in order, in registers. */
-/* Anchor a's pairs with every later position b into pair_g[b] and
- * pair_h[b], and into pg[b] and ph[b]; WEIGHT is the pair's weight as an
- * expression of its |dNDCG| IDCG w (and of b). */
-#define ANCHOR_PAIRS(WEIGHT)                                                 \
-    do {                                                                     \
-        _Pragma("omp simd")                                                  \
-        for (size_t b = a + 1; b < n; b++) {                                 \
-            const double w = fabs(gain_a - pgain[b]) * (da - disc[b]);       \
-            const double wt = (WEIGHT);                                      \
-            /* rho = e_lo / (e_hi + e_lo); a is the higher when ya > yb */   \
-            const double eb = pe[b], t = 1.0 / (ea + eb);                    \
-            const int a_hi = ya > py[b];                                     \
-            const double lambda = c_g * wt * pick(a_hi, eb, ea) * t;         \
-            const double hess = c_h * wt * ea * eb * t * t;                  \
-            const double step = negate_if(a_hi, lambda);                     \
-                                                                             \
-            pair_g[b] = step;                                                \
-            pair_h[b] = hess;                                                \
-            pg[b] -= step;                                                   \
-            ph[b] += hess;                                                   \
-        }                                                                    \
-    } while (0)
-
+/* The gradient and hessian diagonal of L_q, query q's loss at score,
+ * added into g and h (indexed within the query). */
 static void
-lambda_ndcg_pairs(rank_slot *sl, const double *disc, size_t n, size_t k,
-                  double sigma, double inv_idcg, int norm)
-{
-    const float *py = sl->py;
-    const double *ps0 = sl->ps0, *pe = sl->pe, *pgain = sl->gain;
-    double *pg = sl->pg, *ph = sl->ph;
-    double *pair_g = sl->pair_g, *pair_h = sl->pair_h;
-    const double c_g = sigma * inv_idcg, c_h = sigma * sigma * inv_idcg;
-
-    for (size_t a = 0; a < k; a++) {
-        const float ya = py[a];
-        const double ea = pe[a], gain_a = pgain[a], da = disc[a];
-        const double s0a = ps0[a];
-        double sum_g = 0, sum_h = 0;
-
-        if (norm)
-            ANCHOR_PAIRS(w / (SCORE_NORM_EPS + fabs(s0a - ps0[b])));
-        else
-            ANCHOR_PAIRS(w);
-        for (size_t b = a + 1; b < n; b++) {
-            sum_g += pair_g[b];
-            sum_h += pair_h[b];
-        }
-        pg[a] += sum_g;
-        ph[a] += sum_h;
-    }
-}
-
-/* lambdarank and map: sort the query by score0, take the pairs (a, b) of
- * positions a < b with a < k (k = top_k, or n), weight each by |dNDCG| or
- * |dAP| at score0 (divided by 0.01 + |s0_i - s0_j| with score_norm when
- * the query's scores are not all equal), and evaluate it at s. O(n log n)
- * for the sort and O(k n) for the pairs.
- *
- * The documents are copied into position order first, so the pair loop
- * reads and writes contiguous arrays. For the gradient, rho =
- * sig(-sigma (s_i - s_j)) of a pair (i the higher label) is
- * e_j / (e_i + e_j) with e = e^(sigma (s - max s)): one exp per document,
- * not per pair. The sums of each document, made in the same pair order as
- * before, are added into g and h at the end. */
-static double
-query_lambda(const gbr_rank *rk, size_t q, const float *y, const double *s0,
-             const double *s, size_t n, rank_slot *sl, double *g, double *h)
-{
-    const int is_map = rk->p.kind == GBR_RANK_MAP;
-    const size_t k = rk->p.top_k == 0 || rk->p.top_k > n ? n : rk->p.top_k;
-    const double sigma = rk->p.sigma;
-    const double inv_idcg = rk->inv_idcg[q];
-    const double *disc = rk->discount;
-    scored *buf = sl->buf;
-    const float *py = sl->py;
-    const double *ps = sl->ps, *ps0 = sl->ps0, *pe = sl->pe, *pgain = sl->gain;
-    double *pg = sl->pg, *ph = sl->ph;
-    double n_rel = 0, loss = 0, s_max = -INFINITY, s_min = INFINITY;
-
-    uint32_t *order = rk->order + rk->group_ptr[q];
-
-    if (n < 2 || (!is_map && inv_idcg == 0))
-        return 0;
-    /* The scores move little from one round to the next: sorting from
-     * the last order is nearly linear. The order is total, so the result
-     * is the same from any start. */
-    for (size_t a = 0; a < n; a++) {
-        buf[a].s = s0[order[a]];
-        buf[a].i = order[a];
-    }
-    gbr_scored_sort_near(buf, n);
-    for (size_t a = 0; a < n; a++) {
-        const size_t i = buf[a].i;
-
-        order[a] = (uint32_t)i;
-
-        sl->py[a] = y[i];
-        sl->ps[a] = s[i];
-        sl->ps0[a] = s0[i];
-        sl->gain[a] = is_map ? 0 : rk->row_gain[rk->group_ptr[q] + i];
-        pg[a] = 0;
-        ph[a] = 0;
-        s_max = fmax(s_max, s[i]);
-        s_min = fmin(s_min, s[i]);
-    }
-    if (is_map) {
-        n_rel = map_prefix(y, buf, n, sl->hits, sl->acc);
-        if (n_rel == 0 || n_rel == (double)n)
-            return 0;
-    }
-
-    const int norm = rk->p.score_norm && buf[0].s != buf[n - 1].s;
-    const int one_exp = g && sigma * (s_max - s_min) <= PAIR_EXP_SPREAD;
-
-    if (one_exp)
-        for (size_t a = 0; a < n; a++)
-            sl->pe[a] = exp(sigma * (ps[a] - s_max));
-    if (one_exp && !is_map) {
-        lambda_ndcg_pairs(sl, disc, n, k, sigma, inv_idcg, norm);
-        goto scatter;
-    }
-    for (size_t a = 0; a < k; a++) {
-        const float ya = py[a];
-
-        for (size_t b = a + 1; b < n; b++) {
-            double dz;
-
-            if (py[b] == ya)
-                continue;
-            if (is_map) {
-                const int rel_a = ya > 0;
-
-                if (rel_a == (py[b] > 0))
-                    continue;
-                dz = map_delta(rel_a, a, b, sl->hits, sl->acc, n_rel);
-            } else {
-                dz = fabs(pgain[a] - pgain[b]) * (disc[a] - disc[b]) *
-                     inv_idcg;
-            }
-            if (norm)
-                dz /= SCORE_NORM_EPS + fabs(ps0[a] - ps0[b]);
-
-            /* hi holds the higher label */
-            const size_t hi = ya > py[b] ? a : b, lo = a + b - hi;
-
-            if (!g) {
-                loss += pair_add(sigma, dz, ps[hi] - ps[lo], hi, lo, NULL,
-                                 NULL);
-                continue;
-            }
-            if (one_exp) {
-                const double t = 1.0 / (pe[hi] + pe[lo]);
-                const double rho = pe[lo] * t, rho_c = pe[hi] * t;
-                const double lambda = sigma * dz * rho;
-                const double hess = sigma * sigma * dz * rho * rho_c;
-
-                pg[hi] -= lambda;
-                pg[lo] += lambda;
-                ph[hi] += hess;
-                ph[lo] += hess;
-            } else {
-                pair_add(sigma, dz, ps[hi] - ps[lo], hi, lo, pg, ph);
-            }
-        }
-    }
-scatter:
-    if (g)
-        for (size_t a = 0; a < n; a++) {
-            g[buf[a].i] += pg[a];
-            h[buf[a].i] += ph[a];
-        }
-    return loss;
-}
-
-/* The negatives of a session query (label == the query's lowest) into
- * sl->neg, with their softmax p_j = e^(s_j - m) / sum_k e^(s_k - m)
- * (m the largest negative score), log p_j, and sig(s_j^2) with its first
- * and second derivatives. Returns |N|; *n_pos gets |P|. */
-static size_t
-session_negatives(const float *y, const double *s, size_t n, rank_slot *sl,
-                  size_t *n_pos)
-{
-    float y_min = y[0];
-    size_t nn = 0;
-    double m = -INFINITY, z = 0;
-    neg_term *neg = sl->neg;
-
-    for (size_t i = 1; i < n; i++)
-        if (y[i] < y_min)
-            y_min = y[i];
-    for (size_t i = 0; i < n; i++)
-        if (y[i] == y_min) {
-            neg[nn].r = i;
-            neg[nn].s = s[i];
-            if (s[i] > m)
-                m = s[i];
-            nn++;
-        }
-    *n_pos = n - nn;
-    for (size_t t = 0; t < nn; t++)
-        z += exp(neg[t].s - m);
-
-    const double log_z = log(z);
-
-    for (size_t t = 0; t < nn; t++) {
-        const double sj = neg[t].s;
-        double v, vc;
-
-        neg[t].lp = sj - m - log_z;
-        neg[t].p = exp(neg[t].lp);
-        sig_pair(sj * sj, &v, &vc);
-        neg[t].v = v;
-        neg[t].a = 2 * sj * v * vc;
-        neg[t].a2 = 2 * v * vc * (1 + 2 * sj * sj * (vc - v));
-    }
-    return nn;
-}
-
-/* top1, with u = sig(s_j - s_i), v_j = sig(s_j^2), c = 1 / (|P| |N|):
- *   L = c sum_i sum_j u_ij + 1/|N| sum_j v_j
- *   dL/ds_i = -c sum_j u (1 - u),
- *   d2L/ds_i^2 = c sum_j u (1 - u) (1 - 2u),
- *   dL/ds_j = c sum_i u (1 - u) + a_j / |N|,
- *   d2L/ds_j^2 = c sum_i u (1 - u) (1 - 2u) + a2_j / |N|,
- * a_j and a2_j the derivatives of v_j (session_negatives). O(|P| |N|). */
-static double
-query_top1(const float *y, const double *s, size_t n, const neg_term *neg,
-           size_t nn, size_t n_pos, double *g, double *h)
-{
-    const double c = 1.0 / ((double)n_pos * (double)nn);
-    const float y_neg = y[neg[0].r];
-    double loss = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        if (y[i] == y_neg)
-            continue;
-        double gi = 0, hi = 0;
-
-        for (size_t t = 0; t < nn; t++) {
-            double u, uc;
-
-            sig_pair(neg[t].s - s[i], &u, &uc);
-            if (!g) {
-                loss += c * u;
-                continue;
-            }
-            const double d1 = u * uc, d2 = d1 * (uc - u);
-
-            gi += d1;
-            hi += d2;
-            g[neg[t].r] += c * d1;
-            h[neg[t].r] += c * d2;
-        }
-        if (g) {
-            g[i] -= c * gi;
-            h[i] += c * hi;
-        }
-    }
-    for (size_t t = 0; t < nn; t++) {
-        if (!g) {
-            loss += neg[t].v / (double)nn;
-            continue;
-        }
-        g[neg[t].r] += neg[t].a / (double)nn;
-        h[neg[t].r] += neg[t].a2 / (double)nn;
-    }
-    return loss;
-}
-
-/* bpr-max, one positive i at a time, with r_j = sig(s_i - s_j),
- * A = sum_j p_j r_j, the posterior w_j = p_j r_j / A (they sum to 1) and
- * q_j = w_j r_j:
- *   l_i = -log A + reg R,  R = sum_j p_j s_j^2
- *   dl/ds_i = -sum_j w_j (1 - r_j)
- *   d2l/ds_i^2 = -sum_j w_j (1 - r_j) (1 - 2 r_j) + (sum_j w_j (1 - r_j))^2
- *   d(-log A)/ds_j = p_j - q_j
- *   d2(-log A)/ds_j^2 = p_j (1 - p_j) + q_j (1 - 2 r_j) + q_j^2
- *   d(reg R)/ds_j = reg p_j e_j,  e_j = s_j^2 + 2 s_j - R
- *   d2(reg R)/ds_j^2 = reg p_j [(1 - 2 p_j) e_j + 2 s_j + 2]
- * L is the mean of l_i over positives; the reg R term is the same for
- * each, so it is added once. log A is a log-sum-exp of
- * log p_j + log r_j, so that A does not underflow when s_i is far below
- * the negatives. Two passes over the negatives per positive; O(|P| |N|). */
-static double
-query_bpr_max(const gbr_rank *rk, const float *y, const double *s, size_t n,
-              neg_term *neg, size_t nn, size_t n_pos, double *g, double *h)
-{
-    const double c = 1.0 / (double)n_pos;
-    const double reg = rk->p.reg;
-    const float y_neg = y[neg[0].r];
-    double loss = 0, sum_r = 0;
-
-    for (size_t t = 0; t < nn; t++)
-        sum_r += neg[t].p * neg[t].s * neg[t].s;
-    for (size_t i = 0; i < n; i++) {
-        if (y[i] == y_neg)
-            continue;
-        double mx = -INFINITY, sum = 0;
-
-        for (size_t t = 0; t < nn; t++) {
-            neg[t].t = -softplus(neg[t].s - s[i]);
-            if (neg[t].lp + neg[t].t > mx)
-                mx = neg[t].lp + neg[t].t;
-        }
-        for (size_t t = 0; t < nn; t++)
-            sum += exp(neg[t].lp + neg[t].t - mx);
-
-        const double log_a = mx + log(sum);
-
-        if (!g) {
-            loss -= c * log_a;
-            continue;
-        }
-        double beta = 0, gam = 0;
-
-        for (size_t t = 0; t < nn; t++) {
-            const double pj = neg[t].p;
-            const double r = exp(neg[t].t);
-            const double w = exp(neg[t].lp + neg[t].t - log_a);
-            const double qj = w * r;
-
-            beta += w * (1 - r);
-            gam += w * (1 - r) * (1 - 2 * r);
-            g[neg[t].r] += c * (pj - qj);
-            h[neg[t].r] += c * (pj * (1 - pj) + qj * (1 - 2 * r) + qj * qj);
-        }
-        g[i] -= c * beta;
-        h[i] += c * (beta * beta - gam);
-    }
-    if (!g)
-        return loss + reg * sum_r;
-    for (size_t t = 0; t < nn; t++) {
-        const double pj = neg[t].p, sj = neg[t].s;
-        const double e = sj * sj + 2 * sj - sum_r;
-
-        g[neg[t].r] += reg * pj * e;
-        h[neg[t].r] += reg * pj * ((1 - 2 * pj) * e + 2 * sj + 2);
-    }
-    return loss;
-}
-
-/* top1-max, one positive i at a time, with u_j = sig(s_j - s_i),
- * c_j = u_j + v_j, l_i = sum_j p_j c_j, e_j = u_j (1 - u_j) + a_j (the
- * derivative of c_j in s_j) and e2_j = u_j (1 - u_j) (1 - 2 u_j) + a2_j:
- *   dl/ds_i = -sum_j p_j u_j (1 - u_j)
- *   d2l/ds_i^2 = sum_j p_j u_j (1 - u_j) (1 - 2 u_j)
- *   dl/ds_j = p_j X_j,  X_j = c_j - l_i + e_j
- *   d2l/ds_j^2 = p_j X_j (1 - 2 p_j) + p_j (e_j + e2_j)
- * L is the mean of l_i over positives. l_i is needed before the negatives'
- * terms, so u_j is kept in t between the two passes; O(|P| |N|). */
-static double
-query_top1_max(const float *y, const double *s, size_t n, neg_term *neg,
-               size_t nn, size_t n_pos, double *g, double *h)
-{
-    const double c = 1.0 / (double)n_pos;
-    const float y_neg = y[neg[0].r];
-    double loss = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        if (y[i] == y_neg)
-            continue;
-        double li = 0, gi = 0, hi = 0;
-
-        for (size_t t = 0; t < nn; t++) {
-            double u, uc;
-
-            sig_pair(neg[t].s - s[i], &u, &uc);
-            neg[t].t = u;
-            li += neg[t].p * (u + neg[t].v);
-            gi += neg[t].p * u * uc;
-            hi += neg[t].p * u * uc * (uc - u);
-        }
-        if (!g) {
-            loss += c * li;
-            continue;
-        }
-        g[i] -= c * gi;
-        h[i] += c * hi;
-        for (size_t t = 0; t < nn; t++) {
-            const double pj = neg[t].p, u = neg[t].t;
-            const double d1 = u * (1 - u);
-            const double e = d1 + neg[t].a;
-            const double e2 = d1 * (1 - 2 * u) + neg[t].a2;
-            const double x = u + neg[t].v - li + e;
-
-            g[neg[t].r] += c * pj * x;
-            h[neg[t].r] += c * (pj * x * (1 - 2 * pj) + pj * (e + e2));
-        }
-    }
-    return loss;
-}
-
-/* The loss L_q of query q at score, pair weights frozen at score0; when g
- * is not NULL, also its gradient and hessian diagonal, added into g and h
- * (indexed within the query). */
-static double
-query_eval(const gbr_rank *rk, size_t q, const double *score0,
-           const double *score, rank_slot *sl, double *g, double *h)
+query_add(const gbr_rank *rk, size_t q, const double *score, gbr_rank_slot *sl,
+          double *g, double *h)
 {
     const size_t begin = rk->group_ptr[q];
     const size_t n = rk->group_ptr[q + 1] - begin;
@@ -905,39 +319,27 @@ query_eval(const gbr_rank *rk, size_t q, const double *score0,
     const double *s = score + begin;
 
     if (n < 2)
-        return 0;
+        return;
     switch (rk->p.kind) {
     case GBR_RANK_PAIRWISE:
-        return query_pairwise(rk, y, s, n, g, h);
+        gbr_rank_pairwise_add(rk, y, s, n, g, h);
+        break;
     case GBR_RANK_LAMBDARANK:
     case GBR_RANK_MAP:
-        return query_lambda(rk, q, y, score0 + begin, s, n, sl, g, h);
-    default:
+        gbr_rank_lambda_add(rk, q, y, s, n, sl, g, h);
         break;
-    }
-
-    size_t n_pos;
-    const size_t nn = session_negatives(y, s, n, sl, &n_pos);
-
-    if (n_pos == 0)
-        return 0;
-    switch (rk->p.kind) {
-    case GBR_RANK_TOP1:
-        return query_top1(y, s, n, sl->neg, nn, n_pos, g, h);
-    case GBR_RANK_BPR_MAX:
-        return query_bpr_max(rk, y, s, n, sl->neg, nn, n_pos, g, h);
     default:
-        assert(rk->p.kind == GBR_RANK_TOP1_MAX);
-        return query_top1_max(y, s, n, sl->neg, nn, n_pos, g, h);
+        gbr_rank_session_add(rk, y, s, n, sl, g, h);
+        break;
     }
 }
 
-/* Query q's rows of gp: the sums of query_eval, the hessian raised to
+/* Query q's rows of gp: the sums of query_add, the hessian raised to
  * MIN_HESS, both times the query's weight. A query of weight 0 skips the
  * work and writes zeros. */
 static void
 query_gradients(const gbr_rank *rk, size_t q, const double *score,
-                gbr_gpair *gp, rank_slot *sl)
+                gbr_gpair *gp, gbr_rank_slot *sl)
 {
     const size_t begin = rk->group_ptr[q];
     const size_t n = rk->group_ptr[q + 1] - begin;
@@ -954,7 +356,7 @@ query_gradients(const gbr_rank *rk, size_t q, const double *score,
         sl->g[i] = 0;
         sl->h[i] = 0;
     }
-    query_eval(rk, q, score, score, sl, sl->g, sl->h);
+    query_add(rk, q, score, sl, sl->g, sl->h);
     for (size_t i = 0; i < n; i++) {
         const double h = sl->h[i] < MIN_HESS ? MIN_HESS : sl->h[i];
 
@@ -981,16 +383,4 @@ gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp, int nt)
 #endif
     for (size_t q = 0; q < rk->n_groups; q++)
         query_gradients(rk, q, score, gp, &rk->slot[gbr_thread_id()]);
-}
-
-double
-gbr_rank_loss(gbr_rank *rk, const double *score0, const double *score)
-{
-    double sum = 0;
-
-    for (size_t q = 0; q < rk->n_groups; q++)
-        if (rk->qweight[q] != 0)
-            sum += rk->qweight[q] *
-                   query_eval(rk, q, score0, score, &rk->slot[0], NULL, NULL);
-    return sum;
 }

@@ -101,10 +101,4 @@ void gbr_rank_free(gbr_rank *rk);
 void gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp,
                         int nt);
 
-/* sum_q w_q L_q at score, with the pair weights, score normalisation and
- * top_k pair selection of lambdarank and map frozen as they are at score0,
- * so that gbr_rank_gradients(score) is the exact derivative of
- * gbr_rank_loss(score, .) at score. For tests; serial; uses rk's scratch. */
-double gbr_rank_loss(gbr_rank *rk, const double *score0, const double *score);
-
 #endif

@@ -1,0 +1,314 @@
+#include "objective/rank_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+/* XGBoost's lambdarank_score_normalization: pair weight / (eps + |ds|). */
+#define SCORE_NORM_EPS 0.01
+
+/* One pair, i above j in label (y_i > y_j), with frozen weight dz and
+ * d = s_i - s_j. With rho = sig(-sigma d), the pair's loss
+ * dz log(1 + e^(-sigma d)) has
+ *   dL/ds_i = -sigma dz rho = -dL/ds_j,
+ *   d2L/ds_i^2 = d2L/ds_j^2 = sigma^2 dz rho (1 - rho),
+ * which this adds into g and h. */
+static void
+pair_add(double sigma, double dz, double d, size_t i, size_t j, double *g,
+         double *h)
+{
+    double rho, rho_c;
+
+    gbr_rank_sig_pair(-sigma * d, &rho, &rho_c);
+    const double lambda = sigma * dz * rho;
+    const double hess = sigma * sigma * dz * rho * rho_c;
+
+    g[i] -= lambda;
+    g[j] += lambda;
+    h[i] += hess;
+    h[j] += hess;
+}
+
+/* pairwise: every pair of the query with different labels, in input
+ * order, weight 1. */
+void
+gbr_rank_pairwise_add(const gbr_rank *rk, const float *y, const double *s,
+                      size_t n, double *g, double *h)
+{
+    const double sigma = rk->p.sigma;
+
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            if (y[i] > y[j])
+                pair_add(sigma, 1.0, s[i] - s[j], i, j, g, h);
+            else if (y[j] > y[i])
+                pair_add(sigma, 1.0, s[j] - s[i], j, i, g, h);
+        }
+}
+
+/* For map, with rel(p) = [y > 0] for the document at position p:
+ *   hits[p] = sum_{t <= p} rel(t),  acc[p] = sum_{t <= p} rel(t) / (t + 1),
+ * in terms of which AP = (1/R) sum_p rel(p) hits[p] / (p + 1) and
+ * R = hits[n - 1]. Returns R. */
+static double
+map_prefix(const float *y, const gbr_scored *buf, size_t n, double *hits,
+           double *acc)
+{
+    double nh = 0, na = 0;
+
+    for (size_t p = 0; p < n; p++) {
+        if (y[buf[p].i] > 0) {
+            nh += 1;
+            na += 1.0 / (double)(p + 1);
+        }
+        hits[p] = nh;
+        acc[p] = na;
+    }
+    return nh;
+}
+
+/* |dAP| of swapping the documents at positions a < b, one relevant and
+ * one not. Let H = hits and mid = acc[b - 1] - acc[a], the sum of
+ * rel(t) / (t + 1) strictly between a and b; relevant documents there
+ * gain or lose one hit above them. If the relevant one moves down (a to b):
+ *   R dAP = H[b] / (b + 1) - H[a] / (a + 1) - mid;
+ * if it moves up (b to a):
+ *   R dAP = (H[a] + 1) / (a + 1) - H[b] / (b + 1) + mid. */
+static double
+map_delta(int rel_a, size_t a, size_t b, const double *hits,
+          const double *acc, double n_rel)
+{
+    const double ra = (double)(a + 1), rb = (double)(b + 1);
+    const double mid = acc[b - 1] - acc[a];
+    const double d = rel_a ? hits[b] / rb - hits[a] / ra - mid
+                           : (hits[a] + 1) / ra - hits[b] / rb + mid;
+
+    return fabs(d) / n_rel;
+}
+
+/* c ? a : b, by the bits: which document of a pair is the higher does
+ * not follow from its position, so a branch on it would be mispredicted
+ * often. The same value as the branch gives. */
+static inline double
+pick(int c, double a, double b)
+{
+    uint64_t ua, ub;
+    const uint64_t m = -(uint64_t)(c != 0);
+    double r;
+
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ub = (ua & m) | (ub & ~m);
+    memcpy(&r, &ub, sizeof r);
+    return r;
+}
+
+/* c ? -x : x, by a flip of the sign bit, for the same reason as pick. */
+static inline double
+negate_if(int c, double x)
+{
+    uint64_t u;
+
+    memcpy(&u, &x, sizeof u);
+    u ^= (uint64_t)(c != 0) << 63;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* Beyond this spread of sigma s within a query, e^(sigma (s - max s))
+ * could underflow, and each pair takes its own exp instead. */
+#define PAIR_EXP_SPREAD 500.0
+
+/* The pair loop below is inlined into each of its calls, whose constant
+ * score_norm then leaves one loop without the test per call. */
+#if defined(__GNUC__)
+#define HOT_INLINE inline __attribute__((always_inline))
+#else
+#define HOT_INLINE inline
+#endif
+
+/* Anchor position a's pairs with every later position b < n of a query in
+ * position order (the copies in sl): each pair's step into pair_g[b] and
+ * its hessian into pair_h[b], both also added into pg[b] and ph[b]. The
+ * pair's weight is wt = w = |G_a - G_b| (D_a - D_b), its |dNDCG| IDCG, or
+ * with score_norm wt = w / (0.01 + |s_a - s_b|). With rho =
+ * e_lo / (e_hi + e_lo), lo the lower label of the two, the step is
+ * -+c_g wt rho (minus when a is the higher) and the hessian
+ * c_h wt rho (1 - rho); c_g = sigma / IDCG, c_h = sigma^2 / IDCG. The
+ * loop has no branch, so that the compiler vectorises it (each pair
+ * divides): which of the two is the higher is picked by bits, and pairs
+ * of equal labels have w = 0 and add nothing. */
+static HOT_INLINE void
+anchor_pairs(gbr_rank_slot *sl, const double *disc, size_t a, size_t n,
+             double c_g, double c_h, const int score_norm)
+{
+    const float *py = sl->py;
+    const double *ps = sl->ps, *pe = sl->pe, *pgain = sl->gain;
+    double *pg = sl->pg, *ph = sl->ph;
+    double *pair_g = sl->pair_g, *pair_h = sl->pair_h;
+    const float ya = py[a];
+    const double ea = pe[a], gain_a = pgain[a], da = disc[a], sa = ps[a];
+
+#pragma omp simd
+    for (size_t b = a + 1; b < n; b++) {
+        const double w = fabs(gain_a - pgain[b]) * (da - disc[b]);
+        const double wt =
+            score_norm ? w / (SCORE_NORM_EPS + fabs(sa - ps[b])) : w;
+        const double eb = pe[b], t = 1.0 / (ea + eb);
+        const int a_hi = ya > py[b];
+        const double lambda = c_g * wt * pick(a_hi, eb, ea) * t;
+        const double hess = c_h * wt * ea * eb * t * t;
+        const double step = negate_if(a_hi, lambda);
+
+        pair_g[b] = step;
+        pair_h[b] = hess;
+        pg[b] -= step;
+        ph[b] += hess;
+    }
+}
+
+/* The gradient pairs of lambdarank in the common case (one exp per
+ * document, see gbr_rank_lambda_add), over the position-ordered copies
+ * in sl. Each pair's weight is w = |dNDCG| IDCG (over the score norm),
+ * its lambda sigma w rho / IDCG and its hessian sigma^2 w rho (1 - rho) /
+ * IDCG. For each anchor position a, one loop works out all its pairs at
+ * once and adds them to the other positions (anchor_pairs); a second sums
+ * them for a, in order, in registers. */
+static void
+lambda_ndcg_pairs(gbr_rank_slot *sl, const double *disc, size_t n, size_t k,
+                  double sigma, double inv_idcg, int norm)
+{
+    double *pg = sl->pg, *ph = sl->ph;
+    const double *pair_g = sl->pair_g, *pair_h = sl->pair_h;
+    const double c_g = sigma * inv_idcg, c_h = sigma * sigma * inv_idcg;
+
+    for (size_t a = 0; a < k; a++) {
+        double sum_g = 0, sum_h = 0;
+
+        if (norm)
+            anchor_pairs(sl, disc, a, n, c_g, c_h, 1);
+        else
+            anchor_pairs(sl, disc, a, n, c_g, c_h, 0);
+        for (size_t b = a + 1; b < n; b++) {
+            sum_g += pair_g[b];
+            sum_h += pair_h[b];
+        }
+        pg[a] += sum_g;
+        ph[a] += sum_h;
+    }
+}
+
+/* lambdarank and map: sort the query by score, take the pairs (a, b) of
+ * positions a < b with a < k (k = top_k, or n), weight each by |dNDCG| or
+ * |dAP| (divided by 0.01 + |s_i - s_j| with score_norm when the query's
+ * scores are not all equal), and add its gradient and hessian into g and
+ * h. O(n log n) for the sort and O(k n) for the pairs.
+ *
+ * The documents are copied into position order first, so the pair loop
+ * reads and writes contiguous arrays. rho = sig(-sigma (s_i - s_j)) of a
+ * pair (i the higher label) is e_j / (e_i + e_j) with
+ * e = e^(sigma (s - max s)): one exp per document, not per pair. The sums
+ * of each document, made in a fixed pair order, are added into g and h
+ * at the end. */
+void
+gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
+                    const double *s, size_t n, gbr_rank_slot *sl, double *g,
+                    double *h)
+{
+    const int is_map = rk->p.kind == GBR_RANK_MAP;
+    const size_t k = rk->p.top_k == 0 || rk->p.top_k > n ? n : rk->p.top_k;
+    const double sigma = rk->p.sigma;
+    const double inv_idcg = rk->inv_idcg[q];
+    const double *disc = rk->discount;
+    gbr_scored *buf = sl->buf;
+    const float *py = sl->py;
+    const double *ps = sl->ps, *pe = sl->pe, *pgain = sl->gain;
+    double *pg = sl->pg, *ph = sl->ph;
+    double n_rel = 0, s_max = -INFINITY, s_min = INFINITY;
+
+    uint32_t *order = rk->order + rk->group_ptr[q];
+
+    if (n < 2 || (!is_map && inv_idcg == 0))
+        return;
+    /* The scores move little from one round to the next: sorting from
+     * the last order is nearly linear. The order is total, so the result
+     * is the same from any start. */
+    for (size_t a = 0; a < n; a++) {
+        buf[a].s = s[order[a]];
+        buf[a].i = order[a];
+    }
+    gbr_scored_sort_near(buf, n);
+    for (size_t a = 0; a < n; a++) {
+        const size_t i = buf[a].i;
+
+        order[a] = (uint32_t)i;
+
+        sl->py[a] = y[i];
+        sl->ps[a] = s[i];
+        sl->gain[a] = is_map ? 0 : rk->row_gain[rk->group_ptr[q] + i];
+        pg[a] = 0;
+        ph[a] = 0;
+        s_max = fmax(s_max, s[i]);
+        s_min = fmin(s_min, s[i]);
+    }
+    if (is_map) {
+        n_rel = map_prefix(y, buf, n, sl->hits, sl->acc);
+        if (n_rel == 0 || n_rel == (double)n)
+            return;
+    }
+
+    const int norm = rk->p.score_norm && buf[0].s != buf[n - 1].s;
+    const int one_exp = sigma * (s_max - s_min) <= PAIR_EXP_SPREAD;
+
+    if (one_exp)
+        for (size_t a = 0; a < n; a++)
+            sl->pe[a] = exp(sigma * (ps[a] - s_max));
+    if (one_exp && !is_map) {
+        lambda_ndcg_pairs(sl, disc, n, k, sigma, inv_idcg, norm);
+        goto scatter;
+    }
+    for (size_t a = 0; a < k; a++) {
+        const float ya = py[a];
+
+        for (size_t b = a + 1; b < n; b++) {
+            double dz;
+
+            if (py[b] == ya)
+                continue;
+            if (is_map) {
+                const int rel_a = ya > 0;
+
+                if (rel_a == (py[b] > 0))
+                    continue;
+                dz = map_delta(rel_a, a, b, sl->hits, sl->acc, n_rel);
+            } else {
+                dz = fabs(pgain[a] - pgain[b]) * (disc[a] - disc[b]) *
+                     inv_idcg;
+            }
+            if (norm)
+                dz /= SCORE_NORM_EPS + fabs(ps[a] - ps[b]);
+
+            /* hi holds the higher label */
+            const size_t hi = ya > py[b] ? a : b, lo = a + b - hi;
+
+            if (one_exp) {
+                const double t = 1.0 / (pe[hi] + pe[lo]);
+                const double rho = pe[lo] * t, rho_c = pe[hi] * t;
+                const double lambda = sigma * dz * rho;
+                const double hess = sigma * sigma * dz * rho * rho_c;
+
+                pg[hi] -= lambda;
+                pg[lo] += lambda;
+                ph[hi] += hess;
+                ph[lo] += hess;
+            } else {
+                pair_add(sigma, dz, ps[hi] - ps[lo], hi, lo, pg, ph);
+            }
+        }
+    }
+scatter:
+    for (size_t a = 0; a < n; a++) {
+        g[buf[a].i] += pg[a];
+        h[buf[a].i] += ph[a];
+    }
+}
+
