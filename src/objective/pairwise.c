@@ -120,11 +120,6 @@ negate_if(int c, double x)
 
 /* The pair loop below is inlined into each of its calls, whose constant
  * score_norm then leaves one loop without the test per call. */
-#if defined(__GNUC__)
-#define HOT_INLINE inline __attribute__((always_inline))
-#else
-#define HOT_INLINE inline
-#endif
 
 /* Anchor position a's pairs with every later position b < n of a query in
  * position order (the copies in sl): each pair's step into pair_g[b] and
@@ -137,7 +132,7 @@ negate_if(int c, double x)
  * loop has no branch, so that the compiler vectorises it (each pair
  * divides): which of the two is the higher is picked by bits, and pairs
  * of equal labels have w = 0 and add nothing. */
-static HOT_INLINE void
+static GBR_FORCE_INLINE void
 anchor_pairs(gbr_rank_slot *sl, const double *disc, size_t a, size_t n,
              double c_g, double c_h, const int score_norm)
 {

@@ -161,8 +161,7 @@ gbr_exact_mark(gbr_exact *lc, size_t nid, const uint32_t *rows, size_t n,
 }
 
 int
-gbr_exact_split(gbr_exact *lc, size_t nid, size_t lid, size_t rid,
-                const uint32_t *rows, size_t n_left, size_t n,
+gbr_exact_split(gbr_exact *lc, size_t nid, size_t lid, size_t rid, size_t n,
                 gbr_error *err)
 {
     const uint32_t nf = lc->n_features;
@@ -170,8 +169,7 @@ gbr_exact_split(gbr_exact *lc, size_t nid, size_t lid, size_t rid,
     size_t most = lid > rid ? lid : rid;
     int rc;
 
-    (void)rows;
-    (void)n_left;
+    (void)n;
     if ((rc = seg_reserve(lc, most + 1, err)) != GBR_OK)
         return rc;
     const size_t *ps = seg_of(lc, nid);
@@ -395,9 +393,7 @@ exact_children(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
     (void)gd;
     (void)split_l;
     (void)split_r;
-    return gbr_exact_split(&ex->lc, nid, lid, rid, ws->rows + nd->begin,
-                           ws->nodes[lid].end - ws->nodes[lid].begin,
-                           nd->end - nd->begin, err);
+    return gbr_exact_split(&ex->lc, nid, lid, rid, nd->end - nd->begin, err);
 }
 
 const gbr_proposer_ops gbr_exact_ops = {

@@ -76,11 +76,10 @@ void gbr_exact_mark(gbr_exact *lc, size_t nid, const uint32_t *rows,
                     size_t n, uint32_t fid, float threshold,
                     int default_left);
 
-/* Hand node nid's segments to its children lid and rid, by the sides
- * gbr_exact_mark set; the rows rows[0 .. n_left-1] are lid's and
- * rows[n_left .. n-1] rid's. GBR_OK or GBR_ENOMEM (room for more nodes). */
+/* Hand node nid's segments, of a node of n rows, to its children lid and
+ * rid, by the sides gbr_exact_mark set. GBR_OK or GBR_ENOMEM (room for
+ * more nodes). */
 int gbr_exact_split(gbr_exact *lc, size_t nid, size_t lid, size_t rid,
-                    const uint32_t *rows, size_t n_left, size_t n,
-                    gbr_error *err);
+                    size_t n, gbr_error *err);
 
 #endif
