@@ -197,6 +197,73 @@ cli_threads(const char *v, int *out)
 }
 
 int
+cli_model_args_parse(int argc, char **argv, int is_eval,
+                     struct cli_model_args *m)
+{
+    const char *cmd = is_eval ? "eval" : "predict", *v;
+    int status;
+
+    memset(m, 0, sizeof *m);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            cli_usage(stdout, cmd);
+            m->help = 1;
+            return CLI_OK;
+        } else if (cli_opt(a, "model", &v)) {
+            m->model = v;
+        } else if (cli_opt(a, "threads", &v)) {
+            if ((status = cli_threads(v, &m->n_threads)) != CLI_OK)
+                return status;
+        } else if (is_eval && cli_opt(a, "metric", &v)) {
+            m->metrics = v;
+        } else if (!is_eval && cli_opt(a, "output", &v)) {
+            m->output = v;
+        } else if (!is_eval && cli_opt(a, "margin", NULL)) {
+            m->margin = 1;
+        } else if (!is_eval && cli_opt(a, "ranked", NULL)) {
+            m->ranked = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return cli_error(CLI_USAGE, "unknown option \"%.40s\"", a);
+        } else if (!m->data) {
+            m->data = a;
+        } else {
+            return cli_error(CLI_USAGE, "more than one data file");
+        }
+    }
+    if (!m->model || !m->data) {
+        cli_error(CLI_USAGE, "%s", !m->model ? "--model=file is required"
+                                             : "a data file is required");
+        cli_usage(stderr, cmd);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+int
+cli_predict_all(const char *model_path, const char *data_path, int margin,
+                int n_threads, gbr_booster **b, gbr_dataset **ds,
+                double **pred)
+{
+    gbr_error err;
+    size_t n;
+
+    if (gbr_booster_load(model_path, b, &err) != GBR_OK)
+        return cli_error(CLI_FAIL, "%s", err.msg);
+    if (cli_load(data_path, ds) != CLI_OK)
+        return CLI_FAIL;
+    n = gbr_dataset_n_rows(*ds);
+    *pred = malloc(n * sizeof **pred);
+    if (!*pred)
+        return cli_error(CLI_FAIL, "out of memory for %zu predictions", n);
+    if (gbr_booster_predict(*b, *ds, margin, n_threads, *pred, n, &err) !=
+        GBR_OK)
+        return cli_error(CLI_FAIL, "%s", err.msg);
+    return CLI_OK;
+}
+
+int
 main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -58,4 +58,23 @@ int cli_check_writable(const char *path);
 /* Parse a thread count for predict and eval. */
 int cli_threads(const char *v, int *out);
 
+/* What a predict or eval command line says. */
+struct cli_model_args {
+    const char *model, *data, *output, *metrics;
+    int margin, ranked, n_threads;
+    int help;                   /* --help was given and answered */
+};
+
+/* Parse the options of predict (eval when is_eval): --model and a data
+ * file are required. Returns CLI_OK, or the status to exit with. */
+int cli_model_args_parse(int argc, char **argv, int is_eval,
+                         struct cli_model_args *m);
+
+/* Load the model and the data named by a predict or eval command line and
+ * compute predictions. CLI_OK or CLI_FAIL (message printed); the caller
+ * frees *b, *ds and *pred either way. */
+int cli_predict_all(const char *model_path, const char *data_path,
+                    int margin, int n_threads, gbr_booster **b,
+                    gbr_dataset **ds, double **pred);
+
 #endif
