@@ -11,14 +11,11 @@
  * dz log(1 + e^(-sigma d)) has
  *   dL/ds_i = -sigma dz rho = -dL/ds_j,
  *   d2L/ds_i^2 = d2L/ds_j^2 = sigma^2 dz rho (1 - rho),
- * which this adds into g and h. */
-static void
-pair_add(double sigma, double dz, double d, size_t i, size_t j, double *g,
-         double *h)
+ * which this adds into g and h, given rho and 1 - rho. */
+static inline void
+pair_put(double sigma, double dz, double rho, double rho_c, size_t i,
+         size_t j, double *g, double *h)
 {
-    double rho, rho_c;
-
-    gbr_rank_sig_pair(-sigma * d, &rho, &rho_c);
     const double lambda = sigma * dz * rho;
     const double hess = sigma * sigma * dz * rho * rho_c;
 
@@ -26,6 +23,17 @@ pair_add(double sigma, double dz, double d, size_t i, size_t j, double *g,
     g[j] += lambda;
     h[i] += hess;
     h[j] += hess;
+}
+
+/* pair_put with rho from d, through one exp. */
+static void
+pair_add(double sigma, double dz, double d, size_t i, size_t j, double *g,
+         double *h)
+{
+    double rho, rho_c;
+
+    gbr_rank_sig_pair(-sigma * d, &rho, &rho_c);
+    pair_put(sigma, dz, rho, rho_c, i, j, g, h);
 }
 
 /* pairwise: every pair of the query with different labels, in input
@@ -287,14 +295,8 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
 
             if (one_exp) {
                 const double t = 1.0 / (pe[hi] + pe[lo]);
-                const double rho = pe[lo] * t, rho_c = pe[hi] * t;
-                const double lambda = sigma * dz * rho;
-                const double hess = sigma * sigma * dz * rho * rho_c;
 
-                pg[hi] -= lambda;
-                pg[lo] += lambda;
-                ph[hi] += hess;
-                ph[lo] += hess;
+                pair_put(sigma, dz, pe[lo] * t, pe[hi] * t, hi, lo, pg, ph);
             } else {
                 pair_add(sigma, dz, ps[hi] - ps[lo], hi, lo, pg, ph);
             }
