@@ -289,23 +289,6 @@ fine_rebin(const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)
     kernel[wi][wo](fn, bm, blk);
 }
 
-/* Entry at of the tables, in the tree's bin width. */
-static void
-lut_put(uint32_t *lut, int width, size_t at, uint32_t bin)
-{
-    switch (width) {
-    case 1:
-        ((uint8_t *)(void *)lut)[at] = (uint8_t)bin;
-        break;
-    case 2:
-        ((uint16_t *)(void *)lut)[at] = (uint16_t)bin;
-        break;
-    default:
-        lut[at] = bin;
-        break;
-    }
-}
-
 void
 gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
                  const double *hess, size_t b, int nt)
@@ -348,16 +331,17 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
             }
             cuts->count[f] = c;
             /* Each fine bin's tree bin: the first cut above its values;
-             * then absent values' bin, n_bins. */
+             * then absent values' bin, n_bins. The tables are written in
+             * the tree's bin width. */
             uint32_t k = 0;
 
             for (size_t j = 0; j < nd; j++) {
                 while (!(fn->ulast[at + j] < cut[k]))
                     k++;
-                lut_put(fn->lut, bm->width, at + f + j, k);
+                gbr_code_put(fn->lut, bm->width, at + f + j, k);
             }
-            lut_put(fn->lut, bm->width, at + f + nd,
-                    (uint32_t)cuts->count[f]);
+            gbr_code_put(fn->lut, bm->width, at + f + nd,
+                         (uint32_t)cuts->count[f]);
         }
     }
     gbr_cuts_pack(cuts);

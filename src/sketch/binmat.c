@@ -14,7 +14,7 @@ gbr_binmat_alloc(gbr_binmat *bm, size_t n_rows, uint32_t n_features,
                            GBR_FEAT_BLOCK;
 
     memset(bm, 0, sizeof *bm);
-    bm->width = max_codes <= 256 ? 1 : max_codes <= 65536 ? 2 : 4;
+    bm->width = gbr_width_for(max_codes);
     if (blocks && n_rows > SIZE_MAX / (blocks * GBR_FEAT_BLOCK))
         return gbr_fail(err, GBR_ENOMEM, "bin matrix of %zu x %u is too "
                         "large", n_rows, (unsigned)n_features);
@@ -94,7 +94,8 @@ gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts, size_t n_rows,
     for (uint32_t f = 0; f < nf; f++)
         if (cuts->cut_ptr[f + 1] - cuts->cut_ptr[f] > top)
             top = cuts->cut_ptr[f + 1] - cuts->cut_ptr[f];
-    rc->width = top < 256 ? 1 : top < 65536 ? 2 : 4;
+    /* codes run to n_bins, the absent one */
+    rc->width = gbr_width_for(top + 1);
     if (nf && n_rows > SIZE_MAX / nf / (size_t)rc->width)
         return gbr_fail(err, GBR_ENOMEM, "codes of %zu x %u are too large",
                         n_rows, (unsigned)nf);
