@@ -100,13 +100,6 @@ hist_copy(int kind, void *dst, size_t d, const void *src, size_t s)
         ((gbr_hbin *)dst)[d] = ((const gbr_hbin *)src)[s];
 }
 
-/* Where entry at of the entries of width bytes from p starts. */
-GBR_FORCE_INLINE const void *
-hist_entry(const void *p, int width, size_t at)
-{
-    return (const unsigned char *)p + (size_t)width * at;
-}
-
 /* The general kernel: sum rows[0 .. n-1] into n_on features of one block
  * of bins of width bytes. The rows' runs of the block are GBR_FEAT_BLOCK
  * entries apart; feature k of those summed is at place pos[k] of the run
@@ -120,14 +113,14 @@ hist_rows(int kind, int width, void *hist, const void *block,
           const void *gp, const uint32_t *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const void *b = hist_entry(block, width,
-                                   (size_t)rows[i] * GBR_FEAT_BLOCK);
+        const void *b = gbr_code_ptr(block, width,
+                                     (size_t)rows[i] * GBR_FEAT_BLOCK);
         const hist_val v = hist_load(kind, gp, i);
 
         if (i + HIST_PREFETCH < n)
-            PREFETCH(hist_entry(block, width,
-                                (size_t)rows[i + HIST_PREFETCH] *
-                                    GBR_FEAT_BLOCK));
+            PREFETCH(gbr_code_ptr(block, width,
+                                  (size_t)rows[i + HIST_PREFETCH] *
+                                      GBR_FEAT_BLOCK));
         for (uint32_t k = 0; k < n_on; k++)
             hist_add(kind, hist, off[k] + gbr_code_get(b, width, pos[k]),
                      v);
@@ -261,7 +254,7 @@ hist_block(int kind, void *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
         for (uint32_t k = 0; k < n_on; k++)
             top = n_slots[k] > top ? n_slots[k] : top;
         memset(scr, 0, top * GBR_FEAT_BLOCK * hist_slot_size(kind));
-        hist_wide(kind, scr, hist_entry(bm->bins, 1, at), gp, rows, n);
+        hist_wide(kind, scr, gbr_code_ptr(bm->bins, 1, at), gp, rows, n);
         for (uint32_t k = 0; k < n_on; k++)
             for (size_t b = 0; b < n_slots[k]; b++)
                 hist_copy(kind, hist, off[k] + b, scr,
@@ -275,20 +268,20 @@ hist_block(int kind, void *hist, const gbr_binmat *bm, const gbr_cuts *cuts,
         return;
     switch (bm->width) {
     case 1:
-        hist_rows(kind, 1, hist, hist_entry(bm->bins, 1, at), off, pos, n_on,
-                  gp, rows, n);
+        hist_rows(kind, 1, hist, gbr_code_ptr(bm->bins, 1, at), off, pos,
+                  n_on, gp, rows, n);
         break;
     case 2:
         if (n_on == GBR_FEAT_BLOCK)
-            hist_full16(kind, hist, hist_entry(bm->bins, 2, at), off, gp,
+            hist_full16(kind, hist, gbr_code_ptr(bm->bins, 2, at), off, gp,
                         rows, n);
         else
-            hist_rows(kind, 2, hist, hist_entry(bm->bins, 2, at), off, pos,
+            hist_rows(kind, 2, hist, gbr_code_ptr(bm->bins, 2, at), off, pos,
                       n_on, gp, rows, n);
         break;
     default:
-        hist_rows(kind, 4, hist, hist_entry(bm->bins, 4, at), off, pos, n_on,
-                  gp, rows, n);
+        hist_rows(kind, 4, hist, gbr_code_ptr(bm->bins, 4, at), off, pos,
+                  n_on, gp, rows, n);
         break;
     }
 }

@@ -34,6 +34,13 @@ gbr_code_get(const void *p, int width, size_t at)
     }
 }
 
+/* Where entry at of the entries of width bytes from p starts. */
+GBR_FORCE_INLINE const void *
+gbr_code_ptr(const void *p, int width, size_t at)
+{
+    return (const unsigned char *)p + (size_t)width * at;
+}
+
 /* Set entry at of the entries of width bytes that start at p to code,
  * which must fit them: the one place where entries are written by
  * width. */
