@@ -265,6 +265,36 @@ test_sketch_distinct_values_own_bins(void **state)
     gbr_columns_free(&cols);
 }
 
+/* The width of max_codes codes (0 .. max_codes - 1) is the narrowest of
+ * 1, 2 and 4 bytes that holds them, and the top code written at that
+ * width reads back the same, its neighbours untouched. */
+static void
+test_sketch_width_for_codes(void **state)
+{
+    static const struct {
+        size_t max_codes;
+        int width;
+    } want[] = {
+        { 1, 1 }, { 2, 1 }, { 256, 1 }, { 257, 2 }, { 65536, 2 },
+        { 65537, 4 }, { 70001, 4 },
+    };
+
+    (void)state;
+    assert_int_equal(gbr_width_for(0), 1);
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const int width = gbr_width_for(want[i].max_codes);
+        const uint32_t top = (uint32_t)(want[i].max_codes - 1);
+        uint32_t *buf = calloc(3, sizeof *buf);
+
+        assert_int_equal(width, want[i].width);
+        gbr_code_put(buf, width, 1, top);
+        assert_int_equal(gbr_code_get(buf, width, 0), 0);
+        assert_int_equal(gbr_code_get(buf, width, 1), top);
+        assert_int_equal(gbr_code_get(buf, width, 2), 0);
+        free(buf);
+    }
+}
+
 /* The bin matrix agrees with gbr_cuts_bin for every present value, holds
  * n_bins(f) for absent or NaN values, for fixed bins that count the absent
  * bin, and does not depend on the thread count. */
@@ -588,6 +618,7 @@ main(void)
         cmocka_unit_test(test_sketch_columns_sorted),
         cmocka_unit_test(test_sketch_weighted_bins_oracle),
         cmocka_unit_test(test_sketch_distinct_values_own_bins),
+        cmocka_unit_test(test_sketch_width_for_codes),
         cmocka_unit_test(test_sketch_binmat_matches_bin),
         cmocka_unit_test(test_sketch_threads_identical),
         cmocka_unit_test(test_sketch_fixed_blocks_match_columns),

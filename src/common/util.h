@@ -42,15 +42,6 @@ void gbr_scored_sort_near(gbr_scored *a, size_t n);
  * order; the rest of a is left in some order. O(n + k log k) expected. */
 void gbr_scored_topk(gbr_scored *a, size_t n, size_t k);
 
-/* For a kernel written once as a function with constant parameters: each
- * call site gets its own copy, specialised on the constants (the pattern
- * of zstd's FORCE_INLINE_TEMPLATE). */
-#if defined(__GNUC__)
-#define GBR_FORCE_INLINE inline __attribute__((always_inline))
-#else
-#define GBR_FORCE_INLINE inline
-#endif
-
 /* Rows per block in row-parallel loops: fixed, whatever the thread count,
  * so that partial sums merge in the same order every time. */
 #define GBR_ROW_BLOCK 4096

@@ -2,47 +2,38 @@
 
 #include <string.h>
 
+#include "common/compiler.h"
 #include "common/parallel.h"
 #include "common/util.h"
 
-/* How a rule's side is read, for goes_left: from the marks, from the
- * bins of one of three widths, or from the raw value. */
+/* How a rule's side is read, for goes_left: from the marks, from bins of
+ * one of the three widths, or from the raw value. */
 enum side_of {
     SIDE_MARKED,
-    SIDE_BIN8,
-    SIDE_BIN16,
-    SIDE_BIN32,
+    SIDE_BINS,
     SIDE_VALUE
 };
 
-/* Whether row r goes left under rule. With bins, col is the rule's
- * feature's entry of row 0, and row r's is r GBR_FEAT_BLOCK entries
- * further: at most bin goes left, the code absent follows dl. kind is a
- * constant at every call, so each kind compiles to a loop of its own. */
-static GBR_FORCE_INLINE int
-goes_left(const int kind, const gbr_part_rule *rule, const void *col,
-          uint32_t r, uint32_t bin, uint32_t absent, int dl)
+/* Whether row r goes left under rule. With bins of width bytes, col is
+ * the rule's feature's entry of row 0, and row r's is r GBR_FEAT_BLOCK
+ * entries further: at most bin goes left, the code absent follows dl.
+ * kind and width are constants at every call, so each kind and width
+ * compiles to a loop of its own. */
+GBR_FORCE_INLINE int
+goes_left(const int kind, const int width, const gbr_part_rule *rule,
+          const void *col, uint32_t r, uint32_t bin, uint32_t absent, int dl)
 {
-    const size_t at = (size_t)r * GBR_FEAT_BLOCK;
-    uint32_t c;
-    float v;
-
-    switch (kind) {
-    case SIDE_MARKED:
+    if (kind == SIDE_MARKED)
         return rule->side[r];
-    case SIDE_BIN8:
-        c = ((const uint8_t *)col)[at];
+    if (kind == SIDE_BINS) {
+        const uint32_t c = gbr_code_get(col, width,
+                                        (size_t)r * GBR_FEAT_BLOCK);
+
         return c == absent ? dl : c <= bin;
-    case SIDE_BIN16:
-        c = ((const uint16_t *)col)[at];
-        return c == absent ? dl : c <= bin;
-    case SIDE_BIN32:
-        c = ((const uint32_t *)col)[at];
-        return c == absent ? dl : c <= bin;
-    default:
-        v = gbr_dataset_value(rule->ds, r, rule->fid);
-        return v != v ? rule->default_left : v < rule->threshold;
     }
+    const float v = gbr_dataset_value(rule->ds, r, rule->fid);
+
+    return v != v ? rule->default_left : v < rule->threshold;
 }
 
 /* Split the n rows of one block into out[0 .. n-1]: the rows going left
@@ -50,17 +41,17 @@ goes_left(const int kind, const gbr_part_rule *rule, const void *col,
  * order. Both slots are written for every row and one of the two cursors
  * moves, so the loop does not branch on the side. Returns the left
  * count. */
-static GBR_FORCE_INLINE size_t
-split_run(const int kind, const gbr_part_rule *rule, const void *col,
-          uint32_t bin, uint32_t absent, int dl, const uint32_t *rows,
-          size_t n, uint32_t *out)
+GBR_FORCE_INLINE size_t
+split_run(const int kind, const int width, const gbr_part_rule *rule,
+          const void *col, uint32_t bin, uint32_t absent, int dl,
+          const uint32_t *rows, size_t n, uint32_t *out)
 {
     size_t l = 0, back = n;
 
     for (size_t i = 0; i < n; i++) {
         const uint32_t r = rows[i];
         const size_t left =
-            goes_left(kind, rule, col, r, bin, absent, dl) != 0;
+            goes_left(kind, width, rule, col, r, bin, absent, dl) != 0;
 
         out[l] = r;
         out[back - 1] = r;
@@ -70,33 +61,32 @@ split_run(const int kind, const gbr_part_rule *rule, const void *col,
     return l;
 }
 
-/* One block under the rule: the one dispatch on its kind. */
+/* One block under the rule: the one dispatch on its kind and width. */
 static size_t
 split_block(const gbr_part_rule *rule, const uint32_t *rows, size_t n,
             uint32_t *out)
 {
     if (rule->side)
-        return split_run(SIDE_MARKED, rule, NULL, 0, 0, 0, rows, n, out);
+        return split_run(SIDE_MARKED, 1, rule, NULL, 0, 0, 0, rows, n, out);
     if (!rule->bm)
-        return split_run(SIDE_VALUE, rule, NULL, 0, 0, 0, rows, n, out);
+        return split_run(SIDE_VALUE, 1, rule, NULL, 0, 0, 0, rows, n, out);
     const gbr_binmat *bm = rule->bm;
     /* gbr_binmat_at(bm, r, fid) is that at row 0 plus r GBR_FEAT_BLOCK */
-    const size_t base = gbr_binmat_at(bm, 0, rule->fid);
+    const void *col = gbr_code_ptr(bm->bins, bm->width,
+                                   gbr_binmat_at(bm, 0, rule->fid));
     const uint32_t bin = rule->bin, absent = rule->absent_code;
     const int dl = rule->default_left != 0;
 
     switch (bm->width) {
     case 1:
-        return split_run(SIDE_BIN8, rule, (const uint8_t *)bm->bins + base,
-                         bin, absent, dl, rows, n, out);
+        return split_run(SIDE_BINS, 1, rule, col, bin, absent, dl, rows, n,
+                         out);
     case 2:
-        return split_run(SIDE_BIN16, rule,
-                         (const uint16_t *)bm->bins + base, bin, absent, dl,
-                         rows, n, out);
+        return split_run(SIDE_BINS, 2, rule, col, bin, absent, dl, rows, n,
+                         out);
     default:
-        return split_run(SIDE_BIN32, rule,
-                         (const uint32_t *)bm->bins + base, bin, absent, dl,
-                         rows, n, out);
+        return split_run(SIDE_BINS, 4, rule, col, bin, absent, dl, rows, n,
+                         out);
     }
 }
 

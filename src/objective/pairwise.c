@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/compiler.h"
+
 /* XGBoost's lambdarank_score_normalization: pair weight / (eps + |ds|). */
 #define SCORE_NORM_EPS 0.01
 
@@ -140,7 +142,7 @@ negate_if(int c, double x)
  * loop has no branch, so that the compiler vectorises it (each pair
  * divides): which of the two is the higher is picked by bits, and pairs
  * of equal labels have w = 0 and add nothing. */
-static GBR_FORCE_INLINE void
+GBR_FORCE_INLINE void
 anchor_pairs(gbr_rank_slot *sl, const double *disc, size_t a, size_t n,
              double c_g, double c_h, const int score_norm)
 {

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/compiler.h"
 #include "common/parallel.h"
 #include "common/util.h"
 
@@ -158,64 +159,61 @@ gbr_fine_free(gbr_fine *fn)
 
 /* Each distinct value's weight: its rows' hessians, added in row order as
  * the sorted columns (equal values in row order) add them, for features
- * j0 .. j1-1 of the block. Absent values add into one more slot after the
- * feature's own, so the loop has no branch. Instantiated per width of the
- * block's fine bins, so that the width is not tested per cell. */
-#define FINE_WEIGHTS(NAME, T)                                                \
-    static void NAME(gbr_fine *fn, const double *hess, uint32_t blk,         \
-                     uint32_t j0, uint32_t j1)                               \
-    {                                                                        \
-        const gbr_binmat *fb = &fn->fb[blk];                                 \
-        const T *block = (const T *)fb->bins;                                \
-        const uint32_t f0 = blk * GBR_FEAT_BLOCK;                            \
-        double *wsum[GBR_FEAT_BLOCK];                                        \
-                                                                             \
-        for (uint32_t j = j0; j < j1; j++) {                                 \
-            const size_t nd = fn->uptr[f0 + j + 1] - fn->uptr[f0 + j];       \
-                                                                             \
-            wsum[j] = fn->wsum + fn->uptr[f0 + j] + f0 + j;                  \
-            memset(wsum[j], 0, (nd + 1) * sizeof **wsum);                    \
-        }                                                                    \
-        if (j1 - j0 == WEIGHTS_SPLIT) {                                      \
-            /* a full half block: the tables' bases in registers and the   \
-             * eight updates of a row written out, each its own load */     \
-            double *const w0 = wsum[j0], *const w1 = wsum[j0 + 1];          \
-            double *const w2 = wsum[j0 + 2], *const w3 = wsum[j0 + 3];      \
-            double *const w4 = wsum[j0 + 4], *const w5 = wsum[j0 + 5];      \
-            double *const w6 = wsum[j0 + 6], *const w7 = wsum[j0 + 7];      \
-                                                                             \
-            for (size_t r = 0; r < fb->n_rows; r++) {                        \
-                const T *b = block + r * GBR_FEAT_BLOCK + j0;                \
-                const double w = hess[r];                                    \
-                                                                             \
-                w0[b[0]] += w;                                               \
-                w1[b[1]] += w;                                               \
-                w2[b[2]] += w;                                               \
-                w3[b[3]] += w;                                               \
-                w4[b[4]] += w;                                               \
-                w5[b[5]] += w;                                               \
-                w6[b[6]] += w;                                               \
-                w7[b[7]] += w;                                               \
-            }                                                                \
-            return;                                                          \
-        }                                                                    \
-        for (size_t r = 0; r < fb->n_rows; r++) {                            \
-            const T *b = block + r * GBR_FEAT_BLOCK;                         \
-            const double w = hess[r];                                        \
-                                                                             \
-            for (uint32_t j = j0; j < j1; j++) {                             \
-                const T code = b[j];                                         \
-                                                                             \
-                wsum[j][code] += w;                                          \
-            }                                                                \
-        }                                                                    \
+ * j0 .. j1-1 of the block, whose fine bins are width bytes wide. Absent
+ * values add into one more slot after the feature's own, so the loop has
+ * no branch. The width is a constant of each call, so that it is not
+ * tested per cell. */
+GBR_FORCE_INLINE void
+weights_block(int width, gbr_fine *fn, const double *hess, uint32_t blk,
+              uint32_t j0, uint32_t j1)
+{
+    const gbr_binmat *fb = &fn->fb[blk];
+    const void *block = fb->bins;
+    const uint32_t f0 = blk * GBR_FEAT_BLOCK;
+    double *wsum[GBR_FEAT_BLOCK];
+
+    for (uint32_t j = j0; j < j1; j++) {
+        const size_t nd = fn->uptr[f0 + j + 1] - fn->uptr[f0 + j];
+
+        wsum[j] = fn->wsum + fn->uptr[f0 + j] + f0 + j;
+        memset(wsum[j], 0, (nd + 1) * sizeof **wsum);
     }
+    if (j1 - j0 == WEIGHTS_SPLIT) {
+        /* A full half block: the tables' bases in registers and the eight
+         * updates of a row written out, each its own load. */
+        double *const w0 = wsum[j0], *const w1 = wsum[j0 + 1];
+        double *const w2 = wsum[j0 + 2], *const w3 = wsum[j0 + 3];
+        double *const w4 = wsum[j0 + 4], *const w5 = wsum[j0 + 5];
+        double *const w6 = wsum[j0 + 6], *const w7 = wsum[j0 + 7];
 
-FINE_WEIGHTS(weights_u8, uint8_t)
-FINE_WEIGHTS(weights_u16, uint16_t)
-FINE_WEIGHTS(weights_u32, uint32_t)
+        _Static_assert(WEIGHTS_SPLIT == 8, "the kernel writes out 8");
+        for (size_t r = 0; r < fb->n_rows; r++) {
+            const void *b = gbr_code_ptr(block, width,
+                                         r * GBR_FEAT_BLOCK + j0);
+            const double w = hess[r];
 
+            w0[gbr_code_get(b, width, 0)] += w;
+            w1[gbr_code_get(b, width, 1)] += w;
+            w2[gbr_code_get(b, width, 2)] += w;
+            w3[gbr_code_get(b, width, 3)] += w;
+            w4[gbr_code_get(b, width, 4)] += w;
+            w5[gbr_code_get(b, width, 5)] += w;
+            w6[gbr_code_get(b, width, 6)] += w;
+            w7[gbr_code_get(b, width, 7)] += w;
+        }
+        return;
+    }
+    for (size_t r = 0; r < fb->n_rows; r++) {
+        const void *b = gbr_code_ptr(block, width, r * GBR_FEAT_BLOCK);
+        const double w = hess[r];
 
+        for (uint32_t j = j0; j < j1; j++)
+            wsum[j][gbr_code_get(b, width, j)] += w;
+    }
+}
+
+/* Task task of the weights pass: one half of a block's features, summed
+ * by the kernel for the width of the block's fine bins. */
 static void
 fine_weights(gbr_fine *fn, const double *hess, uint32_t task)
 {
@@ -228,80 +226,79 @@ fine_weights(gbr_fine *fn, const double *hess, uint32_t task)
         return;
     switch (fn->fb[blk].width) {
     case 1:
-        weights_u8(fn, hess, blk, j0, j1);
+        weights_block(1, fn, hess, blk, j0, j1);
         break;
     case 2:
-        weights_u16(fn, hess, blk, j0, j1);
+        weights_block(2, fn, hess, blk, j0, j1);
         break;
     default:
-        weights_u32(fn, hess, blk, j0, j1);
+        weights_block(4, fn, hess, blk, j0, j1);
         break;
     }
 }
 
 /* The tree's bins of one block of features, through the tables: absent
  * values (code n_distinct) take the bin n_bins, which the table's extra
- * last entry gives. T is the fine bins' type, U the tree's, in which the
- * tables are written, so that they take as little cache as they can. */
-#define FINE_REBIN(NAME, T, U)                                               \
-    static void NAME(const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)       \
-    {                                                                        \
-        const gbr_binmat *fb = &fn->fb[blk];                                 \
-        const T *in = (const T *)fb->bins;                                   \
-        U *out = (U *)bm->bins + (size_t)blk * bm->n_rows * GBR_FEAT_BLOCK;  \
-        const uint32_t f0 = blk * GBR_FEAT_BLOCK, nb = fb->n_features;       \
-        const U *lut[GBR_FEAT_BLOCK];                                        \
-                                                                             \
-        for (uint32_t j = 0; j < nb; j++)                                    \
-            lut[j] = (const U *)(const void *)fn->lut + fn->uptr[f0 + j] +   \
-                     (f0 + j);                                               \
-        for (size_t r = 0; r < fb->n_rows; r++) {                            \
-            const T *b = in + r * GBR_FEAT_BLOCK;                            \
-            U *o = out + r * GBR_FEAT_BLOCK;                                 \
-                                                                             \
-            for (uint32_t j = 0; j < nb; j++)                                \
-                o[j] = lut[j][b[j]];                                         \
-        }                                                                    \
+ * last entry gives. The fine bins are win bytes wide and the tree's bins
+ * wout, the width the tables are written in, so that they take as little
+ * cache as they can; both are constants of each call. */
+GBR_FORCE_INLINE void
+rebin_block(int win, int wout, const gbr_fine *fn, gbr_binmat *bm,
+            uint32_t blk)
+{
+    const gbr_binmat *fb = &fn->fb[blk];
+    const size_t n_rows = fb->n_rows;
+    const void *const in = fb->bins;
+    /* Held here: one-byte bins may alias bm, so bm->bins would be loaded
+     * again after every store. */
+    void *const out = bm->bins;
+    const size_t at = (size_t)blk * bm->n_rows * GBR_FEAT_BLOCK;
+    const uint32_t f0 = blk * GBR_FEAT_BLOCK, nb = fb->n_features;
+    const void *lut[GBR_FEAT_BLOCK];
+
+    for (uint32_t j = 0; j < nb; j++)
+        lut[j] = gbr_code_ptr(fn->lut, wout, fn->uptr[f0 + j] + (f0 + j));
+    for (size_t r = 0; r < n_rows; r++) {
+        const void *b = gbr_code_ptr(in, win, r * GBR_FEAT_BLOCK);
+        const size_t o = at + r * GBR_FEAT_BLOCK;
+
+        for (uint32_t j = 0; j < nb; j++)
+            gbr_code_put(out, wout, o + j,
+                         gbr_code_get(lut[j], wout,
+                                      gbr_code_get(b, win, j)));
     }
+}
 
-FINE_REBIN(rebin_u8_u8, uint8_t, uint8_t)
-FINE_REBIN(rebin_u16_u8, uint16_t, uint8_t)
-FINE_REBIN(rebin_u32_u8, uint32_t, uint8_t)
-FINE_REBIN(rebin_u8_u16, uint8_t, uint16_t)
-FINE_REBIN(rebin_u16_u16, uint16_t, uint16_t)
-FINE_REBIN(rebin_u32_u16, uint32_t, uint16_t)
-FINE_REBIN(rebin_u8_u32, uint8_t, uint32_t)
-FINE_REBIN(rebin_u16_u32, uint16_t, uint32_t)
-FINE_REBIN(rebin_u32_u32, uint32_t, uint32_t)
+/* rebin_block for fine bins of width win, by the tree's bin width. */
+GBR_FORCE_INLINE void
+rebin_from(int win, const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)
+{
+    switch (bm->width) {
+    case 1:
+        rebin_block(win, 1, fn, bm, blk);
+        break;
+    case 2:
+        rebin_block(win, 2, fn, bm, blk);
+        break;
+    default:
+        rebin_block(win, 4, fn, bm, blk);
+        break;
+    }
+}
 
+/* The one place that picks a re-binning kernel by the two widths. */
 static void
 fine_rebin(const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)
 {
-    static void (*const kernel[3][3])(const gbr_fine *, gbr_binmat *,
-                                      uint32_t) = {
-        { rebin_u8_u8, rebin_u8_u16, rebin_u8_u32 },
-        { rebin_u16_u8, rebin_u16_u16, rebin_u16_u32 },
-        { rebin_u32_u8, rebin_u32_u16, rebin_u32_u32 },
-    };
-    const int wi = fn->fb[blk].width == 1 ? 0 : fn->fb[blk].width == 2 ? 1 : 2;
-    const int wo = bm->width == 1 ? 0 : bm->width == 2 ? 1 : 2;
-
-    kernel[wi][wo](fn, bm, blk);
-}
-
-/* Entry at of the tables, in the tree's bin width. */
-static void
-lut_put(uint32_t *lut, int width, size_t at, uint32_t bin)
-{
-    switch (width) {
+    switch (fn->fb[blk].width) {
     case 1:
-        ((uint8_t *)(void *)lut)[at] = (uint8_t)bin;
+        rebin_from(1, fn, bm, blk);
         break;
     case 2:
-        ((uint16_t *)(void *)lut)[at] = (uint16_t)bin;
+        rebin_from(2, fn, bm, blk);
         break;
     default:
-        lut[at] = bin;
+        rebin_from(4, fn, bm, blk);
         break;
     }
 }
@@ -348,16 +345,17 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
             }
             cuts->count[f] = c;
             /* Each fine bin's tree bin: the first cut above its values;
-             * then absent values' bin, n_bins. */
+             * then absent values' bin, n_bins. The tables are written in
+             * the tree's bin width. */
             uint32_t k = 0;
 
             for (size_t j = 0; j < nd; j++) {
                 while (!(fn->ulast[at + j] < cut[k]))
                     k++;
-                lut_put(fn->lut, bm->width, at + f + j, k);
+                gbr_code_put(fn->lut, bm->width, at + f + j, k);
             }
-            lut_put(fn->lut, bm->width, at + f + nd,
-                    (uint32_t)cuts->count[f]);
+            gbr_code_put(fn->lut, bm->width, at + f + nd,
+                         (uint32_t)cuts->count[f]);
         }
     }
     gbr_cuts_pack(cuts);

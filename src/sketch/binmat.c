@@ -14,7 +14,7 @@ gbr_binmat_alloc(gbr_binmat *bm, size_t n_rows, uint32_t n_features,
                            GBR_FEAT_BLOCK;
 
     memset(bm, 0, sizeof *bm);
-    bm->width = max_codes <= 256 ? 1 : max_codes <= 65536 ? 2 : 4;
+    bm->width = gbr_width_for(max_codes);
     if (blocks && n_rows > SIZE_MAX / (blocks * GBR_FEAT_BLOCK))
         return gbr_fail(err, GBR_ENOMEM, "bin matrix of %zu x %u is too "
                         "large", n_rows, (unsigned)n_features);
@@ -57,30 +57,30 @@ cuts_at_or_below(const float *c, uint32_t n, float v)
     return (uint32_t)(b - c) + (*b <= v);
 }
 
-/* Row r's codes, of type T: every feature absent, then each present
- * value's count of cuts. */
-#define ROWCODES_FILL(T)                                                     \
-    static void rowcodes_fill_##T(T *out, const gbr_cuts *cuts, size_t r,    \
-                                  const size_t *row_ptr,                     \
-                                  const uint32_t *index, const float *value) \
-    {                                                                        \
-        const uint32_t nf = cuts->n_features;                                \
-        T *o = out + r * nf;                                                 \
-                                                                             \
-        for (uint32_t f = 0; f < nf; f++)                                    \
-            o[f] = (T)(cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]);             \
-        for (size_t j = row_ptr[r]; j < row_ptr[r + 1]; j++) {               \
-            const uint32_t f = index[j];                                     \
-                                                                             \
-            if (f >= nf || isnan(value[j]))                                  \
-                continue;                                                    \
-            o[f] = (T)cuts_at_or_below(cuts->cut_val + cuts->cut_ptr[f],     \
-                                       (uint32_t)o[f], value[j]);            \
-        }                                                                    \
+/* Row r's codes, entries of width bytes (a constant of each call): every
+ * feature absent, then each present value's count of cuts, searched
+ * among the feature's cuts up to its absent code. */
+GBR_FORCE_INLINE void
+rowcodes_fill(int width, void *out, const gbr_cuts *cuts, size_t r,
+              const size_t *row_ptr, const uint32_t *index,
+              const float *value)
+{
+    const uint32_t nf = cuts->n_features;
+    void *const o = (unsigned char *)out + (size_t)width * r * nf;
+
+    for (uint32_t f = 0; f < nf; f++)
+        gbr_code_put(o, width, f,
+                     (uint32_t)(cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]));
+    for (size_t j = row_ptr[r]; j < row_ptr[r + 1]; j++) {
+        const uint32_t f = index[j];
+
+        if (f >= nf || isnan(value[j]))
+            continue;
+        gbr_code_put(o, width, f,
+                     cuts_at_or_below(cuts->cut_val + cuts->cut_ptr[f],
+                                      gbr_code_get(o, width, f), value[j]));
     }
-ROWCODES_FILL(uint8_t)
-ROWCODES_FILL(uint16_t)
-ROWCODES_FILL(uint32_t)
+}
 
 int
 gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts, size_t n_rows,
@@ -94,7 +94,8 @@ gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts, size_t n_rows,
     for (uint32_t f = 0; f < nf; f++)
         if (cuts->cut_ptr[f + 1] - cuts->cut_ptr[f] > top)
             top = cuts->cut_ptr[f + 1] - cuts->cut_ptr[f];
-    rc->width = top < 256 ? 1 : top < 65536 ? 2 : 4;
+    /* codes run to n_bins, the absent one */
+    rc->width = gbr_width_for(top + 1);
     if (nf && n_rows > SIZE_MAX / nf / (size_t)rc->width)
         return gbr_fail(err, GBR_ENOMEM, "codes of %zu x %u are too large",
                         n_rows, (unsigned)nf);
@@ -108,12 +109,17 @@ gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts, size_t n_rows,
 #pragma omp parallel for num_threads(nt) schedule(static) \
     if (n_rows * nf >= GBR_PAR_MIN)
     for (size_t r = 0; r < n_rows; r++) {
-        if (rc->width == 1)
-            rowcodes_fill_uint8_t(rc->codes, cuts, r, row_ptr, index, value);
-        else if (rc->width == 2)
-            rowcodes_fill_uint16_t(rc->codes, cuts, r, row_ptr, index, value);
-        else
-            rowcodes_fill_uint32_t(rc->codes, cuts, r, row_ptr, index, value);
+        switch (rc->width) {
+        case 1:
+            rowcodes_fill(1, rc->codes, cuts, r, row_ptr, index, value);
+            break;
+        case 2:
+            rowcodes_fill(2, rc->codes, cuts, r, row_ptr, index, value);
+            break;
+        default:
+            rowcodes_fill(4, rc->codes, cuts, r, row_ptr, index, value);
+            break;
+        }
     }
     return GBR_OK;
 }

@@ -4,18 +4,71 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/compiler.h"
 #include "gbrank/error.h"
 #include "sketch/sketch.h"
 
+/* Bytes an entry takes when it holds one of max_codes codes, 0 to
+ * max_codes - 1: 1 when they fit a byte, 2 when they fit two, else 4.
+ * Every table of bins or codes takes its width from here. */
+static inline int
+gbr_width_for(size_t max_codes)
+{
+    return max_codes <= 256 ? 1 : max_codes <= 65536 ? 2 : 4;
+}
+
+/* Entry at of the entries of width bytes (1, 2 or 4) that start at p:
+ * the one place where entries are read by width. Called with a constant
+ * width, it is a single load of that type, so kernels written once for
+ * every width read their bins through it. */
+GBR_FORCE_INLINE uint32_t
+gbr_code_get(const void *p, int width, size_t at)
+{
+    switch (width) {
+    case 1:
+        return ((const uint8_t *)p)[at];
+    case 2:
+        return ((const uint16_t *)p)[at];
+    default:
+        return ((const uint32_t *)p)[at];
+    }
+}
+
+/* Where entry at of the entries of width bytes from p starts. */
+GBR_FORCE_INLINE const void *
+gbr_code_ptr(const void *p, int width, size_t at)
+{
+    return (const unsigned char *)p + (size_t)width * at;
+}
+
+/* Set entry at of the entries of width bytes that start at p to code,
+ * which must fit them: the one place where entries are written by
+ * width. */
+GBR_FORCE_INLINE void
+gbr_code_put(void *p, int width, size_t at, uint32_t code)
+{
+    switch (width) {
+    case 1:
+        ((uint8_t *)p)[at] = (uint8_t)code;
+        break;
+    case 2:
+        ((uint16_t *)p)[at] = (uint16_t)code;
+        break;
+    default:
+        ((uint32_t *)p)[at] = code;
+        break;
+    }
+}
+
 /* The training matrix as bin indices: entry (r, f) is the bin of row r's
  * value of feature f under the current cuts, or n_bins(f) when the row
- * lacks it. Entries take width bytes each: 1 when every feature fits in
- * 256 codes, else 2, else 4. Features are stored in blocks of
- * GBR_FEAT_BLOCK, each block row major: a row's entries of one block are
- * contiguous, and so are all the rows of a block, so a histogram pass over
- * one block reads a short run per row and keeps the block's histogram
- * (GBR_FEAT_BLOCK features of at most 257 slots, 66 KB) in the core's own
- * caches. 16 measured best of 4 to 64 on 500k x 136 rows. */
+ * lacks it. Entries take width bytes each, gbr_width_for the most codes of
+ * a feature. Features are stored in blocks of GBR_FEAT_BLOCK, each block
+ * row major: a row's entries of one block are contiguous, and so are all
+ * the rows of a block, so a histogram pass over one block reads a short
+ * run per row and keeps the block's histogram (GBR_FEAT_BLOCK features
+ * of at most 257 slots, 66 KB) in the core's own caches. 16 measured best
+ * of 4 to 64 on 500k x 136 rows. */
 #define GBR_FEAT_BLOCK 16
 
 typedef struct gbr_binmat {
@@ -42,8 +95,8 @@ void gbr_binmat_fill(gbr_binmat *bm, const gbr_columns *cols,
  * number of cuts of f at or below the value, so that code <= k exactly when
  * value < cut_val[k] (values are finite, and the last cut is +infinity),
  * or n_bins(f), which no value gets, when the row lacks it. Features from
- * n_features of the cuts on are left out. width is 1 when every code fits
- * in a byte, else 2, else 4. */
+ * n_features of the cuts on are left out. width is gbr_width_for the most
+ * codes of a feature, its n_bins + 1. */
 typedef struct gbr_rowcodes {
     size_t n_rows;
     uint32_t n_features;
@@ -61,16 +114,7 @@ void gbr_rowcodes_free(gbr_rowcodes *rc);
 static inline uint32_t
 gbr_rowcodes_get(const gbr_rowcodes *rc, size_t r, uint32_t f)
 {
-    const size_t at = r * rc->n_features + f;
-
-    switch (rc->width) {
-    case 1:
-        return ((const uint8_t *)rc->codes)[at];
-    case 2:
-        return ((const uint16_t *)rc->codes)[at];
-    default:
-        return ((const uint32_t *)rc->codes)[at];
-    }
+    return gbr_code_get(rc->codes, rc->width, r * rc->n_features + f);
 }
 
 /* Where entry (r, f) is, in entries from the start. */
@@ -84,35 +128,14 @@ gbr_binmat_at(const gbr_binmat *bm, size_t r, uint32_t f)
 static inline uint32_t
 gbr_binmat_get(const gbr_binmat *bm, size_t r, uint32_t f)
 {
-    size_t at = gbr_binmat_at(bm, r, f);
-
-    switch (bm->width) {
-    case 1:
-        return ((const uint8_t *)bm->bins)[at];
-    case 2:
-        return ((const uint16_t *)bm->bins)[at];
-    default:
-        return ((const uint32_t *)bm->bins)[at];
-    }
+    return gbr_code_get(bm->bins, bm->width, gbr_binmat_at(bm, r, f));
 }
 
 /* Set entry (r, f) to code. */
 static inline void
 gbr_binmat_put(gbr_binmat *bm, size_t r, uint32_t f, uint32_t code)
 {
-    size_t at = gbr_binmat_at(bm, r, f);
-
-    switch (bm->width) {
-    case 1:
-        ((uint8_t *)bm->bins)[at] = (uint8_t)code;
-        break;
-    case 2:
-        ((uint16_t *)bm->bins)[at] = (uint16_t)code;
-        break;
-    default:
-        ((uint32_t *)bm->bins)[at] = code;
-        break;
-    }
+    gbr_code_put(bm->bins, bm->width, gbr_binmat_at(bm, r, f), code);
 }
 
 #endif

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/compiler.h"
 #include "common/util.h"
 
 int
@@ -257,13 +258,8 @@ struct run {
 
 /* The walk's helpers are inlined into each entry point, whose constant
  * fields then remove the branches on how weights are stored. */
-#if defined(__GNUC__)
-#define HOT_INLINE inline __attribute__((always_inline))
-#else
-#define HOT_INLINE inline
-#endif
 
-static HOT_INLINE double
+GBR_FORCE_INLINE double
 run_weight(const struct run *it, size_t j)
 {
     if (it->wf)
@@ -273,7 +269,7 @@ run_weight(const struct run *it, size_t j)
     return 1.0;
 }
 
-static HOT_INLINE int
+GBR_FORCE_INLINE int
 next_entry(struct run *it, gbr_qentry *e, double *g)
 {
     if (it->j >= it->n)
@@ -306,14 +302,14 @@ struct bins {
     size_t k;
 };
 
-static HOT_INLINE void
+GBR_FORCE_INLINE void
 bins_add(struct bins *bn, double g, double h)
 {
     bn->cur_g += g;
     bn->cur_h += h;
 }
 
-static HOT_INLINE void
+GBR_FORCE_INLINE void
 bins_close(struct bins *bn)
 {
     if (bn->g) {
@@ -331,7 +327,7 @@ bins_close(struct bins *bn)
  * every entry is kept. Entry lo is added to a bin only when the walk
  * moves past it, since a query answered at hi may still start a bin at
  * lo. */
-static HOT_INLINE void
+GBR_FORCE_INLINE void
 prune_run(gbr_qsummary *out, struct run it, size_t b, double total,
           struct bins *bn)
 {
