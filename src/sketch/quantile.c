@@ -88,7 +88,7 @@ prev_max(float p, float q)
 static gbr_qentry
 extend(const gbr_qsummary *s, size_t i, float x)
 {
-    gbr_qentry q = { x, -INFINITY, 0, 0, 0 };
+    gbr_qentry q = { .value = x, .prev = -INFINITY };
 
     if (i < s->n && s->e[i].value == x)
         return s->e[i];
@@ -427,8 +427,9 @@ gbr_qsummary_prune_sorted(gbr_qsummary *out, const float *val,
                           const uint32_t *row, const double *weight, size_t n,
                           size_t b)
 {
-    struct run it = { val, row, weight, NULL, NULL, 0, n, 0, -INFINITY, 0 };
-    struct bins bn = { NULL, NULL, 0, 0, 0 };
+    struct run it = { .val = val, .row = row, .weight = weight, .n = n,
+                      .prev = -INFINITY };
+    struct bins bn = { .g = NULL };
 
     prune_run(out, it, b, NAN, &bn);
 }
@@ -438,8 +439,9 @@ gbr_qsummary_prune_strided(gbr_qsummary *out, const float *val,
                            const float *wf, size_t stride, size_t n, size_t b,
                            double total)
 {
-    struct run it = { val, NULL, NULL, wf, NULL, stride, n, 0, -INFINITY, 0 };
-    struct bins bn = { NULL, NULL, 0, 0, 0 };
+    struct run it = { .val = val, .wf = wf, .stride = stride, .n = n,
+                      .prev = -INFINITY };
+    struct bins bn = { .g = NULL };
 
     prune_run(out, it, b, total, &bn);
 }
@@ -449,8 +451,9 @@ gbr_qsummary_prune_bins(gbr_qsummary *out, const float *val, const float *wf,
                         const float *gf, size_t stride, size_t n, size_t b,
                         double total, double *bin_g, double *bin_h)
 {
-    struct run it = { val, NULL, NULL, wf, gf, stride, n, 0, -INFINITY, 0 };
-    struct bins bn = { bin_g, bin_h, 0, 0, 0 };
+    struct run it = { .val = val, .wf = wf, .gf = gf, .stride = stride,
+                      .n = n, .prev = -INFINITY };
+    struct bins bn = { .g = bin_g, .h = bin_h };
 
     prune_run(out, it, b, total, &bn);
 }

@@ -271,23 +271,6 @@ gbr_cuts_pack(gbr_cuts *cuts)
     cuts->cut_ptr[cuts->n_features] = at;
 }
 
-uint32_t
-gbr_cuts_bin(const gbr_cuts *cuts, uint32_t f, float v)
-{
-    size_t lo = cuts->cut_ptr[f], hi = cuts->cut_ptr[f + 1];
-    size_t b = lo;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (v < cuts->cut_val[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return (uint32_t)(lo - b);
-}
-
 int
 gbr_cuts_sketch_init(gbr_cuts *cuts, const gbr_columns *cols, size_t b,
                      int nt, gbr_error *err)

@@ -119,7 +119,4 @@ size_t gbr_cuts_from_summary(float *out, gbr_qsummary *pr, const float *val,
  * them, into one run, and set cut_ptr to their places. */
 void gbr_cuts_pack(gbr_cuts *cuts);
 
-/* The bin of value v in feature f: the first k with v < cut_val[k]. */
-uint32_t gbr_cuts_bin(const gbr_cuts *cuts, uint32_t f, float v);
-
 #endif
