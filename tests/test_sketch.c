@@ -308,7 +308,7 @@ test_sketch_width_for_codes(void **state)
     }
 }
 
-/* The bin matrix agrees with gbr_cuts_bin for every present value, holds
+/* The bin matrix agrees with bin_of for every present value, holds
  * n_bins(f) for absent or NaN values, for fixed bins that count the absent
  * bin, and does not depend on the thread count. */
 static void
