@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/params_impl.h"
 #include "common/util.h"
+#include "data/params_impl.h"
 
 /* The model is text, one key=value a line:
  *

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "objective/metric.h"
 #include "common/util.h"
+#include "objective/metric.h"
 
 enum ptype { P_INT, P_DOUBLE, P_AUTO_DOUBLE, P_U64, P_CHOICE, P_STRING };
 

@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sketch/binmat.h"
 #include "data/dataset_impl.h"
+#include "sketch/binmat.h"
 
 /* Which side of a split a row takes. With side set, as side[r] says. With
  * bm set, by its bin of feature

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "objective/rank.h"
 #include "common/util.h"
+#include "objective/rank.h"
 
 /* What the ranking objectives share: rank.c makes a gbr_rank and runs
  * the queries, pairwise.c holds the pair kernels (pairwise, lambdarank,

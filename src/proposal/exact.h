@@ -6,9 +6,9 @@
 
 #include "gbrank/params.h"
 #include "node/hist.h"
+#include "node/split.h"
 #include "sketch/quantile.h"
 #include "sketch/sketch.h"
-#include "node/split.h"
 
 /* Exact greedy: every distinct value of a node's rows is a candidate.
  * The node's histogram is built over its own candidates and handed to the

@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/compiler.h"
 #include "gbrank/error.h"
+#include "common/compiler.h"
 #include "sketch/sketch.h"
 
 /* Bytes an entry takes when it holds one of max_codes codes, 0 to

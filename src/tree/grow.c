@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "common/parallel.h"
-#include "node/partition.h"
 #include "common/util.h"
+#include "node/partition.h"
 
 /* Room for need nodes in the workspace and in the tree. */
 static int
