@@ -5,9 +5,10 @@
 # on the test set every round), for each proposal, taking turns: within a
 # run each proposal is fitted by both builds one after the other, and the
 # build that goes first alternates from run to run, so that a drift of the
-# machine's speed reaches both. A round's seconds are the difference
-# between fits of ROUNDS and of 1 round, over ROUNDS - 1; a whole run's
-# seconds are those of the ROUNDS-round fit, loading included.
+# machine's speed reaches both. A round's seconds come from the fit's
+# --log clock, from the end of round 0 to the end of the last round, over
+# ROUNDS - 1; a whole run's seconds are those of the fit, loading
+# included.
 #
 # For each size and proposal it prints the medians over RUNS runs of the
 # old and new seconds per round and of the new / old ratio of each run
@@ -69,21 +70,21 @@ timed() {
     secs=$(echo "$t1 - $t0" | bc -l)
 }
 
-# fit BUILD TAG PROPOSAL DATA: a 1-round and a ROUNDS-round fit; prints
-# the seconds per round and the seconds of the whole ROUNDS-round fit.
-# The model is left in $work/TAG.model.
+# fit BUILD TAG PROPOSAL DATA: a ROUNDS-round fit with --log; prints the
+# seconds per round, from the log's clock between the end of the first
+# round and the end of the last (so loading and the first round's set-up
+# are left out), and the seconds of the whole fit, loading included. The
+# model is left in $work/TAG.model.
 fit() {
     b=$1 tag=$2 p=$3 data=$4
     timed "$b" fit --objective=lambdarank --proposal="$p" --max-depth=6 \
         --max-bin=256 --learning-rate=0.1 --threads="$threads" \
-        --metric=ndcg@10 --valid="$data.test" --rounds=1 \
-        -o "$work/one.model" "$data.train"
-    one=$secs
-    timed "$b" fit --objective=lambdarank --proposal="$p" --max-depth=6 \
-        --max-bin=256 --learning-rate=0.1 --threads="$threads" \
         --metric=ndcg@10 --valid="$data.test" --rounds="$rounds" \
-        -o "$work/$tag.model" "$data.train"
-    echo "$(echo "($secs - $one) / ($rounds - 1)" | bc -l) $secs"
+        --log="$work/$tag.log" -o "$work/$tag.model" "$data.train"
+    per=$(awk -F '\t' -v last="$((rounds - 1))" '
+        $1 == "0" { t0 = $2 } $1 == last { t1 = $2 }
+        END { printf "%.6f\n", (t1 - t0) / last }' "$work/$tag.log")
+    echo "$per $secs"
 }
 
 # The median of column $1 of $work/runs, or of column $1 over column $2
@@ -103,7 +104,7 @@ median() {
 
 echo "old: $old"
 echo "new: $new"
-echo "$runs runs, s/round from fits of $rounds and 1 rounds, $threads threads"
+echo "$runs runs of $rounds rounds, s/round from the --log clock, $threads threads"
 printf '%-9s %-9s %9s %9s %8s %9s %9s %8s %6s\n' rows proposal \
     old-s/rd new-s/rd new/old old-run-s new-run-s new/old same
 for n in $sizes; do
