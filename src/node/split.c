@@ -114,7 +114,7 @@ scan_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
                            parent_score) -
                     gamma;
 
-                gain[j] = (ch[j] < mcw) | (hr < mcw) ? -INFINITY : v;
+                gain[j] = ((ch[j] < mcw) | (hr < mcw)) ? -INFINITY : v;
             }
             for (uint32_t j = 0; j < m; j++) {
                 const uint32_t k = k0 + j;
