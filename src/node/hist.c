@@ -48,7 +48,7 @@ hist_pair_size(int kind)
 GBR_FORCE_INLINE hist_val
 hist_load(int kind, const void *gp, size_t i)
 {
-    hist_val v = { { 0, 0 }, 0 };
+    hist_val v = { .p = { .g = 0, .h = 0 }, .q = 0 };
 
     if (kind == HIST_PACKED) {
         v.q = ((const gbr_qpair *)gp)[i];
@@ -65,7 +65,7 @@ hist_load(int kind, const void *gp, size_t i)
 GBR_FORCE_INLINE hist_val
 hist_get(int kind, const void *hist, size_t s)
 {
-    hist_val v = { { 0, 0 }, 0 };
+    hist_val v = { .p = { .g = 0, .h = 0 }, .q = 0 };
 
     if (kind == HIST_PACKED)
         v.q = ((const int64_t *)hist)[s];
