@@ -1,10 +1,15 @@
 /* What the data generators share: a small deterministic generator
  * (xoshiro256** of common/rng.h, seeded by each program), arithmetic that gives the same
- * bits on every machine, and fast number formatting. */
+ * bits on every machine, fast number formatting, and the programs' shared
+ * handling of options and of output files. */
 #ifndef GBRANK_GEN_COMMON_H
 #define GBRANK_GEN_COMMON_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/rng.h"
 
@@ -172,6 +177,121 @@ put_real(char *p, double v, int sig)
         p += nd;
     }
     return p;
+}
+
+/* The program's name and synopsis, for messages; each main sets them
+ * before anything can fail. */
+static const char *gen_prog = "gen";
+static const char *gen_synopsis = "";
+
+/* Print "PROG: what name: reason" and exit 1. */
+static inline _Noreturn void
+gen_die_io(const char *what, const char *name, int errnum)
+{
+    fprintf(stderr, "%s: %s %s: %s\n", gen_prog, what, name,
+            strerror(errnum));
+    exit(1);
+}
+
+/* Print "PROG: " what arg, then the synopsis, and exit 2. */
+static inline _Noreturn void
+gen_usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, "%s: %s%s\n", gen_prog, what, arg);
+    fputs(gen_synopsis, stderr);
+    exit(2);
+}
+
+/* The value of option arg, val its text after "=": a decimal integer in
+ * [lo, hi], or a usage error. */
+static inline uint64_t
+gen_parse_u64(const char *arg, const char *val, uint64_t lo, uint64_t hi)
+{
+    char *end;
+
+    errno = 0;
+    const unsigned long long v = strtoull(val, &end, 10);
+
+    if (end == val || *end != '\0' || errno != 0 || val[0] == '-' || v < lo
+        || v > hi)
+        gen_usage_error("bad value in ", arg);
+    return (uint64_t)v;
+}
+
+#define GEN_OUT_BUFSIZE (1 << 20)
+
+/* An output file written as NAME.tmp and renamed over NAME when it is
+ * complete, so that a reader never sees half a file; on failure the
+ * temporary file is removed and the program exits 1. */
+struct gen_out {
+    FILE *f;
+    char *tmp;
+    char *name;
+};
+
+/* Open PREFIX.EXT (ext NULL: PREFIX) for writing, through its .tmp. */
+static inline void
+gen_out_open(struct gen_out *o, const char *prefix, const char *ext)
+{
+    const size_t n = strlen(prefix) + (ext ? strlen(ext) : 0) + 8;
+
+    o->name = malloc(n);
+    o->tmp = malloc(n);
+    if (o->name == NULL || o->tmp == NULL) {
+        fprintf(stderr, "%s: out of memory\n", gen_prog);
+        exit(1);
+    }
+    if (ext) {
+        snprintf(o->name, n, "%s.%s", prefix, ext);
+        snprintf(o->tmp, n, "%s.%s.tmp", prefix, ext);
+    } else {
+        snprintf(o->name, n, "%s", prefix);
+        snprintf(o->tmp, n, "%s.tmp", prefix);
+    }
+    o->f = fopen(o->tmp, "wb");
+    if (o->f == NULL)
+        gen_die_io("cannot create", o->tmp, errno);
+    setvbuf(o->f, NULL, _IOFBF, GEN_OUT_BUFSIZE);
+}
+
+static inline void
+gen_out_write(struct gen_out *o, const char *buf, size_t n)
+{
+    if (fwrite(buf, 1, n, o->f) != n) {
+        const int e = errno;
+
+        fclose(o->f);
+        remove(o->tmp);
+        gen_die_io("cannot write", o->tmp, e);
+    }
+}
+
+/* Close the temporary file and rename it over the final name. */
+static inline void
+gen_out_close(struct gen_out *o)
+{
+    errno = 0;
+    if (fflush(o->f) != 0 || ferror(o->f)) {
+        const int e = errno ? errno : EIO;
+
+        fclose(o->f);
+        remove(o->tmp);
+        gen_die_io("cannot write", o->tmp, e);
+    }
+    if (fclose(o->f) != 0) {
+        const int e = errno ? errno : EIO;
+
+        remove(o->tmp);
+        gen_die_io("cannot write", o->tmp, e);
+    }
+    if (rename(o->tmp, o->name) != 0) {
+        const int e = errno;
+
+        remove(o->tmp);
+        gen_die_io("cannot rename to", o->name, e);
+    }
+    free(o->name);
+    free(o->tmp);
 }
 
 #endif

@@ -36,7 +36,6 @@
 #define N_FEAT 28
 #define N_JETS 4
 #define ROW_MAX (16 + N_FEAT * 24)
-#define OUT_BUFSIZE (1 << 20)
 #define PI 3.14159265358979323846
 #define HALF_PI 1.57079632679489661923
 
@@ -298,13 +297,6 @@ event_row(struct rng *r, char *buf)
     return (size_t)(p - buf);
 }
 
-static _Noreturn void
-die_io(const char *what, const char *name, int errnum)
-{
-    fprintf(stderr, "gen_higgs: %s %s: %s\n", what, name, strerror(errnum));
-    exit(1);
-}
-
 static const char synopsis[] =
     "usage: gen_higgs [--rows=N] [--seed=S] OUT\n";
 
@@ -316,29 +308,6 @@ usage(FILE *f)
           "features, labels 0/1, libsvm text) to OUT.\n"
           "  --rows=N   number of rows (default 100000)\n"
           "  --seed=S   generator seed (default 1)\n", f);
-}
-
-/* Print "gen_higgs: " what arg, then the synopsis, and exit 2. */
-static _Noreturn void
-usage_error(const char *what, const char *arg)
-{
-    fprintf(stderr, "gen_higgs: %s%s\n", what, arg);
-    fputs(synopsis, stderr);
-    exit(2);
-}
-
-static uint64_t
-parse_u64(const char *arg, const char *val, uint64_t lo, uint64_t hi)
-{
-    char *end;
-
-    errno = 0;
-    const unsigned long long v = strtoull(val, &end, 10);
-
-    if (end == val || *end != '\0' || errno != 0 || val[0] == '-' || v < lo
-        || v > hi)
-        usage_error("bad value in ", arg);
-    return (uint64_t)v;
 }
 
 static void
@@ -354,73 +323,37 @@ parse_args(int argc, char **argv, struct options *opt)
             usage(stdout);
             exit(0);
         } else if (strncmp(a, "--rows=", 7) == 0) {
-            opt->n_rows = parse_u64(a, a + 7, 1, UINT64_C(10000000000));
+            opt->n_rows = gen_parse_u64(a, a + 7, 1, UINT64_C(10000000000));
         } else if (strncmp(a, "--seed=", 7) == 0) {
-            opt->seed = parse_u64(a, a + 7, 0, UINT64_MAX);
+            opt->seed = gen_parse_u64(a, a + 7, 0, UINT64_MAX);
         } else if (a[0] == '-' && a[1] != '\0') {
-            usage_error("unknown option ", a);
+            gen_usage_error("unknown option ", a);
         } else if (opt->out != NULL) {
-            usage_error("unexpected argument ", a);
+            gen_usage_error("unexpected argument ", a);
         } else {
             opt->out = a;
         }
     }
     if (opt->out == NULL)
-        usage_error("missing OUT", "");
+        gen_usage_error("missing OUT", "");
 }
 
-/* Write to OUT.tmp and rename it over OUT at the end, so that a reader
- * never sees half a file; on failure the temporary file is removed. */
+/* Write OUT whole or not at all (gen_out). */
 int
 main(int argc, char **argv)
 {
     struct options opt;
     struct rng r;
+    struct gen_out o;
     char row[ROW_MAX];
 
+    gen_prog = "gen_higgs";
+    gen_synopsis = synopsis;
     parse_args(argc, argv, &opt);
     rng_seed(&r, opt.seed);
-
-    const size_t n = strlen(opt.out) + 5;
-    char *tmp = malloc(n);
-
-    if (tmp == NULL) {
-        fputs("gen_higgs: out of memory\n", stderr);
-        return 1;
-    }
-    snprintf(tmp, n, "%s.tmp", opt.out);
-
-    FILE *f = fopen(tmp, "wb");
-
-    if (f == NULL)
-        die_io("cannot create", tmp, errno);
-    setvbuf(f, NULL, _IOFBF, OUT_BUFSIZE);
-    errno = 0;
-    for (uint64_t i = 0; i < opt.n_rows; i++) {
-        const size_t len = event_row(&r, row);
-
-        if (fwrite(row, 1, len, f) != len)
-            break;
-    }
-    if (fflush(f) != 0 || ferror(f)) {
-        const int e = errno ? errno : EIO;
-
-        fclose(f);
-        remove(tmp);
-        die_io("cannot write", tmp, e);
-    }
-    if (fclose(f) != 0) {
-        const int e = errno ? errno : EIO;
-
-        remove(tmp);
-        die_io("cannot write", tmp, e);
-    }
-    if (rename(tmp, opt.out) != 0) {
-        const int e = errno;
-
-        remove(tmp);
-        die_io("cannot rename to", opt.out, e);
-    }
-    free(tmp);
+    gen_out_open(&o, opt.out, NULL);
+    for (uint64_t i = 0; i < opt.n_rows; i++)
+        gen_out_write(&o, row, event_row(&r, row));
+    gen_out_close(&o);
     return 0;
 }

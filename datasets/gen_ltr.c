@@ -37,8 +37,6 @@
 #define MAX_TERMS 5
 #define MAX_DOCS_FACTOR 8       /* largest query: 8 times the mean */
 #define ROW_MAX (64 + N_FEAT * 32)
-#define OUT_BUFSIZE (1 << 20)
-
 enum stream { S_BODY, S_ANCHOR, S_TITLE, S_URL, S_WHOLE };
 
 /* Zero-based offsets of the MSLR-WEB10K features (the file writes offset
@@ -111,12 +109,6 @@ struct options {
     double missing;
     unsigned split[3];
     const char *prefix;
-};
-
-struct out {
-    FILE *f;
-    char *tmp;
-    char *name;
 };
 
 static const char *const split_ext[3] = { "train", "valid", "test" };
@@ -489,73 +481,6 @@ row_format(char *buf, const struct doc *d, uint64_t qid, struct rng *miss,
     return (size_t)(p - buf);
 }
 
-static _Noreturn void
-die_io(const char *what, const char *name, int errnum)
-{
-    fprintf(stderr, "gen_ltr: %s %s: %s\n", what, name, strerror(errnum));
-    exit(1);
-}
-
-static void
-out_open(struct out *o, const char *prefix, const char *ext)
-{
-    const size_t n = strlen(prefix) + strlen(ext) + 8;
-
-    o->name = malloc(n);
-    o->tmp = malloc(n);
-    if (o->name == NULL || o->tmp == NULL) {
-        fputs("gen_ltr: out of memory\n", stderr);
-        exit(1);
-    }
-    snprintf(o->name, n, "%s.%s", prefix, ext);
-    snprintf(o->tmp, n, "%s.%s.tmp", prefix, ext);
-    o->f = fopen(o->tmp, "wb");
-    if (o->f == NULL)
-        die_io("cannot create", o->tmp, errno);
-    setvbuf(o->f, NULL, _IOFBF, OUT_BUFSIZE);
-}
-
-static void
-out_write(struct out *o, const char *buf, size_t n)
-{
-    if (fwrite(buf, 1, n, o->f) != n) {
-        const int e = errno;
-
-        fclose(o->f);
-        remove(o->tmp);
-        die_io("cannot write", o->tmp, e);
-    }
-}
-
-/* Close the temporary file and rename it over the final name, so that a
- * reader never sees half a file. */
-static void
-out_close(struct out *o)
-{
-    errno = 0;
-    if (fflush(o->f) != 0 || ferror(o->f)) {
-        const int e = errno ? errno : EIO;
-
-        fclose(o->f);
-        remove(o->tmp);
-        die_io("cannot write", o->tmp, e);
-    }
-    if (fclose(o->f) != 0) {
-        const int e = errno ? errno : EIO;
-
-        remove(o->tmp);
-        die_io("cannot write", o->tmp, e);
-    }
-    if (rename(o->tmp, o->name) != 0) {
-        const int e = errno;
-
-        remove(o->tmp);
-        die_io("cannot rename to", o->name, e);
-    }
-    free(o->name);
-    free(o->tmp);
-}
-
 static const char synopsis[] =
     "usage: gen_ltr [--queries=N | --rows=N] [--docs=M] [--seed=S]\n"
     "               [--missing=P] [--split=T,V,E] OUT_PREFIX\n";
@@ -578,29 +503,6 @@ usage(FILE *f)
           f);
 }
 
-/* Print "gen_ltr: " what arg, then the synopsis, and exit 2. */
-static _Noreturn void
-usage_error(const char *what, const char *arg)
-{
-    fprintf(stderr, "gen_ltr: %s%s\n", what, arg);
-    fputs(synopsis, stderr);
-    exit(2);
-}
-
-static uint64_t
-parse_u64(const char *arg, const char *val, uint64_t lo, uint64_t hi)
-{
-    char *end;
-
-    errno = 0;
-    const unsigned long long v = strtoull(val, &end, 10);
-
-    if (end == val || *end != '\0' || errno != 0 || val[0] == '-' || v < lo
-        || v > hi)
-        usage_error("bad value in ", arg);
-    return (uint64_t)v;
-}
-
 static void
 parse_split(const char *arg, const char *val, unsigned *split)
 {
@@ -614,12 +516,12 @@ parse_split(const char *arg, const char *val, unsigned *split)
 
         if (end == p || errno != 0 || *p == '-' || v > 100
             || *end != (k < 2 ? ',' : '\0'))
-            usage_error("bad value in ", arg);
+            gen_usage_error("bad value in ", arg);
         split[k] = (unsigned)v;
         p = end + 1;
     }
     if (split[0] + split[1] + split[2] != 100)
-        usage_error(arg, ": the parts must sum to 100");
+        gen_usage_error(arg, ": the parts must sum to 100");
 }
 
 static void
@@ -643,35 +545,35 @@ parse_args(int argc, char **argv, struct options *opt)
             usage(stdout);
             exit(0);
         } else if (strncmp(a, "--queries=", 10) == 0) {
-            opt->n_queries = (size_t)parse_u64(a, a + 10, 1, 100000000);
+            opt->n_queries = (size_t)gen_parse_u64(a, a + 10, 1, 100000000);
             have_queries = 1;
         } else if (strncmp(a, "--rows=", 7) == 0) {
-            rows = parse_u64(a, a + 7, 1, UINT64_C(10000000000));
+            rows = gen_parse_u64(a, a + 7, 1, UINT64_C(10000000000));
         } else if (strncmp(a, "--docs=", 7) == 0) {
-            opt->mean_docs = (double)parse_u64(a, a + 7, 1, 10000);
+            opt->mean_docs = (double)gen_parse_u64(a, a + 7, 1, 10000);
         } else if (strncmp(a, "--seed=", 7) == 0) {
-            opt->seed = parse_u64(a, a + 7, 0, UINT64_MAX);
+            opt->seed = gen_parse_u64(a, a + 7, 0, UINT64_MAX);
         } else if (strncmp(a, "--missing=", 10) == 0) {
             char *end;
 
             opt->missing = strtod(a + 10, &end);
             if (end == a + 10 || *end != '\0' || !(opt->missing >= 0.0)
                 || opt->missing > 1.0)
-                usage_error(a, ": must be in [0, 1]");
+                gen_usage_error(a, ": must be in [0, 1]");
         } else if (strncmp(a, "--split=", 8) == 0) {
             parse_split(a, a + 8, opt->split);
         } else if (a[0] == '-' && a[1] != '\0') {
-            usage_error("unknown option ", a);
+            gen_usage_error("unknown option ", a);
         } else if (opt->prefix != NULL) {
-            usage_error("unexpected argument ", a);
+            gen_usage_error("unexpected argument ", a);
         } else {
             opt->prefix = a;
         }
     }
     if (opt->prefix == NULL)
-        usage_error("missing OUT_PREFIX", "");
+        gen_usage_error("missing OUT_PREFIX", "");
     if (rows != 0 && have_queries)
-        usage_error("give --queries or --rows, not both", "");
+        gen_usage_error("give --queries or --rows, not both", "");
     if (rows != 0)
         opt->n_queries = (size_t)((rows + (uint64_t)opt->mean_docs - 1)
                                   / (uint64_t)opt->mean_docs);
@@ -682,6 +584,8 @@ main(int argc, char **argv)
 {
     struct options opt;
 
+    gen_prog = "gen_ltr";
+    gen_synopsis = synopsis;
     parse_args(argc, argv, &opt);
     kinds_init();
 
@@ -712,9 +616,9 @@ main(int argc, char **argv)
     for (int k = 0; k < 3; k++) {
         if (bound[k + 1] == bound[k])
             continue;
-        struct out o;
+        struct gen_out o;
 
-        out_open(&o, opt.prefix, split_ext[k]);
+        gen_out_open(&o, opt.prefix, split_ext[k]);
         for (size_t qi = bound[k]; qi < bound[k + 1]; qi++) {
             const uint64_t qid = (uint64_t)qi + 1;
             struct rng r, miss;
@@ -731,11 +635,11 @@ main(int argc, char **argv)
             query_normalise(docs, n);
             for (size_t j = 0; j < n; j++) {
                 doc_label(&r, &q, &docs[j]);
-                out_write(&o, row, row_format(row, &docs[j], qid, &miss,
+                gen_out_write(&o, row, row_format(row, &docs[j], qid, &miss,
                                               miss_cut));
             }
         }
-        out_close(&o);
+        gen_out_close(&o);
     }
     free(row);
     free(docs);
