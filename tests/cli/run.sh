@@ -866,6 +866,46 @@ need "the message names the file and a colon" msg_has "no-such.svm:"
 end "fit on a file that does not exist: exit 1"
 
 # ---------------------------------------------------------------------
+# gen_rec, the generator of implicit-feedback logs for the recommenders.
+
+gen_rec=$build/datasets/gen_rec
+differs() {
+    ! cmp -s "$1" "$2"
+}
+begin
+"$gen_rec" --users=60 --items=200 --ratings=3000 --seed=3 "$tmp/rec1.tsv" \
+    >"$tmp/out" 2>"$tmp/err"
+need "exit status 0" test $? -eq 0
+"$gen_rec" --users=60 --items=200 --ratings=3000 --seed=3 "$tmp/rec2.tsv" \
+    2>/dev/null
+need "the same command gives the same bytes" cmp -s "$tmp/rec1.tsv" \
+    "$tmp/rec2.tsv"
+"$gen_rec" --users=60 --items=200 --ratings=3000 --seed=4 "$tmp/rec3.tsv" \
+    2>/dev/null
+need "another seed gives another log" differs "$tmp/rec1.tsv" \
+    "$tmp/rec3.tsv"
+need "user<TAB>item<TAB>rating<TAB>timestamp, ids in range, ratings 1..5" \
+    awk -F "$tab" 'NF != 4 || $1 < 1 || $1 > 60 || $2 < 1 || $2 > 200 ||
+        $3 !~ /^[1-5]$/ || $4 !~ /^[0-9]+$/ { bad = 1 } END { exit bad }' \
+    "$tmp/rec1.tsv"
+need "every user, 20 to 100 ratings each, each item once a user" \
+    awk -F "$tab" '{ n[$1]++; if (seen[$1 SUBSEP $2]++) bad = 1 }
+        END { for (u = 1; u <= 60; u++)
+                  if (n[u] < 20 || n[u] > 100) bad = 1
+              exit bad }' "$tmp/rec1.tsv"
+need "about the ratings asked for (2,400 to 3,600)" \
+    test "$(lines_of "$tmp/rec1.tsv")" -ge 2400 -a \
+    "$(lines_of "$tmp/rec1.tsv")" -le 3600
+need "each user's lines in time order, users in order" \
+    awk -F "$tab" '$1 < u || ($1 == u && $4 < t) { bad = 1 }
+        { u = $1; t = $4 } END { exit bad }' "$tmp/rec1.tsv"
+"$gen_rec" --items=3 "$tmp/rec4.tsv" 2>"$tmp/err"
+need "too few items: exit status 2 with a message" test $? -eq 2
+need "no file left behind" test ! -e "$tmp/rec4.tsv" -a \
+    ! -e "$tmp/rec4.tsv.tmp"
+end "gen_rec: a deterministic log of the asked shape, in time order"
+
+# ---------------------------------------------------------------------
 # The default data set: determinism where the work is parallel, and the
 # manual's EXAMPLES.
 
