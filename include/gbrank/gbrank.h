@@ -5,6 +5,7 @@
 #include "gbrank/dataset.h"
 #include "gbrank/params.h"
 #include "gbrank/booster.h"
+#include "gbrank/rec.h"
 
 #define GBR_VERSION "0.1.0"
 
