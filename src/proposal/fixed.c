@@ -179,8 +179,8 @@ fixed_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
 
 const gbr_proposer_ops gbr_fixed_ops = {
     .prepare = fixed_prepare,
-    .root = gbr_binned_root,
-    .find = gbr_binned_find,
-    .route = gbr_binned_route,
-    .children = gbr_binned_children,
+    .root = gbr_proposal_binned_root,
+    .find = gbr_proposal_binned_find,
+    .route = gbr_proposal_binned_route,
+    .children = gbr_proposal_binned_children,
 };

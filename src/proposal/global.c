@@ -104,9 +104,9 @@ global_begin_tree(gbr_proposer *pr, const gbr_grow_data *gd)
 const gbr_proposer_ops gbr_global_ops = {
     .prepare = global_prepare,
     .begin_tree = global_begin_tree,
-    .root = gbr_binned_root,
-    .find = gbr_binned_find,
-    .route = gbr_binned_route,
-    .children = gbr_binned_children,
+    .root = gbr_proposal_binned_root,
+    .find = gbr_proposal_binned_find,
+    .route = gbr_proposal_binned_route,
+    .children = gbr_proposal_binned_children,
     .free = global_free,
 };

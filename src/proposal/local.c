@@ -174,14 +174,14 @@ local_node_find(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
 
     nd->split = gbr_local_find(hist, &pr->cuts, nd->sum_g, nd->sum_h, pr->p,
                                ws->feat_on, ws->cand, pr->impl, ws->nt);
-    gbr_binned_threshold(pr, nd);
+    gbr_proposal_binned_threshold(pr, nd);
 }
 
 const gbr_proposer_ops gbr_local_ops = {
     .prepare = local_prepare,
-    .root = gbr_binned_root,
+    .root = gbr_proposal_binned_root,
     .find = local_node_find,
-    .route = gbr_binned_route,
-    .children = gbr_binned_children,
+    .route = gbr_proposal_binned_route,
+    .children = gbr_proposal_binned_children,
     .free = local_free,
 };

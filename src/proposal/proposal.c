@@ -42,15 +42,15 @@ gbr_proposer_free(gbr_proposer *pr)
 }
 
 int
-gbr_binned_root(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
-                gbr_error *err)
+gbr_proposal_binned_root(gbr_proposer *pr, gbr_workspace *ws,
+                         const gbr_grow_data *gd, gbr_error *err)
 {
     return gbr_node_hist_build(ws, gd, &pr->bm, &pr->cuts, &ws->nodes[0],
                                err);
 }
 
 void
-gbr_binned_threshold(const gbr_proposer *pr, gbr_node *nd)
+gbr_proposal_binned_threshold(const gbr_proposer *pr, gbr_node *nd)
 {
     if (!isinf(nd->split.gain))
         nd->threshold = pr->cuts.cut_val[pr->cuts.cut_ptr[nd->split.fid] +
@@ -58,20 +58,21 @@ gbr_binned_threshold(const gbr_proposer *pr, gbr_node *nd)
 }
 
 void
-gbr_binned_find(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
-                size_t nid)
+gbr_proposal_binned_find(gbr_proposer *pr, gbr_workspace *ws,
+                         const gbr_grow_data *gd, size_t nid)
 {
     gbr_node *nd = &ws->nodes[nid];
     const gbr_hbin *hist = gbr_node_hist_sums(ws, gd, &pr->cuts, nd);
 
     nd->split = gbr_split_find(hist, &pr->cuts, nd->sum_g, nd->sum_h, pr->p,
                                ws->feat_on, ws->cand, ws->nt);
-    gbr_binned_threshold(pr, nd);
+    gbr_proposal_binned_threshold(pr, nd);
 }
 
 void
-gbr_binned_route(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
-                 size_t nid, gbr_part_rule *rule)
+gbr_proposal_binned_route(gbr_proposer *pr, gbr_workspace *ws,
+                          const gbr_grow_data *gd, size_t nid,
+                          gbr_part_rule *rule)
 {
     const gbr_split *s = &ws->nodes[nid].split;
 
@@ -87,9 +88,10 @@ gbr_binned_route(gbr_proposer *pr, gbr_workspace *ws, const gbr_grow_data *gd,
 }
 
 int
-gbr_binned_children(gbr_proposer *pr, gbr_workspace *ws,
-                    const gbr_grow_data *gd, size_t nid, size_t lid,
-                    size_t rid, int split_l, int split_r, gbr_error *err)
+gbr_proposal_binned_children(gbr_proposer *pr, gbr_workspace *ws,
+                             const gbr_grow_data *gd, size_t nid,
+                             size_t lid, size_t rid, int split_l,
+                             int split_r, gbr_error *err)
 {
     gbr_hbin *parent = ws->nodes[nid].hist;
 

@@ -123,26 +123,26 @@ gbr_proposer_children(gbr_proposer *pr, gbr_workspace *ws,
 /* The steps the binned proposals share, over pr->bm and pr->cuts. */
 
 /* root: the root's histogram. */
-int gbr_binned_root(gbr_proposer *pr, gbr_workspace *ws,
-                    const gbr_grow_data *gd, gbr_error *err);
+int gbr_proposal_binned_root(gbr_proposer *pr, gbr_workspace *ws,
+                             const gbr_grow_data *gd, gbr_error *err);
 
 /* find, with the node's bins as the candidates (fixed, global). */
-void gbr_binned_find(gbr_proposer *pr, gbr_workspace *ws,
-                     const gbr_grow_data *gd, size_t nid);
+void gbr_proposal_binned_find(gbr_proposer *pr, gbr_workspace *ws,
+                              const gbr_grow_data *gd, size_t nid);
 
 /* The raw threshold of node nid's split at its bin: the cut above it. */
-void gbr_binned_threshold(const gbr_proposer *pr, gbr_node *nd);
+void gbr_proposal_binned_threshold(const gbr_proposer *pr, gbr_node *nd);
 
 /* route: by the rows' bins, absent values by the default direction. */
-void gbr_binned_route(gbr_proposer *pr, gbr_workspace *ws,
-                      const gbr_grow_data *gd, size_t nid,
-                      gbr_part_rule *rule);
+void gbr_proposal_binned_route(gbr_proposer *pr, gbr_workspace *ws,
+                               const gbr_grow_data *gd, size_t nid,
+                               gbr_part_rule *rule);
 
 /* children: the smaller child's histogram, the larger's by subtraction. */
-int gbr_binned_children(gbr_proposer *pr, gbr_workspace *ws,
-                        const gbr_grow_data *gd, size_t nid, size_t lid,
-                        size_t rid, int split_l, int split_r,
-                        gbr_error *err);
+int gbr_proposal_binned_children(gbr_proposer *pr, gbr_workspace *ws,
+                                 const gbr_grow_data *gd, size_t nid,
+                                 size_t lid, size_t rid, int split_l,
+                                 int split_r, gbr_error *err);
 
 /* The proposals, for the table of proposal.c. */
 extern const gbr_proposer_ops gbr_fixed_ops;
