@@ -35,27 +35,7 @@ trap 'exit 1' HUP INT TERM
 # A tab, for the pattern that strips the blanks after "include".
 # shellcheck disable=SC2034
 tab=$(printf '\t')
-n=0
-n_pass=0
-n_fail=0
-
-ok() {
-    n=$((n + 1))
-    n_pass=$((n_pass + 1))
-    echo "ok $n - $1"
-}
-
-not_ok() {
-    n=$((n + 1))
-    n_fail=$((n_fail + 1))
-    echo "not ok $n - $1"
-}
-
-finish() {
-    echo "$n_pass passed, $n_fail failed"
-    [ "$n_fail" -eq 0 ]
-    exit $?
-}
+. "$(dirname "$0")/tap.sh"
 
 # The rule: the indented lines between the markers, one entry a line.
 awk '/<!-- begin layout rule -->/ { on = 1; next }

@@ -50,9 +50,7 @@ for s in train valid; do
     awk '{ $1 = ($1 >= 2) ? 1 : 0; print }' "$tmp/gen.$s" >"$tmp/bin.$s"
 done
 
-n=0
-n_pass=0
-n_fail=0
+. "$(dirname "$0")/tap.sh"
 : >"$tmp/got"
 
 # run NAME TRAIN VALID OPTIONS...: fit, and hash the model and the log's
@@ -60,13 +58,11 @@ n_fail=0
 run() {
     name=$1 train=$2 valid=$3
     shift 3
-    n=$((n + 1))
     rm -f "$tmp/m" "$tmp/log"
     if ! "$gbrank" fit "$@" --valid="$valid" --log="$tmp/log" \
         -o "$tmp/m" "$train" >/dev/null 2>"$tmp/err"; then
-        n_fail=$((n_fail + 1))
-        echo "not ok $n - $name: fit failed"
-        sed 's/^/#   /' "$tmp/err"
+        not_ok "$name: fit failed"
+        diag <"$tmp/err"
         return
     fi
     hm=$(sha256sum <"$tmp/m" | cut -c1-64)
@@ -75,14 +71,11 @@ run() {
     line="$name $hm $hl"
     echo "$line" >>"$tmp/got"
     if [ "$regen" = 1 ]; then
-        n_pass=$((n_pass + 1))
-        echo "ok $n - $name (recorded)"
+        ok "$name (recorded)"
     elif grep -qxF "$line" "$golden" 2>/dev/null; then
-        n_pass=$((n_pass + 1))
-        echo "ok $n - $name"
+        ok "$name"
     else
-        n_fail=$((n_fail + 1))
-        echo "not ok $n - $name: model or log differs from $golden"
+        not_ok "$name: model or log differs from $golden"
         grep "^$name " "$golden" 2>/dev/null | sed 's/^/#   want /'
         echo "#   got  $line"
     fi
@@ -131,5 +124,4 @@ if [ "$regen" = 1 ]; then
     cp "$tmp/got" "$golden" || exit 99
     echo "model matrix: wrote $golden"
 fi
-echo "$n_pass passed, $n_fail failed"
-[ "$n_fail" -eq 0 ]
+finish

@@ -43,32 +43,7 @@ work=$tmp/work
 mkdir "$work" || exit 99
 : >"$tmp/empty.svm"
 
-n=0
-n_pass=0
-n_fail=0
-
-ok() {
-    n=$((n + 1))
-    n_pass=$((n_pass + 1))
-    echo "ok $n - $1"
-}
-
-not_ok() {
-    n=$((n + 1))
-    n_fail=$((n_fail + 1))
-    echo "not ok $n - $1"
-}
-
-# Print stdin as diagnostic lines.
-diag() {
-    sed 's/^/#   /'
-}
-
-finish() {
-    echo "$n_pass passed, $n_fail failed"
-    [ "$n_fail" -eq 0 ]
-    exit $?
-}
+. "$(dirname "$0")/tap.sh"
 
 # A check is begin, then any number of need calls, then end "what".
 # need "reason" command... runs the command and remembers the reason if
