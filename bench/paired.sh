@@ -87,24 +87,17 @@ fit() {
     echo "$per $secs"
 }
 
-# The median of column $1 of $work/runs, or of column $1 over column $2
-# taken line by line.
-median() {
-    awk -v a="$1" -v b="${2:-0}" '
-        { v[NR] = !b ? $a : $b != 0 ? $a / $b : 0 }
-        END {
-            for (i = 2; i <= NR; i++)
-                for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
-                    t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-                }
-            printf "%f\n", NR % 2 ? v[(NR + 1) / 2] \
-                                  : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        }' "$work/runs"
+. "$(dirname "$0")/median.sh"
+
+# The median of column $1 of $work/runs, or of $1 over $2 line by line.
+med() {
+    median "$work/runs" "$@"
 }
 
 echo "old: $old"
 echo "new: $new"
-echo "$runs runs of $rounds rounds, s/round from the --log clock, $threads threads"
+echo "$runs runs of $rounds rounds, s/round from the --log clock," \
+    "$threads threads"
 printf '%-9s %-9s %9s %9s %8s %9s %9s %8s %6s\n' rows proposal \
     old-s/rd new-s/rd new/old old-run-s new-run-s new/old same
 for n in $sizes; do
@@ -131,7 +124,7 @@ for n in $sizes; do
             same=no
         fi
         printf '%-9s %-9s %9.4f %9.4f %8.3f %9.3f %9.3f %8.3f %6s\n' \
-            "$n" "$p" "$(median 1)" "$(median 3)" "$(median 3 1)" \
-            "$(median 2)" "$(median 4)" "$(median 4 2)" "$same"
+            "$n" "$p" "$(med 1)" "$(med 3)" "$(med 3 1)" \
+            "$(med 2)" "$(med 4)" "$(med 4 2)" "$same"
     done
 done

@@ -29,19 +29,11 @@ timed() {
     secs=$(cat "$work/ptime")
 }
 
-# The median of column $1 of $work/pruns, or of column $1 over column $2
-# taken line by line.
-median() {
-    awk -v a="$1" -v b="${2:-0}" '
-        { v[NR] = b ? $a / $b : $a }
-        END {
-            for (i = 2; i <= NR; i++)
-                for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
-                    t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-                }
-            printf "%f\n", NR % 2 ? v[(NR + 1) / 2] \
-                                  : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        }' "$work/pruns"
+. "$(dirname "$0")/median.sh"
+
+# The median of column $1 of $work/pruns, or of $1 over $2 line by line.
+med() {
+    median "$work/pruns" "$@"
 }
 
 printf '%-9s %9s %9s %9s %9s %9s %9s %9s %9s\n' rows fixed global local \
@@ -72,6 +64,6 @@ for n in $sizes; do
             "$data.test" | cut -f2
     }
     printf '%-9s %9.3f %9.3f %9.3f %9.2f %9.2f %9.6f %9.6f %9.6f\n' "$n" \
-        "$(median 1)" "$(median 2)" "$(median 3)" "$(median 2 1)" \
-        "$(median 3 2)" "$(ndcg fixed)" "$(ndcg global)" "$(ndcg local)"
+        "$(med 1)" "$(med 2)" "$(med 3)" "$(med 2 1)" \
+        "$(med 3 2)" "$(ndcg fixed)" "$(ndcg global)" "$(ndcg local)"
 done
