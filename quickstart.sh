@@ -5,13 +5,15 @@
 set -eu
 cd "$(dirname "$0")"
 
-pkgs="build-essential autoconf automake libtool pkg-config libcmocka-dev mandoc"
+pkgs="build-essential autoconf automake libtool pkg-config libcmocka-dev mandoc \
+    libopenblas-dev"
 missing=""
 for tool in cc make autoreconf libtoolize pkg-config mandoc; do
     command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 if command -v pkg-config >/dev/null 2>&1; then
     pkg-config --exists 'cmocka >= 1.1' || missing="$missing cmocka"
+    pkg-config --exists openblas || missing="$missing openblas"
 fi
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -22,7 +24,7 @@ if [ -n "$missing" ]; then
     else
         echo "quickstart: missing:$missing" >&2
         echo "quickstart: install a C compiler, make, autoconf, automake," \
-             "libtool, pkg-config, cmocka (>= 1.1) and mandoc;" >&2
+             "libtool, pkg-config, cmocka (>= 1.1), mandoc and OpenBLAS;" >&2
         echo "quickstart: on Debian or Ubuntu, as root: apt-get install" \
              "$pkgs" >&2
         exit 1

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "gbrank/error.h"
+#include "gbrank/params.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -103,6 +104,170 @@ GBR_API const size_t *gbr_interactions_user_ptr(const gbr_interactions *ix);
 GBR_API const uint32_t *gbr_interactions_items(const gbr_interactions *ix);
 GBR_API const int64_t *gbr_interactions_times(const gbr_interactions *ix);
 GBR_API const float *gbr_interactions_ratings(const gbr_interactions *ix);
+
+/* The separator of the file's fields ("\t", "::", "," or " ") and their
+ * number on each line (2, 3 or 4), so that parts of a log can be written
+ * back in the form it came in. */
+GBR_API const char *gbr_interactions_separator(const gbr_interactions *ix);
+GBR_API size_t gbr_interactions_n_fields(const gbr_interactions *ix);
+
+/* ---- Recommenders ----------------------------------------------------- */
+
+enum gbr_rec_kind {
+    GBR_REC_POP = 0,            /* popularity: training positives per item */
+    GBR_REC_ITEM_KNN,           /* item-based cosine neighbours */
+    GBR_REC_EASE,               /* Steck 2019, closed form */
+    GBR_REC_BPR_MF,             /* matrix factorisation, GRU4Rec losses */
+    GBR_REC_MULTI_VAE,          /* Liang et al. 2018 */
+    GBR_REC_MULTI_DAE
+};
+
+enum gbr_rec_loss {
+    GBR_REC_LOSS_BPR = 0,
+    GBR_REC_LOSS_TOP1,
+    GBR_REC_LOSS_BPR_MAX,
+    GBR_REC_LOSS_TOP1_MAX
+};
+
+#define GBR_REC_METRIC_SIZE 128
+
+/* Receives one line of training progress (no newline). */
+typedef void (*gbr_rec_log_fn)(const char *msg, void *ud);
+
+/* Receives each epoch's figures as they are computed: the mean training
+ * loss, the seconds the epoch's training took, and the validation metrics
+ * (names[m] = values[m], n_metrics 0 without a validation set). */
+typedef void (*gbr_rec_epoch_fn)(size_t epoch, double loss, double seconds,
+                                 size_t n_metrics, const char *const *names,
+                                 const double *values, void *ud);
+
+/* The recommenders' parameters: one table (gbr_rec_params_info) that the
+ * CLI's options, its --help and the manual follow. Fields that say "auto"
+ * take the chosen model's own default when left NaN or 0; the manual
+ * lists them. */
+typedef struct gbr_rec_params {
+    int model;                  /* enum gbr_rec_kind */
+    int neighbours;             /* item-knn: 0 for all */
+    double ease_lambda;         /* ease: L2 on the item-item weights */
+    int dim;                    /* bpr-mf: factors */
+    int loss;                   /* bpr-mf: enum gbr_rec_loss */
+    int extra_negatives;        /* bpr-mf: shared uniform negatives */
+    double bpr_max_reg;         /* bpr-mf, bpr-max: score regulariser */
+    double init_std;            /* bpr-mf: std of the initial factors */
+    int hidden;                 /* multi-vae/dae: hidden units */
+    int latent;                 /* multi-vae/dae: latent units */
+    double dropout;             /* multi-vae/dae: input dropout */
+    double anneal_cap;          /* multi-vae: largest KL weight */
+    int anneal_steps;           /* multi-vae: updates to reach it; 0 auto */
+    double learning_rate;       /* NaN: auto */
+    double l2;                  /* NaN: auto */
+    int epochs;                 /* 0: auto */
+    int batch_size;             /* 0: auto */
+    int early_stop;             /* epochs without improvement; 0: off */
+    char metric[GBR_REC_METRIC_SIZE]; /* validation metrics, first decides */
+    uint64_t seed;
+    int n_threads;              /* 0: all cores */
+    gbr_rec_log_fn log_fn;      /* NULL: silent */
+    void *log_ud;
+    gbr_rec_epoch_fn epoch_fn;  /* NULL: none */
+    void *epoch_ud;
+} gbr_rec_params;
+
+GBR_API void gbr_rec_params_init(gbr_rec_params *p);
+GBR_API int gbr_rec_params_set(gbr_rec_params *p, const char *name,
+                               const char *value, gbr_error *err);
+GBR_API int gbr_rec_params_get(const gbr_rec_params *p, const char *name,
+                               char *buf, size_t size, gbr_error *err);
+GBR_API int gbr_rec_params_check(const gbr_rec_params *p, gbr_error *err);
+GBR_API size_t gbr_rec_params_count(void);
+GBR_API const gbr_param_info *gbr_rec_params_info(size_t i);
+/* The name of a model kind ("multi-vae"), or NULL. */
+GBR_API const char *gbr_rec_kind_name(int kind);
+
+/* A trained recommender with its user and item ids and the training
+ * interactions it was fitted on. Read-only once made: scoring may run
+ * from any number of threads at once. */
+typedef struct gbr_rec gbr_rec;
+
+/* Fit the model p->model on the interactions of train (every kept
+ * interaction is a positive). valid, when not NULL, is a held-out log
+ * whose users' later items are scored after each epoch with train as
+ * their history (the protocol of gbr_rec_evaluate) for p->metric, and
+ * with p->early_stop the best epoch is kept. GBR_OK, GBR_EPARAM,
+ * GBR_ENOMEM. */
+GBR_API int gbr_rec_fit(const gbr_interactions *train,
+                        const gbr_rec_params *p,
+                        const gbr_interactions *valid, gbr_rec **out,
+                        gbr_error *err);
+
+/* Write a model file atomically (a temporary name renamed over path once
+ * complete). Load one; a file that is truncated, altered (a checksum
+ * covers it) or of another version is refused with GBR_EFORMAT. */
+GBR_API int gbr_rec_save(const gbr_rec *m, const char *path, gbr_error *err);
+GBR_API int gbr_rec_load(const char *path, gbr_rec **out, gbr_error *err);
+GBR_API void gbr_rec_free(gbr_rec *m);
+
+GBR_API int gbr_rec_kind(const gbr_rec *m);
+GBR_API const gbr_rec_params *gbr_rec_get_params(const gbr_rec *m);
+GBR_API size_t gbr_rec_n_users(const gbr_rec *m);
+GBR_API size_t gbr_rec_n_items(const gbr_rec *m);
+GBR_API const char *gbr_rec_user_id(const gbr_rec *m, size_t u);
+GBR_API const char *gbr_rec_item_id(const gbr_rec *m, size_t i);
+GBR_API size_t gbr_rec_user_index(const gbr_rec *m, const char *id);
+GBR_API size_t gbr_rec_item_index(const gbr_rec *m, const char *id);
+
+/* Score every item for n users at once: user[r] is the model's index of
+ * the user of row r (SIZE_MAX for a user the model has not seen) and
+ * items hist[hist_ptr[r]] .. hist[hist_ptr[r + 1] - 1] (model item
+ * indices) its history; scores[r * n_items + i] receives item i's score.
+ * History items are not masked here. n_threads 0: all cores. */
+GBR_API int gbr_rec_score(const gbr_rec *m, size_t n, const size_t *user,
+                          const size_t *hist_ptr, const uint32_t *hist,
+                          float *scores, int n_threads, gbr_error *err);
+
+/* Receives one recommendation: the user's and item's id tokens, the
+ * score and the 1-based rank. A non-zero return stops the walk with
+ * GBR_EIO. */
+typedef int (*gbr_rec_emit_fn)(const char *user, const char *item,
+                               float score, size_t rank, void *ud);
+
+/* The top items of each user, best first (ties: lower item index
+ * first), the user's history excluded. history NULL: the model's training
+ * interactions, for its users. users (n_users ids) NULL: every user of
+ * the history. A user unknown to both is skipped. */
+GBR_API int gbr_rec_recommend(const gbr_rec *m, const gbr_interactions *history,
+                              const char *const *users, size_t n_users,
+                              size_t top, int n_threads, gbr_rec_emit_fn emit,
+                              void *ud, gbr_error *err);
+
+/* Evaluate on test: for each user of test with a history (history NULL:
+ * the model's training interactions), every item of the model is scored,
+ * the history's items are excluded, and the test items are the relevant
+ * ones (all of them count in |test|, also those the model cannot
+ * score). metrics is a comma list of ndcg@k (binary gains, ideal DCG over
+ * min(|test|, k)), recall@k (hits over min(k, |test|)), recall-n@k (hits
+ * over |test|), precision@k, map@k, mrr@k and hr@k (1 when any hit);
+ * values[m] is the mean over the users evaluated, *n_users their count.
+ * GBR_EPARAM for an unknown metric. */
+GBR_API int gbr_rec_evaluate(const gbr_rec *m, const gbr_interactions *test,
+                             const gbr_interactions *history,
+                             const char *metrics, double *values,
+                             size_t max_values, size_t *n_values,
+                             size_t *n_users, int n_threads, gbr_error *err);
+
+/* Split a log into windows: each user with at least min_positives
+ * interactions (users with fewer are dropped) has their interactions cut
+ * in n_fractions consecutive parts, in time order (scheme temporal) or in
+ * a random order from seed (scheme random); the sizes of the later parts
+ * are round(f_k n) (at least 1 each while it leaves one for the first),
+ * the first takes the rest. window[e] receives the part (0 ..
+ * n_fractions - 1) of event e of ix (the CSR order), or -1 for a dropped
+ * user. */
+enum gbr_rec_split_scheme { GBR_SPLIT_TEMPORAL = 0, GBR_SPLIT_RANDOM };
+GBR_API int gbr_rec_split(const gbr_interactions *ix, int scheme,
+                          const double *fractions, size_t n_fractions,
+                          size_t min_positives, uint64_t seed, int *window,
+                          gbr_error *err);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,7 @@ enum sep { SEP_TAB, SEP_DCOLON, SEP_COMMA, SEP_SPACES };
 
 static const char *const sep_name[] = { "a tab", "\"::\"", "a comma",
                                         "spaces" };
+static const char *const sep_text[] = { "\t", "::", ",", " " };
 
 /* A growing set of id tokens: text holds them NUL-terminated, off[id] is
  * where token id starts, and slot is an open-addressing hash table of
@@ -59,6 +60,8 @@ typedef struct reader {
     size_t cap, start, end;
     int eof;
     size_t line_no;
+    enum sep sep;               /* of the first data line */
+    size_t n_fields;            /* of every data line; 0 before the first */
     idset users, items;
     uint32_t *ev_user, *ev_item;
     float *ev_rating;
@@ -518,6 +521,8 @@ read_lines(reader *r, double min_rating)
             n_fields = n;
             sep = here;
             first_ln = ln;
+            r->n_fields = n;
+            r->sep = here;
         } else if (n != n_fields) {
             return log_fail(r, GBR_EPARSE, ln, "expected %zu fields, got %zu",
                             n_fields, n);
@@ -747,6 +752,8 @@ gbr_interactions_read(const char *path, double min_rating,
     if ((rc = read_lines(&r, min_rating)) != GBR_OK ||
         (rc = build(&r, ix)) != GBR_OK)
         goto done;
+    ix->sep = sep_text[r.sep];
+    ix->n_fields = r.n_fields;
     *out = ix;
     ix = NULL;
 done:
@@ -796,6 +803,18 @@ gbr_interactions_n_events(const gbr_interactions *ix)
     return ix->n_events;
 }
 
+const char *
+gbr_interactions_separator(const gbr_interactions *ix)
+{
+    return ix->sep;
+}
+
+size_t
+gbr_interactions_n_fields(const gbr_interactions *ix)
+{
+    return ix->n_fields;
+}
+
 static const char *
 idmap_token(const gbr_idmap *map, size_t d)
 {
@@ -804,8 +823,8 @@ idmap_token(const gbr_idmap *map, size_t d)
 
 /* Binary search of the sorted tokens of map. In numeric order a token that
  * is not a decimal integer cannot be there. */
-static size_t
-idmap_find(const gbr_idmap *map, const char *id)
+size_t
+gbr_idmap_find(const gbr_idmap *map, const char *id)
 {
     const size_t len = strlen(id);
     size_t lo = 0, hi = map->n;
@@ -842,13 +861,13 @@ gbr_interactions_item_id(const gbr_interactions *ix, size_t i)
 size_t
 gbr_interactions_user_index(const gbr_interactions *ix, const char *id)
 {
-    return idmap_find(&ix->users, id);
+    return gbr_idmap_find(&ix->users, id);
 }
 
 size_t
 gbr_interactions_item_index(const gbr_interactions *ix, const char *id)
 {
-    return idmap_find(&ix->items, id);
+    return gbr_idmap_find(&ix->items, id);
 }
 
 const size_t *

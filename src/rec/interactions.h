@@ -21,11 +21,17 @@ typedef struct gbr_idmap {
 /* The log, as gbr_interactions_read leaves it (see gbrank/rec.h). */
 struct gbr_interactions {
     gbr_idmap users, items;
+    const char *sep;            /* "\t", "::", "," or " " */
+    size_t n_fields;            /* 2, 3 or 4 */
     size_t n_events;
     size_t *user_ptr;           /* users.n + 1 */
     uint32_t *items_of;         /* n_events, by user */
     int64_t *times;             /* n_events */
     float *ratings;             /* n_events */
 };
+
+/* The dense index of token id in map, or SIZE_MAX (binary search in the
+ * map's order). */
+size_t gbr_idmap_find(const gbr_idmap *map, const char *id);
 
 #endif

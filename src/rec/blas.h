@@ -1,0 +1,27 @@
+#ifndef GBRANK_REC_BLAS_H
+#define GBRANK_REC_BLAS_H
+
+#include <stddef.h>
+
+/* Dense float products for the recommenders, through CBLAS when the build
+ * has it (configure finds OpenBLAS with pkg-config) and through a plain
+ * loop otherwise.
+ *
+ *     C = alpha * op(A) * op(B) + beta * C        (row-major)
+ *
+ * op(A) is m x k (A is k x m when trans_a), op(B) is k x n, C is m x n;
+ * lda, ldb and ldc are the row strides. The rows of C are cut into blocks
+ * of GBR_GEMM_ROWS, fixed whatever the thread count, and the blocks are
+ * shared out among n_threads threads (0: all cores), each block one
+ * single-threaded product: so every element of C is summed in the same
+ * order for any thread count and the result is the same bits. */
+#define GBR_GEMM_ROWS 64
+
+void gbr_sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+               float alpha, const float *a, size_t lda, const float *b,
+               size_t ldb, float beta, float *c, size_t ldc, int n_threads);
+
+/* Whether products go through CBLAS (1) or the built-in loop (0). */
+int gbr_blas_enabled(void);
+
+#endif
