@@ -111,6 +111,14 @@ GBR_API const float *gbr_interactions_ratings(const gbr_interactions *ix);
 GBR_API const char *gbr_interactions_separator(const gbr_interactions *ix);
 GBR_API size_t gbr_interactions_n_fields(const gbr_interactions *ix);
 
+/* A new log of the events e of ix with lo <= window[e] <= hi (window has
+ * n_events entries, as gbr_rec_split fills it), in the same order, with
+ * only the users and items that keep an event (renumbered in the same
+ * order). GBR_EPARSE when no event is selected, GBR_ENOMEM. */
+GBR_API int gbr_interactions_select(const gbr_interactions *ix,
+                                    const int *window, int lo, int hi,
+                                    gbr_interactions **out, gbr_error *err);
+
 /* ---- Recommenders ----------------------------------------------------- */
 
 enum gbr_rec_kind {

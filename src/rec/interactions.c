@@ -893,3 +893,109 @@ gbr_interactions_ratings(const gbr_interactions *ix)
 {
     return ix->ratings;
 }
+
+/* The used entries of map, renumbered in order into out; new[d] receives
+ * the new index of d (or UINT32_MAX). */
+static int
+idmap_subset(const gbr_idmap *map, const unsigned char *used, uint32_t *new,
+             gbr_idmap *out)
+{
+    size_t n = 0, len = 0;
+
+    memset(out, 0, sizeof *out);
+    for (size_t d = 0; d < map->n; d++)
+        if (used[d]) {
+            n++;
+            len += strlen(map->text + map->off[d]) + 1;
+        }
+    out->text = gbr_malloc(len ? len : 1);
+    out->off = gbr_reallocarray(NULL, n ? n : 1, sizeof *out->off);
+    if (!out->text || !out->off)
+        return GBR_ENOMEM;
+    out->numeric = map->numeric;
+    for (size_t d = 0; d < map->n; d++) {
+        const char *tok = map->text + map->off[d];
+        const size_t l = strlen(tok) + 1;
+
+        if (!used[d]) {
+            new[d] = UINT32_MAX;
+            continue;
+        }
+        memcpy(out->text + out->text_len, tok, l);
+        out->off[out->n] = out->text_len;
+        new[d] = (uint32_t)out->n++;
+        out->text_len += l;
+    }
+    return GBR_OK;
+}
+
+int
+gbr_interactions_select(const gbr_interactions *ix, const int *window,
+                        int lo, int hi, gbr_interactions **out,
+                        gbr_error *err)
+{
+    const size_t nu = ix->users.n, ni = ix->items.n;
+    unsigned char *uused = gbr_calloc(nu ? nu : 1, 1);
+    unsigned char *iused = gbr_calloc(ni ? ni : 1, 1);
+    uint32_t *unew = gbr_reallocarray(NULL, nu ? nu : 1, sizeof *unew);
+    uint32_t *inew = gbr_reallocarray(NULL, ni ? ni : 1, sizeof *inew);
+    gbr_interactions *s = gbr_calloc(1, sizeof *s);
+    size_t n_ev = 0;
+    int rc = GBR_ENOMEM;
+
+    *out = NULL;
+    if (!uused || !iused || !unew || !inew || !s)
+        goto done;
+    for (size_t u = 0; u < nu; u++)
+        for (size_t e = ix->user_ptr[u]; e < ix->user_ptr[u + 1]; e++)
+            if (window[e] >= lo && window[e] <= hi) {
+                uused[u] = 1;
+                iused[ix->items_of[e]] = 1;
+                n_ev++;
+            }
+    if (n_ev == 0) {
+        gbr_free(uused);
+        gbr_free(iused);
+        gbr_free(unew);
+        gbr_free(inew);
+        gbr_interactions_free(s);
+        return gbr_fail(err, GBR_EPARSE, "no interactions in the selection");
+    }
+    if (idmap_subset(&ix->users, uused, unew, &s->users) != GBR_OK ||
+        idmap_subset(&ix->items, iused, inew, &s->items) != GBR_OK)
+        goto done;
+    s->sep = ix->sep;
+    s->n_fields = ix->n_fields;
+    s->n_events = n_ev;
+    s->user_ptr = gbr_reallocarray(NULL, s->users.n + 1, sizeof *s->user_ptr);
+    s->items_of = gbr_reallocarray(NULL, n_ev, sizeof *s->items_of);
+    s->times = gbr_reallocarray(NULL, n_ev, sizeof *s->times);
+    s->ratings = gbr_reallocarray(NULL, n_ev, sizeof *s->ratings);
+    if (!s->user_ptr || !s->items_of || !s->times || !s->ratings)
+        goto done;
+    n_ev = 0;
+    s->user_ptr[0] = 0;
+    for (size_t u = 0; u < nu; u++) {
+        if (!uused[u])
+            continue;
+        for (size_t e = ix->user_ptr[u]; e < ix->user_ptr[u + 1]; e++)
+            if (window[e] >= lo && window[e] <= hi) {
+                s->items_of[n_ev] = inew[ix->items_of[e]];
+                s->times[n_ev] = ix->times[e];
+                s->ratings[n_ev] = ix->ratings[e];
+                n_ev++;
+            }
+        s->user_ptr[unew[u] + 1] = n_ev;
+    }
+    *out = s;
+    s = NULL;
+    rc = GBR_OK;
+done:
+    gbr_free(uused);
+    gbr_free(iused);
+    gbr_free(unew);
+    gbr_free(inew);
+    gbr_interactions_free(s);
+    return rc == GBR_OK ? rc
+                        : gbr_fail(err, rc, "out of memory for a selection");
+}
