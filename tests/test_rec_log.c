@@ -295,7 +295,7 @@ test_rec_log_two_fields(void **state)
 
     /* With min_rating 2 the implicit rating of 1 is dropped... */
     read_fails_min(state, "r2b.csv", "u2,i1\n", 2, GBR_EPARSE,
-                   ": no interactions");
+                   ": no interactions kept of its 1 line");
     /* ...and with 1 it is kept. */
     ix = read_ok(put(state, "r2c.csv", "u2,i1\nu1,i2\nu1,i1\n"), 1);
     dump(ix, got, sizeof got);
@@ -506,11 +506,12 @@ test_rec_log_fail_rating(void **state)
 static void
 test_rec_log_fail_empty(void **state)
 {
-    read_fails(state, "u.data", "", GBR_EPARSE, ": no interactions");
+    read_fails(state, "u.data", "", GBR_EPARSE,
+               ":1: no interactions: the file is empty");
     read_fails(state, "c.data", "# nothing\n\n  \r\n", GBR_EPARSE,
-               ": no interactions");
+               ": no interactions kept of its 3 lines");
     read_fails(state, "h.csv", "user,item,rating\n", GBR_EPARSE,
-               ": no interactions");
+               ": no interactions kept of its 1 line");
 
     const char *path = put(state, "low.csv", "1,2,3\n");
     gbr_interactions *ix = (gbr_interactions *)&ix;

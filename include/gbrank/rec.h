@@ -68,7 +68,9 @@ typedef struct gbr_interactions gbr_interactions;
  *   GBR_EIO     the file cannot be opened or read ("path: <reason>");
  *   GBR_EPARSE  a malformed line ("path:17: expected 4 fields, got 3",
  *               'path:3: rating is not a number: "x"'; lines count from
- *               1), or no interaction kept ("path: no interactions");
+ *               1), or no interaction kept ("path:1: no interactions: the
+ *               file is empty", "path: no interactions kept of its 7
+ *               lines");
  *   GBR_ENOMEM  out of memory.
  * Thread-safe: calls on different handles do not interfere. */
 GBR_API int gbr_interactions_read(const char *path, double min_rating,

@@ -25,6 +25,22 @@ static const struct cli_cmd cmds[] = {
       "[--x=round | seconds] [--title=text] [--width=n] [--height=n] "
       "logfile ...",
       cmd_plot },
+    { "rec fit",
+      "gbrank rec fit --model=name [--name=value ...] [--min-rating=r] "
+      "[--valid=file] [--log=file] [-o model] logfile",
+      cmd_rec },
+    { "rec recommend",
+      "gbrank rec recommend --model=file --top=n [--history=file] "
+      "[--users=file] [--min-rating=r] [--threads=n] [--output=file]",
+      cmd_rec },
+    { "rec eval",
+      "gbrank rec eval --model=file [--metric=list] [--history=file] "
+      "[--min-rating=r] [--threads=n] testfile",
+      cmd_rec },
+    { "rec split",
+      "gbrank rec split [--scheme=temporal|random] [--fractions=f1,f2,...] "
+      "[--min-rating=r] [--min-positives=n] [--seed=n] -o prefix logfile",
+      cmd_rec },
 };
 
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
@@ -46,13 +62,19 @@ void
 cli_usage(FILE *fp, const char *name)
 {
     fputs("usage:", fp);
+    size_t shown = 0;
+
+    /* "rec" stands for all of its subcommands. */
     for (size_t i = 0; i < N_CMDS; i++)
-        if (!name || strcmp(name, cmds[i].name) == 0)
-            fprintf(fp, "%s%s\n", i && !name ? "       " : " ",
+        if (!name || strcmp(name, cmds[i].name) == 0 ||
+            (strcmp(name, "rec") == 0 && strncmp(cmds[i].name, "rec ", 4) ==
+                                             0))
+            fprintf(fp, "%s%s\n", shown++ ? "       " : " ",
                     cmds[i].synopsis);
     if (!name)
         fputs("       gbrank fit --help | predict --help | eval --help | "
               "plot --help\n"
+              "       gbrank rec fit --help | rec recommend --help | ...\n"
               "       gbrank --version\n",
               fp);
 }
@@ -279,6 +301,8 @@ main(int argc, char **argv)
         printf("gbrank %s\n", GBR_VERSION);
         return CLI_OK;
     }
+    if (strcmp(argv[1], "rec") == 0)
+        return cmd_rec(argc - 1, argv + 1);
     for (size_t i = 0; i < N_CMDS; i++)
         if (strcmp(argv[1], cmds[i].name) == 0)
             return cmds[i].run(argc - 1, argv + 1);

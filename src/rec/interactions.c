@@ -562,8 +562,12 @@ read_lines(reader *r, double min_rating)
     }
     if (got < 0)
         return -got;
+    if (r->n_ev == 0 && r->line_no == 0)
+        return log_fail(r, GBR_EPARSE, 1, "no interactions: the file is "
+                        "empty");
     if (r->n_ev == 0)
-        return log_fail(r, GBR_EPARSE, 0, "no interactions");
+        return log_fail(r, GBR_EPARSE, 0, "no interactions kept of its "
+                        "%zu line%s", r->line_no, r->line_no == 1 ? "" : "s");
     return GBR_OK;
 }
 
