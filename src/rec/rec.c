@@ -967,10 +967,14 @@ gbr_rec_save(const gbr_rec *m, const char *path, gbr_error *err)
     gbr_recio_put_u64(&w, 0);       /* room for the magic */
     gbr_recio_put_u64(&w, FILE_VERSION);
     gbr_recio_put_str(&w, gbr_rec_kind_name(m->p.model));
-    gbr_recio_put_u64(&w, n_defs);
+    /* Every parameter but the thread count, which is not the model's:
+     * the file is the same for any. */
+    gbr_recio_put_u64(&w, n_defs - 1);
     for (size_t i = 0; i < n_defs; i++) {
         char value[GBR_REC_METRIC_SIZE + 8];
 
+        if (strcmp(defs[i].info.name, "threads") == 0)
+            continue;
         gbr_rec_params_get(&m->p, defs[i].info.name, value, sizeof value,
                            NULL);
         gbr_recio_put_str(&w, defs[i].info.name);
