@@ -38,7 +38,7 @@ static const struct cli_cmd cmds[] = {
       "[--min-rating=r] [--threads=n] testfile",
       cmd_rec },
     { "rec split",
-      "gbrank rec split [--scheme=temporal|random] [--fractions=f1,f2,...] "
+      "gbrank rec split [--scheme=temporal | random] [--fractions=f1,f2,...] "
       "[--min-rating=r] [--min-positives=n] [--seed=n] -o prefix logfile",
       cmd_rec },
 };

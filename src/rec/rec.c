@@ -1125,8 +1125,8 @@ gbr_rec_load(const char *path, gbr_rec **out, gbr_error *err)
     r.len = len - 8;
     r.pos = 16;
     if (sum != gbr_recio_checksum(buf, len - 8)) {
-        rc = gbr_fail(err, GBR_EFORMAT, "%s: model file is corrupt (its "
-                      "checksum does not match)", path);
+        rc = gbr_fail(err, GBR_EFORMAT, "%s: model file is truncated or "
+                      "corrupt (its checksum does not match)", path);
         goto done;
     }
     if (!(m = gbr_calloc(1, sizeof *m))) {

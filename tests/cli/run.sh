@@ -28,7 +28,6 @@ regen=${GBR_REGEN_GOLDEN:-0}
 
 gbrank=$build/gbrank
 man=$src/man/gbrank.1
-params_c=$src/src/data/params.c
 tiny=$data/cli/tiny.svm
 golden=$data/cli
 default_data=$build/datasets/default
@@ -269,100 +268,115 @@ end "gbrank --version"
 begin
 g --help
 need "exit status 0" status_is 0
-for c in fit predict eval plot; do
+for c in fit predict eval plot "rec fit" "rec recommend" "rec eval" "rec split"; do
     need "usage shows gbrank $c" grep -q "gbrank $c " "$tmp/out"
 done
 end "gbrank --help prints the usage of every command"
 
 # ---------------------------------------------------------------------
 # The parameter table, fit --help and the manual.
-
-# name;type;default;range for each row of the table in src/data/params.c.
+# name;type;default;range for each row of a parameter table.
 tab=$(printf '\t')
-# String literals continued on the next line are joined first.
-tr '\n' '\001' <"$params_c" 2>/dev/null | sed 's/"\x01 *"//g; s/",\x01 *"/", "/g' |
-    tr '\001' '\n' |
-    sed -n 's/^ *{ { "\([a-z0-9_]*\)", "\([a-z0-9|]*\)", "\([^"]*\)", "\([^"]*\)",.*/\1;\2;\3;\4/p' \
-    >"$tmp/table" 2>/dev/null
-cut -d';' -f1 "$tmp/table" | tr _ - | sort >"$tmp/table.names"
-
-begin
-need "src/data/params.c is readable" test -r "$params_c"
-need "rows parsed from the table in src/data/params.c" test -s "$tmp/table"
-need "the table names max_depth" grep -q '^max_depth;' "$tmp/table"
-end "the parameter table in src/data/params.c can be read"
-
-g fit --help
-cp "$tmp/out" "$tmp/help"
-sed -n '/^parameters/,$s/^  --\([a-z0-9-]*\)=.*/\1/p' "$tmp/help" |
-    sort >"$tmp/help.names"
-
-begin
-need "exit status 0" status_is 0
-need "--help lists the same parameters as the table" \
-    cmp -s "$tmp/table.names" "$tmp/help.names"
-while IFS=";" read -r name type def range; do
-    dname=$(echo "$name" | tr _ -)
-    shown=${def:-(empty)}
-    need "--help lists --$dname=$type with its default $shown" \
-        awk -v opt="  --$dname=$type" -v def="default $shown" '
-            found { if (index($0, def) > 0) ok = 1; found = 0 }
-            $0 == opt { found = 1 }
-            END { exit !ok }' "$tmp/help"
-done <"$tmp/table"
-end "fit --help lists every parameter of the table with its default"
-if [ "$good" -ne 1 ]; then
-    diff "$tmp/table.names" "$tmp/help.names" | diag
-fi
-
-# The manual: every parameter as .It Fl \-name Ns = Ns Ar type in the list
-# of PARAMETERS (up to its first subsection), with its default, range and
-# type; the source is un-escaped (\- to -, \& dropped) for the checks.
 unescape() {
     sed 's/\\-/-/g; s/\\&//g; s/\\(<=/<=/g'
 }
 
-awk '/^\.Sh /{ on = ($2 == "PARAMETERS") ; next } /^\.Ss /{ on = 0 } on' \
-    "$man" 2>/dev/null | unescape >"$tmp/man.params"
-sed -n 's/^\.It Fl -\([a-z0-9-]*\) Ns = Ns Ar \([a-z0-9|]*\)$/\1/p' \
-    "$tmp/man.params" | sort >"$tmp/man.names"
+# check_table SOURCE PROBE HELP-COMMAND MAN-SECTION: the rows of the table
+# in SOURCE (which has a row PROBE), the parameters HELP-COMMAND --help
+# lists and those of the manual's section MAN-SECTION are the same, each
+# with its type, default and range.
+check_table() {
+    table_c=$src/$1
+    table_name=$1
+    table_probe=$2
+    help_cmd=$3
+    man_section=$4
 
-begin
-need "man/gbrank.1 is readable" test -r "$man"
-need "the PARAMETERS list documents the same parameters as the table" \
-    cmp -s "$tmp/table.names" "$tmp/man.names"
-while IFS=";" read -r name type def range; do
-    dname=$(echo "$name" | tr _ -)
-    esc=$(echo "$dname" | sed 's/-/\\-/g')
-    need "man page writes --$dname as Fl \\-$esc or \\-\\-$esc" \
-        grep -q -F -e "Fl \\-$esc" -e "\\-\\-$esc" "$man"
-    # The item's text: from its .It line to the next .It or .El.
-    awk -v it=".It Fl -$dname Ns = Ns Ar $type" '
-        $0 == it { on = 1; next }
-        on && (/^\.It / || /^\.El/) { on = 0 }
-        on' "$tmp/man.params" | tr '\n' ' ' >"$tmp/item"
-    need "man page documents --$dname=$type" test -s "$tmp/item"
-    need "man page gives the default of --$dname as \"default ${def:-empty}.\"" \
-        grep -q -F -e "default ${def:-empty}." "$tmp/item"
-    case $type in
-    choice)
-        for c in $(echo "$range" | tr '|' ' '); do
-            need "man page names the choice $c of --$dname" \
-                grep -q -F -e ".Cm $c" "$tmp/item"
-        done
-        ;;
-    *)
-        need "man page gives the range $range of --$dname" \
-            grep -q -F -e "$range" "$tmp/item"
-        ;;
-    esac
-    need "man page has no --$name with underscores" \
-        test "$name" = "$dname" -o -z "$(grep -F -e "\\-$name" "$man")"
-done <"$tmp/table"
-end "man/gbrank.1 documents every parameter as --name with type, range, default"
-if [ "$good" -ne 1 ]; then
-    diff "$tmp/table.names" "$tmp/man.names" | diag
-fi
+    # String literals continued on the next line are joined first.
+    tr '\n' '\001' <"$table_c" 2>/dev/null | sed 's/"\x01 *"//g; s/",\x01 *"/", "/g' |
+        tr '\001' '\n' |
+        sed -n 's/^ *{ { "\([a-z0-9_]*\)", "\([a-z0-9|]*\)", "\([^"]*\)", "\([^"]*\)",.*/\1;\2;\3;\4/p' \
+        >"$tmp/table" 2>/dev/null
+    cut -d';' -f1 "$tmp/table" | tr _ - | sort >"$tmp/table.names"
+
+    begin
+    need "$table_name is readable" test -r "$table_c"
+    need "rows parsed from the table in $table_name" test -s "$tmp/table"
+    need "the table names $table_probe" grep -q "^$table_probe;" "$tmp/table"
+    end "the parameter table in $table_name can be read"
+
+    g $help_cmd --help
+    cp "$tmp/out" "$tmp/help"
+    sed -n '/^parameters/,$s/^  --\([a-z0-9-]*\)=.*/\1/p' "$tmp/help" |
+        sort >"$tmp/help.names"
+
+    begin
+    need "exit status 0" status_is 0
+    need "--help lists the same parameters as the table" \
+        cmp -s "$tmp/table.names" "$tmp/help.names"
+    while IFS=";" read -r name type def range; do
+        dname=$(echo "$name" | tr _ -)
+        shown=${def:-(empty)}
+        need "--help lists --$dname=$type with its default $shown" \
+            awk -v opt="  --$dname=$type" -v def="default $shown" '
+                found { if (index($0, def) > 0) ok = 1; found = 0 }
+                $0 == opt { found = 1 }
+                END { exit !ok }' "$tmp/help"
+    done <"$tmp/table"
+    end "$help_cmd --help lists every parameter of the table with its default"
+    if [ "$good" -ne 1 ]; then
+        diff "$tmp/table.names" "$tmp/help.names" | diag
+    fi
+
+    # The manual: every parameter as .It Fl \-name Ns = Ns Ar type in the list
+    # of PARAMETERS (up to its first subsection), with its default, range and
+    # type; the source is un-escaped (\- to -, \& dropped) for the checks.
+
+    awk -v sec="$man_section" '/^\.Sh /{ on = ($2 == sec) ; next } /^\.Ss /{ on = 0 } on' \
+        "$man" 2>/dev/null | unescape >"$tmp/man.params"
+    sed -n 's/^\.It Fl -\([a-z0-9-]*\) Ns = Ns Ar \([a-z0-9|]*\)$/\1/p' \
+        "$tmp/man.params" | sort >"$tmp/man.names"
+
+    begin
+    need "man/gbrank.1 is readable" test -r "$man"
+    need "the $man_section list documents the same parameters as the table" \
+        cmp -s "$tmp/table.names" "$tmp/man.names"
+    while IFS=";" read -r name type def range; do
+        dname=$(echo "$name" | tr _ -)
+        esc=$(echo "$dname" | sed 's/-/\\-/g')
+        need "man page writes --$dname as Fl \\-$esc or \\-\\-$esc" \
+            grep -q -F -e "Fl \\-$esc" -e "\\-\\-$esc" "$man"
+        # The item's text: from its .It line to the next .It or .El.
+        awk -v it=".It Fl -$dname Ns = Ns Ar $type" '
+            $0 == it { on = 1; next }
+            on && (/^\.It / || /^\.El/) { on = 0 }
+            on' "$tmp/man.params" | tr '\n' ' ' >"$tmp/item"
+        need "man page documents --$dname=$type" test -s "$tmp/item"
+        need "man page gives the default of --$dname as \"default ${def:-empty}.\"" \
+            grep -q -F -e "default ${def:-empty}." "$tmp/item"
+        case $type in
+        choice)
+            for c in $(echo "$range" | tr '|' ' '); do
+                need "man page names the choice $c of --$dname" \
+                    grep -q -F -e ".Cm $c" "$tmp/item"
+            done
+            ;;
+        *)
+            need "man page gives the range $range of --$dname" \
+                grep -q -F -e "$range" "$tmp/item"
+            ;;
+        esac
+        need "man page has no --$name with underscores" \
+            test "$name" = "$dname" -o -z "$(grep -F -e "\\-$name" "$man")"
+    done <"$tmp/table"
+    end "man/gbrank.1 $man_section documents every parameter of $table_name as --name with type, range, default"
+    if [ "$good" -ne 1 ]; then
+        diff "$tmp/table.names" "$tmp/man.names" | diag
+    fi
+}
+
+check_table src/data/params.c max_depth fit PARAMETERS
+check_table src/rec/rec_params.c ease_lambda "rec fit" RECOMMENDERS
 
 if command -v mandoc >/dev/null 2>&1; then
     begin
@@ -381,7 +395,7 @@ if command -v mandoc >/dev/null 2>&1; then
     "$gbrank" --help >"$tmp/usage" 2>/dev/null
     begin
     set -f
-    for w in $(sed -n -E 's/^(usage:)? *gbrank (fit|predict|eval|plot) //p' \
+    for w in $(sed -n -E 's/^(usage:)? *gbrank (fit|predict|eval|plot|rec fit|rec recommend|rec eval|rec split) //p' \
             "$tmp/usage"); do
         need "SYNOPSIS has \"$w\"" grep -q -F -e "$w" "$tmp/synopsis"
     done
@@ -879,6 +893,121 @@ need "too few items: exit status 2 with a message" test $? -eq 2
 need "no file left behind" test ! -e "$tmp/rec4.tsv" -a \
     ! -e "$tmp/rec4.tsv.tmp"
 end "gen_rec: a deterministic log of the asked shape, in time order"
+
+# ---------------------------------------------------------------------
+# gbrank rec: split, fit, eval and recommend on a generated log, and the
+# errors of bad logs and models.
+
+rlog=$tmp/rec1.tsv
+begin
+g rec split --min-rating=4 -o "$tmp/rs" "$rlog"
+need "rec split exits 0" status_is 0
+need "writes prefix.1 and prefix.2" test -s "$tmp/rs.1" -a -s "$tmp/rs.2"
+need "no prefix.3" test ! -e "$tmp/rs.3"
+need "in the log's form: four tab-separated fields, ratings >= 4" \
+    awk -F "$tab" 'NF != 4 || $3 < 4 { bad = 1 } END { exit bad }' \
+    "$tmp/rs.1" "$tmp/rs.2"
+awk -F "$tab" '$3 >= 4 { n[$1]++ } END { for (u in n) if (n[u] >= 5)
+    { all += n[u]; t = int(n[u] * 0.2 + 0.5); test += t < 1 ? 1 : t }
+    print all, test }' "$rlog" >"$tmp/want.split"
+echo "$(cat "$tmp/rs.1" "$tmp/rs.2" | wc -l | tr -d ' ')" \
+    "$(lines_of "$tmp/rs.2")" >"$tmp/got.split"
+need "the parts hold every positive of the users with 5, the last \
+max(1, round(0.2 n)) in the second" cmp -s "$tmp/want.split" "$tmp/got.split"
+need "each user's test interactions are not older than its training ones" \
+    awk -F "$tab" 'NR == FNR { if ($4 > last[$1]) last[$1] = $4; next }
+        $4 < last[$1] { bad = 1 } END { exit bad }' "$tmp/rs.1" "$tmp/rs.2"
+g rec split --min-rating=4 --fractions=0.6,0.2,0.2 --scheme=random \
+    --seed=3 -o "$tmp/rr" "$rlog"
+need "three fractions, random: exit 0 and three files" \
+    test "$rc" -eq 0 -a -s "$tmp/rr.1" -a -s "$tmp/rr.2" -a -s "$tmp/rr.3"
+end "rec split writes the windows in the log's form"
+
+for model in pop item-knn; do
+    begin
+    g rec fit --model=$model --threads=1 -o "$tmp/$model.1" "$tmp/rs.1"
+    need "rec fit --model=$model exits 0" status_is 0
+    g rec fit --model=$model --threads=2 -o "$tmp/$model.2" "$tmp/rs.1"
+    need "the same model bytes for 1 and 2 threads" \
+        cmp -s "$tmp/$model.1" "$tmp/$model.2"
+    g rec eval --model="$tmp/$model.1" "$tmp/rs.2"
+    need "rec eval exits 0" status_is 0
+    need "prints ndcg@10 and recall@20 as name<TAB>value, in [0, 1]" \
+        awk -F "$tab" 'NR == 1 && $1 != "ndcg@10" { bad = 1 }
+            NR == 2 && $1 != "recall@20" { bad = 1 }
+            NF != 2 || $2 < 0 || $2 > 1 { bad = 1 }
+            END { exit bad || NR != 2 }' "$tmp/out"
+    cp "$tmp/out" "$tmp/eval.1"
+    g rec eval --model="$tmp/$model.1" --threads=2 "$tmp/rs.2"
+    need "the same values with 2 threads" cmp -s "$tmp/out" "$tmp/eval.1"
+    g rec recommend --model="$tmp/$model.1" --top=5 \
+        --output="$tmp/top.$model"
+    need "rec recommend exits 0" status_is 0
+    need "user<TAB>item<TAB>score<TAB>rank, ranks 1..5, scores never rise" \
+        awk -F "$tab" 'NF != 4 { bad = 1 }
+            $1 != u { u = $1; r = 0; last = "" }
+            { r++; if ($4 != r || r > 5) bad = 1
+              if (last != "" && $3 + 0 > last + 0) bad = 1; last = $3 }
+            END { exit bad || NR == 0 }' "$tmp/top.$model"
+    need "no user is recommended an item of its training history" \
+        awk -F "$tab" 'NR == FNR { h[$1 SUBSEP $2] = 1; next }
+            (($1 SUBSEP $2) in h) { bad = 1 } END { exit bad }' \
+        "$tmp/rs.1" "$tmp/top.$model"
+    end "rec fit/eval/recommend --model=$model"
+done
+
+begin
+printf 'u1\ti1\t5\t10\nu1\ti2\n' >"$tmp/r-field.tsv"
+g rec fit --model=pop "$tmp/r-field.tsv"
+need "a missing field: exit 1" status_is 1
+need "a missing field: file:line" msg_has "r-field.tsv:2:" "fields"
+printf 'u1\ti1\t5\t10\nu1\ti2\tgood\t11\n' >"$tmp/r-rating.tsv"
+g rec fit --model=pop "$tmp/r-rating.tsv"
+need "a non-numeric rating: exit 1" status_is 1
+need "a non-numeric rating: file:line" msg_has "r-rating.tsv:2:" "rating"
+: >"$tmp/r-empty.tsv"
+g rec fit --model=pop -o "$tmp/r-empty.model" "$tmp/r-empty.tsv"
+need "an empty log: exit 1" status_is 1
+need "an empty log: file:line" msg_has "r-empty.tsv:1:" "empty"
+need "no model written" test ! -e "$tmp/r-empty.model"
+end "rec fit on bad logs: exit 1 with file:line"
+
+begin
+g rec fit "$tmp/rs.1"
+need "without --model: exit 2" status_is 2
+g rec fit --model=pop --frobnicate=1 "$tmp/rs.1"
+need "an unknown parameter: exit 2" status_is 2
+g rec fit --model=bpr-mf --dim=0 "$tmp/rs.1"
+need "dim out of range: exit 2 naming it" test "$rc" -eq 2
+need "dim out of range: the message names it" msg_has "dim" "[1, 4096]"
+g rec eval --model="$tmp/pop.1" --metric=auc@5 "$tmp/rs.2"
+need "an unknown metric: exit 2" status_is 2
+g rec recommend --model="$tmp/pop.1"
+need "recommend without --top: exit 2" status_is 2
+g rec split "$rlog"
+need "split without -o: exit 2" status_is 2
+g rec split --fractions=0.5,0.6 -o "$tmp/bad" "$rlog"
+need "fractions not adding up to 1: exit 2" status_is 2
+need "and no file written" test ! -e "$tmp/bad.1"
+g rec frobnicate
+need "an unknown rec subcommand: exit 2" status_is 2
+end "rec usage errors exit 2"
+
+begin
+head -c 100 "$tmp/pop.1" >"$tmp/pop.cut"
+g rec eval --model="$tmp/pop.cut" "$tmp/rs.2"
+need "a truncated model: exit 1" status_is 1
+need "a truncated model: says so" msg_has "pop.cut" "truncated or corrupt"
+cp "$tmp/item-knn.1" "$tmp/knn.bad"
+printf 'X' | dd of="$tmp/knn.bad" bs=1 seek=200 conv=notrunc 2>/dev/null
+g rec recommend --model="$tmp/knn.bad" --top=3 --output="$tmp/knn.top"
+need "an altered model: exit 1" status_is 1
+need "an altered model: the checksum says so" msg_has "knn.bad" "checksum"
+need "and no output file" test ! -e "$tmp/knn.top"
+g rec eval --model="$tiny" "$tmp/rs.2"
+need "a file that is no model: exit 1" status_is 1
+need "a file that is no model: says so" msg_has "not a gbrank recommender"
+end "rec eval and recommend refuse truncated, altered and foreign models"
 
 # ---------------------------------------------------------------------
 # The default data set: determinism where the work is parallel, and the
