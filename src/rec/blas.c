@@ -95,3 +95,9 @@ gbr_blas_enabled(void)
     return 0;
 #endif
 }
+
+void
+gbr_blas_single_thread(void)
+{
+    blas_single_thread();
+}

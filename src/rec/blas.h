@@ -24,4 +24,10 @@ void gbr_sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
 /* Whether products go through CBLAS (1) or the built-in loop (0). */
 int gbr_blas_enabled(void);
 
+/* Keep the BLAS on the calling thread (OpenBLAS starts threads of its own
+ * otherwise), for code that calls CBLAS directly and shares its blocks out
+ * itself, as gbr_sgemm does. The first call, before any parallel region,
+ * does it; later calls do nothing. */
+void gbr_blas_single_thread(void);
+
 #endif
