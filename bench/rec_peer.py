@@ -89,6 +89,8 @@ def parse_args(argv):
     p.add_argument('--min-positives', type=int, default=5)
     p.add_argument('--eval-batch', type=int, default=0,
                    help='users scored at a time (0: by the catalogue size)')
+    p.add_argument('--eval-every', type=int, default=0,
+                   help='also evaluate every N epochs (stderr; for tuning)')
     p.add_argument('log', metavar='LOG')
     a = p.parse_args(argv)
     for k, v in DEFAULTS.get(a.model, {}).items():
@@ -251,18 +253,23 @@ def csr_ptr(rows_sorted, n_rows):
                             .astype(np.int64))
 
 
+def batch_entries(ptr, cols, rows):
+    """The nonzeros of rows `rows` of the CSR matrix (ptr, cols): for each,
+    its row in the batch and its column; and the rows' lengths."""
+    start = ptr[rows]
+    lens = ptr[rows + 1] - start
+    r = torch.repeat_interleave(torch.arange(len(rows)), lens)
+    offs = torch.cumsum(lens, 0) - lens
+    at = torch.arange(len(r)) - offs[r] + start[r]
+    return r, cols[at], lens
+
+
 def dense_rows(ptr, cols, rows, n_cols, dtype=torch.float32):
     """Rows `rows` of the CSR matrix (ptr, cols) with ones as a dense
     len(rows) x n_cols tensor."""
-    start = ptr[rows]
-    lens = ptr[rows + 1] - start
+    r, c, _ = batch_entries(ptr, cols, rows)
     out = torch.zeros(len(rows), n_cols, dtype=dtype)
-    total = int(lens.sum())
-    if total:
-        r = torch.repeat_interleave(torch.arange(len(rows)), lens)
-        offs = torch.cumsum(lens, 0) - lens
-        at = torch.arange(total) - offs[r] + start[r]
-        out[r, cols[at]] = 1
+    out.view(-1).index_fill_(0, r * n_cols + c, 1)
     return out
 
 
@@ -386,25 +393,31 @@ class MF(nn.Module):
 
 
 def bpr_batch_loss(s, pos, neg, kind, bpr_max_reg):
-    """Per-row losses of the score matrix s (rows x targets), pos the
-    rows' positive scores, neg the mask of each row's negatives; the rows
-    with a negative only."""
+    """The mean loss over the rows with a negative of the score matrix s
+    (rows x targets), pos the rows' positive scores and neg the mask of
+    each row's negatives; None when no row has one."""
     cnt = neg.sum(1)
-    has = cnt > 0
-    s, pos, neg, cnt = s[has], pos[has], neg[has], cnt[has]
+    if not bool((cnt > 0).all()):           # rare: drop the rows
+        has = cnt > 0
+        if not bool(has.any()):
+            return None
+        s, pos, neg, cnt = s[has], pos[has], neg[has], cnt[has]
     d = pos[:, None] - s                                # s - s_j
+    negf = neg.to(s.dtype)
     if kind == 'bpr':
-        return -(F.logsigmoid(d) * neg).sum(1) / cnt
-    if kind == 'top1':
-        return ((torch.sigmoid(-d) + torch.sigmoid(s * s)) * neg).sum(1) / cnt
-    logits = s.masked_fill(~neg, float('-inf'))
-    if kind == 'bpr-max':
-        log_sm = torch.log_softmax(logits, 1)
-        sm = log_sm.exp()
-        lse = torch.logsumexp(log_sm + F.logsigmoid(d), 1)
-        return -lse + bpr_max_reg * (sm * s * s).sum(1)
-    sm = torch.softmax(logits, 1)                       # top1-max
-    return (sm * (torch.sigmoid(-d) + torch.sigmoid(s * s))).sum(1)
+        rows = (F.softplus(-d) * negf).sum(1) / cnt     # -log sigma(d)
+    elif kind == 'top1':
+        rows = ((torch.sigmoid(-d) + torch.sigmoid(s * s)) * negf).sum(1) \
+            / cnt
+    elif kind == 'bpr-max':
+        log_sm = torch.log_softmax(s.masked_fill(~neg, float('-inf')), 1)
+        # -log sum_j softmax_j sigma(s - s_j), as a log-sum-exp
+        rows = -torch.logsumexp(log_sm + F.logsigmoid(d), 1) \
+            + bpr_max_reg * (log_sm.exp() * s * s).sum(1)
+    else:                                               # top1-max
+        sm = torch.softmax(s.masked_fill(~neg, float('-inf')), 1)
+        rows = (sm * (torch.sigmoid(-d) + torch.sigmoid(s * s))).sum(1)
+    return rows.mean()
 
 
 def fit_bpr_mf(split, a, epoch_times):
@@ -432,16 +445,15 @@ def fit_bpr_mf(split, a, epoch_times):
             uu, inv = torch.unique(u, return_inverse=True)
             seen = dense_rows(split.train_ptr, split.train_items, uu,
                               split.n_items, torch.bool)
-            neg = ~seen[inv[:, None], tgt[None, :]]
+            neg = ~seen.index_select(1, tgt).index_select(0, inv)
             pu = model.p(u)
             qt = model.q(tgt)
             bt = model.b(tgt).squeeze(1)
             sc = torch.addmm(bt, pu, qt.t())
             pos = sc.diagonal()
-            rl = bpr_batch_loss(sc, pos, neg, a.loss, a.bpr_max_reg)
-            if rl.numel() == 0:
+            loss = bpr_batch_loss(sc, pos, neg, a.loss, a.bpr_max_reg)
+            if loss is None:
                 continue
-            loss = rl.mean()
             if a.l2:
                 ut = torch.unique(tgt)
                 reg = (model.p(uu).pow(2).sum() + model.q(ut).pow(2).sum()
@@ -456,9 +468,20 @@ def fit_bpr_mf(split, a, epoch_times):
         epoch_times.append(sec)
         log('epoch %d loss %.6f seconds %.3f'
             % (ep + 1, total / max(1, n_batches), sec))
+        if a.eval_every and (ep + 1) % a.eval_every == 0:
+            log_eval(ep + 1, split, mf_scorer(model))
+    return mf_scorer(model)
+
+
+def mf_scorer(model):
     p, q, b = (model.p.weight.detach(), model.q.weight.detach(),
                model.b.weight.detach().squeeze(1))
     return lambda users: torch.addmm(b, p[users], q.t())
+
+
+def log_eval(epoch, split, score):
+    ndcg, recall = evaluate(split, score)
+    log('epoch %d ndcg@10 %.4f recall@20 %.4f' % (epoch, ndcg, recall))
 
 
 class MultVAE(nn.Module):
@@ -474,10 +497,9 @@ class MultVAE(nn.Module):
             nn.init.xavier_uniform_(m.weight)
             nn.init.normal_(m.bias, 0.0, 0.001)
 
-    def forward(self, x, dropout):
-        x = F.normalize(x, dim=1)
-        if dropout > 0 and self.training:
-            x = F.dropout(x, dropout, training=True)
+    def forward(self, x):
+        """Logits, mu and logvar (None for the DAE) of the input rows x,
+        already normalised (and dropped out in training)."""
         h = self.enc2(torch.tanh(self.enc1(x)))
         if self.variational:
             mu, logvar = h[:, :self.latent], h[:, self.latent:]
@@ -499,6 +521,15 @@ def fit_vae(split, a, epoch_times, variational):
     per_epoch = -(-split.n_users // a.batch_size)
     anneal_steps = a.anneal_steps or a.epochs * per_epoch
     step = 0
+
+    def score(users):
+        x = dense_rows(split.train_ptr, split.train_items, users,
+                       split.n_items)
+        return model(F.normalize(x, dim=1))[0]
+
+    keep = 1.0 - a.dropout
+    n_items = split.n_items
+
     for ep in range(a.epochs):
         model.train()
         t0 = time.perf_counter()
@@ -506,9 +537,20 @@ def fit_vae(split, a, epoch_times, variational):
         total = 0.0
         for s in range(0, split.n_users, a.batch_size):
             users = perm[s:s + a.batch_size]
-            x = dense_rows(split.train_ptr, split.train_items, users,
-                           split.n_items)
-            logits, mu, logvar = model(x, a.dropout)
+            # x binary for the loss; the input x / |x|_2 with inverted
+            # dropout, drawn on the nonzeros only (the zeros stay zero)
+            r, c, lens = batch_entries(split.train_ptr, split.train_items,
+                                       users)
+            at = r * n_items + c
+            x = torch.zeros(len(users), n_items)
+            x.view(-1).index_fill_(0, at, 1)
+            val = lens.float().rsqrt()[r]
+            if keep < 1:
+                kept = torch.rand(len(r)) < keep
+                at, val = at[kept], val[kept] / keep
+            xin = torch.zeros(len(users), n_items)
+            xin.view(-1).index_put_((at,), val)
+            logits, mu, logvar = model(xin)
             nll = -(torch.log_softmax(logits, 1) * x).sum(1)
             if variational:
                 beta = a.anneal_cap * min(1.0, step / anneal_steps)
@@ -528,12 +570,10 @@ def fit_vae(split, a, epoch_times, variational):
         epoch_times.append(sec)
         log('epoch %d loss %.6f seconds %.3f' % (ep + 1, total / per_epoch,
                                                  sec))
+        if a.eval_every and (ep + 1) % a.eval_every == 0:
+            model.eval()
+            log_eval(ep + 1, split, score)
     model.eval()
-
-    def score(users):
-        x = dense_rows(split.train_ptr, split.train_items, users,
-                       split.n_items)
-        return model(x, 0.0)[0]
     return score
 
 
