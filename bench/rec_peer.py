@@ -227,7 +227,7 @@ class Split:
         _, u = np.unique(u, return_inverse=True)
         _, i = np.unique(i, return_inverse=True)
         # one event per (user, item): the earliest time
-        order = np.lexsort((t, i, u))
+        order = order_by(t, i, u)
         u, i, t = u[order], i[order], t[order]
         first = np.ones(len(u), dtype=bool)
         first[1:] = (u[1:] != u[:-1]) | (i[1:] != i[:-1])
@@ -240,7 +240,7 @@ class Split:
         u = (np.cumsum(kept_user) - 1)[u]
         self.n_positive_items = len(np.unique(i))
         # per user by (time, item); the last max(1, round(0.2 n)) are test
-        order = np.lexsort((i, t, u))
+        order = order_by(i, t, u)
         u, i = u[order], i[order]
         n = np.bincount(u, minlength=self.n_users)
         start = np.concatenate(([0], np.cumsum(n)[:-1]))
@@ -261,6 +261,22 @@ class Split:
         self.test_ptr = csr_ptr(te_users[te_in], self.n_users)
         self.test_items = torch.from_numpy(te_items[te_in].astype(np.int64))
         self.n_train = len(tr_users)
+
+
+def order_by(*keys):
+    """np.lexsort(keys) (the last key the primary one), through a single
+    int64 key when the keys are integers that fit in one."""
+    packed, bits = np.zeros(len(keys[0]), dtype=np.int64), 0
+    for k in keys:
+        lo, hi = (k.min(), k.max()) if len(k) else (0, 0)
+        if k.dtype.kind == 'f' and not np.array_equal(k, np.floor(k)):
+            return np.lexsort(keys)
+        width = int(hi - lo).bit_length()
+        if bits + width > 62:
+            return np.lexsort(keys)
+        packed |= (k - lo).astype(np.int64) << bits
+        bits += width
+    return np.argsort(packed, kind='stable')
 
 
 def csr_ptr(rows_sorted, n_rows):
