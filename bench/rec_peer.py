@@ -38,7 +38,6 @@ Examples:
   OMP_WAIT_POLICY=PASSIVE rec_peer.py --model=multi-vae --threads=2 log.tsv
 """
 import argparse
-import math
 import os
 import resource
 import sys
