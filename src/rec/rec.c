@@ -20,7 +20,7 @@ static const gbr_rec_ops *const kinds[] = {
     [GBR_REC_POP] = &gbr_rec_pop_ops,
     [GBR_REC_ITEM_KNN] = &gbr_rec_knn_ops,
     [GBR_REC_EASE] = &gbr_rec_ease_ops,
-    [GBR_REC_BPR_MF] = NULL,
+    [GBR_REC_BPR_MF] = &gbr_rec_mf_ops,
     [GBR_REC_MULTI_VAE] = NULL,
     [GBR_REC_MULTI_DAE] = NULL,
 };
