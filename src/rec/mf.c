@@ -47,6 +47,22 @@
 
 #define ADAGRAD_EPS 1e-10f
 
+/* The loss kernels are most of a step's arithmetic besides the products,
+ * and their loops vectorise: on x86-64 they are built twice, for the
+ * baseline (SSE2, 4 floats) and for x86-64-v3 (AVX2, 8 floats), and the
+ * loader picks the one the machine runs. The two may round differently
+ * (a model is the same bits for any thread count, not on any machine, as
+ * with the BLAS's own kernels). */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && \
+    defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define MF_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef MF_CLONES
+#define MF_CLONES
+#endif
+
 /* ---- Loss kernels ---------------------------------------------------- */
 
 /* e^x in float, within a few ulp, without a call, so that loops over it
@@ -100,7 +116,7 @@ fast_log1p(float e)
 }
 
 /* The largest s[k] with w[k] > 0: the shift of the softmax. */
-static float
+GBR_FORCE_INLINE float
 neg_max(const float *s, const float *w, size_t n)
 {
     float m = -INFINITY;
@@ -114,11 +130,14 @@ neg_max(const float *s, const float *w, size_t n)
     return m;
 }
 
-static double
+/* The number of negatives: whole numbers, so that a float sum is exact
+ * in any order (below 2^24) and the loop vectorises. */
+GBR_FORCE_INLINE double
 weight_sum(const float *w, size_t n)
 {
-    double sum = 0;
+    float sum = 0;
 
+#pragma omp simd reduction(+ : sum)
     for (size_t k = 0; k < n; k++)
         sum += w[k];
     return sum;
@@ -128,7 +147,7 @@ weight_sum(const float *w, size_t n)
  * d/ds_k = w_k sigma(x_k) / N, d/ds_pos = -sum_k w_k sigma(x_k) / N.
  * With e = exp(-|x|): sigma(x) = (x >= 0 ? 1 : e) / (1 + e) and
  * softplus(x) = max(x, 0) + log1p(e), one exponential for both. */
-static double
+GBR_FORCE_INLINE double
 row_bpr(float sp, const float *s, const float *w, size_t n, float *g,
         float *g_pos)
 {
@@ -155,7 +174,7 @@ row_bpr(float sp, const float *s, const float *w, size_t n, float *g,
  * With sigma'(x) = e / (1 + e)^2, e = exp(-|x|) (no cancellation near 1):
  * d/ds_k = w_k [sigma'(x_k) + 2 s_k sigma'(s_k^2)] / N and
  * d/ds_pos = -sum_k w_k sigma'(x_k) / N. */
-static double
+GBR_FORCE_INLINE double
 row_top1(float sp, const float *s, const float *w, size_t n, float *g,
          float *g_pos)
 {
@@ -187,7 +206,7 @@ row_top1(float sp, const float *s, const float *w, size_t n, float *g,
  * L the loss and f'_k = sigma'(x_k) + 2 s_k sigma'(s_k^2),
  * d/ds_k = p_k (f_k - L + f'_k) and d/ds_pos = -sum_k p_k sigma'(x_k).
  * The first pass keeps e_k and f_k + f'_k in scratch. */
-static double
+GBR_FORCE_INLINE double
 row_top1_max(float sp, const float *s, const float *w, size_t n, float *g,
              float *g_pos, float *scratch)
 {
@@ -274,7 +293,7 @@ row_bpr_max_safe(double lambda, float sp, const float *s, const float *w,
  * d/ds_pos = -sum_k p_k sigma'(y_k) / A. The sums are over e_k = Z p_k,
  * so A Z, R Z and Z come from one pass; the first pass keeps e_k and
  * sigma_k^2 in scratch. */
-static double
+GBR_FORCE_INLINE double
 row_bpr_max(double lambda, float sp, const float *s, const float *w,
             size_t n, float *g, float *g_pos, float *scratch)
 {
@@ -315,7 +334,7 @@ row_bpr_max(double lambda, float sp, const float *s, const float *w,
     return -log(a) + lambda * r;
 }
 
-double
+MF_CLONES double
 gbr_mf_row_loss(int loss, double bpr_max_reg, float s_pos, const float *s,
                 const float *w, size_t n, float *g, float *g_pos,
                 float *scratch)
@@ -427,20 +446,20 @@ user_rows(gbr_mf_batch *bt, const gbr_rec_csr *train, size_t a, int loss,
     const float *s = bt->s + a * nd;
     float *g = bt->g + a * nd;
     float *w = thr, *scratch = thr + nd;
-    double nw = 0;
+    size_t n_neg = bt->n_cols;
 
     memcpy(w, bt->cnt, nd * sizeof *w);
     for (size_t e = train->ptr[u]; e < train->ptr[u + 1]; e++) {
         const int32_t k = bt->islot[train->idx[e]];
 
-        if (k >= 0)
+        if (k >= 0) {
+            n_neg -= (size_t)w[k];
             w[k] = 0;
+        }
     }
-    for (size_t k = 0; k < nd; k++)
-        nw += w[k];
     memset(g, 0, nd * sizeof *g);
-    bt->du_ok[a] = nw > 0;
-    if (!(nw > 0))
+    bt->du_ok[a] = n_neg > 0;
+    if (n_neg == 0)
         return;
     for (size_t j = bt->du_ptr[a]; j < bt->du_ptr[a + 1]; j++) {
         const uint32_t r = bt->du_rows[j];
@@ -492,6 +511,7 @@ gbr_mf_batch_grad(gbr_mf_batch *bt, const gbr_mf_weights *m,
     }
     bt->n_du = nu;
     bt->n_di = ni;
+    bt->n_cols = n_cols;
     /* Each distinct user's rows, in batch order. */
     memset(bt->du_ptr, 0, (nu + 1) * sizeof *bt->du_ptr);
     for (size_t r = 0; r < n_rows; r++)

@@ -43,7 +43,7 @@ typedef struct gbr_mf_batch {
     size_t max_du, max_di;      /* distinct users and items of a batch */
     int nt;                     /* threads the scratch is sized for */
     /* What the last batch left. */
-    size_t n_du, n_di;
+    size_t n_du, n_di, n_cols;
     uint32_t *du, *di;          /* distinct users, items */
     float *gp;                  /* n_du x ld: dL/dP_u in the first dim */
     float *gq;                  /* n_di x ld: dL/dQ_i, then dL/db_i */
