@@ -65,7 +65,7 @@ trap 'rm -rf "$tmp"' EXIT
 params() {
     case $1 in
     bpr-mf) echo "--dim=64 --loss=bpr --learning-rate=0.05 --l2=0.0001 \
---batch-size=1024 --extra-negatives=${EXTRA_NEGATIVES:-0}" ;;
+--batch-size=1024 --extra-negatives=${EXTRA_NEGATIVES:-1024}" ;;
     multi-vae) echo "--hidden=600 --latent=200 --dropout=0.5 \
 --learning-rate=0.001 --batch-size=250 --anneal-cap=0.2" ;;
     multi-dae) echo "--hidden=600 --latent=200 --dropout=0.5 \

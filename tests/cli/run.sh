@@ -923,7 +923,7 @@ need "three fractions, random: exit 0 and three files" \
     test "$rc" -eq 0 -a -s "$tmp/rr.1" -a -s "$tmp/rr.2" -a -s "$tmp/rr.3"
 end "rec split writes the windows in the log's form"
 
-for model in pop item-knn ease; do
+for model in pop item-knn ease bpr-mf; do
     begin
     g rec fit --model=$model --threads=1 -o "$tmp/$model.1" "$tmp/rs.1"
     need "rec fit --model=$model exits 0" status_is 0
@@ -955,6 +955,28 @@ for model in pop item-knn ease; do
         "$tmp/rs.1" "$tmp/top.$model"
     end "rec fit/eval/recommend --model=$model"
 done
+
+begin
+g rec fit --model=bpr-mf --epochs=4 --valid="$tmp/rs.2" \
+    --metric=ndcg@10,recall@20 --log="$tmp/mf.log" -o "$tmp/mf.rec" \
+    "$tmp/rs.1"
+need "rec fit --valid --log exits 0" status_is 0
+need "stderr has a line per epoch with the loss and validation metrics" \
+    test "$(grep -c '^epoch [1-4]: loss .*valid ndcg@10 .*valid recall@20' \
+        "$tmp/err")" -eq 4
+need "the log has fit's header" \
+    test "$(head -n 1 "$tmp/mf.log")" = "round${tab}seconds${tab}set${tab}metric${tab}value"
+need "per epoch: the training loss and the two validation metrics" \
+    awk -F "$tab" 'NR > 1 { n[$1]++; if ($2 < last) bad = 1; last = $2
+            if ($3 == "train" && $4 != "loss") bad = 1
+            if ($3 != "train" && $3 != "rs.2") bad = 1 }
+        END { for (e = 0; e < 4; e++) if (n[e] != 3) bad = 1
+              exit bad || NR != 13 }' "$tmp/mf.log"
+g plot --metric=ndcg@10 --output="$tmp/mf.svg" "$tmp/mf.log"
+need "gbrank plot draws it" test "$rc" -eq 0 -a -s "$tmp/mf.svg"
+g rec fit --model=bpr-mf --epochs=2 --early-stop=1 "$tmp/rs.1"
+need "early-stop without --valid: exit 2" status_is 2
+end "rec fit --valid --log: progress on stderr, fit's log table, plot draws it"
 
 begin
 printf 'u1\ti1\t5\t10\nu1\ti2\n' >"$tmp/r-field.tsv"
