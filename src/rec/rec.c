@@ -21,8 +21,8 @@ static const gbr_rec_ops *const kinds[] = {
     [GBR_REC_ITEM_KNN] = &gbr_rec_knn_ops,
     [GBR_REC_EASE] = &gbr_rec_ease_ops,
     [GBR_REC_BPR_MF] = &gbr_rec_mf_ops,
-    [GBR_REC_MULTI_VAE] = NULL,
-    [GBR_REC_MULTI_DAE] = NULL,
+    [GBR_REC_MULTI_VAE] = &gbr_rec_vae_ops,
+    [GBR_REC_MULTI_DAE] = &gbr_rec_vae_ops,
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

@@ -1,0 +1,688 @@
+#include "rec/nn.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "common/parallel.h"
+#include "common/rng.h"
+#include "common/util.h"
+#include "rec/blas.h"
+
+/* Columns per block of the column sums. */
+#define COL_BLOCK 1024
+
+/* Threads for a loop of work elements: one below GBR_PAR_MIN, where
+ * starting the threads costs more than the loop. */
+static int
+loop_threads(int n_threads, size_t work)
+{
+    return work < GBR_PAR_MIN ? 1 : gbr_threads(n_threads);
+}
+
+/* db[c] = sum over the rows r of dy[r * d + c], in row order: each block
+ * of columns is one thread's. */
+static void
+col_sums(size_t n, size_t d, const float *dy, float *db, int n_threads)
+{
+    const long nb = (long)((d + COL_BLOCK - 1) / COL_BLOCK);
+    const int nt = loop_threads(n_threads, n * d);
+
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (long bi = 0; bi < nb; bi++) {
+        const size_t c0 = (size_t)bi * COL_BLOCK;
+        const size_t w = d - c0 < COL_BLOCK ? d - c0 : COL_BLOCK;
+        float *out = db + c0;
+
+        memset(out, 0, w * sizeof *out);
+        for (size_t r = 0; r < n; r++) {
+            const float *row = dy + r * d + c0;
+
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+            for (size_t c = 0; c < w; c++)
+                out[c] += row[c];
+        }
+    }
+}
+
+void
+gbr_nn_dense_forward(size_t n, size_t in, size_t out, const float *x,
+                     const float *w, const float *b, float *y, int nt)
+{
+    for (size_t r = 0; r < n; r++)
+        memcpy(y + r * out, b, out * sizeof *y);
+    gbr_sgemm(0, 0, n, out, in, 1.0f, x, in, w, out, 1.0f, y, out, nt);
+}
+
+void
+gbr_nn_dense_backward(size_t n, size_t in, size_t out, const float *x,
+                      const float *w, const float *dy, float *dw, float *db,
+                      float *dx, int nt)
+{
+    gbr_sgemm(1, 0, in, out, n, 1.0f, x, in, dy, out, 0.0f, dw, out, nt);
+    col_sums(n, out, dy, db, nt);
+    if (dx)
+        gbr_sgemm(0, 1, n, in, out, 1.0f, dy, out, w, out, 0.0f, dx, in, nt);
+}
+
+void
+gbr_nn_sparse_forward(const gbr_nn_sparse *x, size_t out, const float *w,
+                      const float *b, float *y, int n_threads)
+{
+    const long n = (long)x->n_rows;
+    const int nt = loop_threads(n_threads,
+                                (x->ptr[x->n_rows] - x->ptr[0]) * out);
+
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 8)
+#endif
+    for (long r = 0; r < n; r++) {
+        float *yr = y + (size_t)r * out;
+
+        memcpy(yr, b, out * sizeof *yr);
+        for (size_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
+            const float *wi = w + (size_t)x->idx[e] * out;
+            const float v = x->val ? x->val[e] : 1.0f;
+
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+            for (size_t c = 0; c < out; c++)
+                yr[c] += v * wi[c];
+        }
+    }
+}
+
+/* A counting sort of the entries by column: counts into tptr[i + 1], the
+ * prefix sums make tptr[i] the start of column i, filling moves each
+ * start to the next column's, and one shift puts them back. Entries are
+ * visited by row, so each column's rows come out ascending. */
+void
+gbr_nn_sparse_transpose(const gbr_nn_sparse *x, size_t *tptr,
+                        uint32_t *trow, float *tval)
+{
+    const size_t nc = x->n_cols, base = x->ptr[0];
+
+    memset(tptr, 0, (nc + 1) * sizeof *tptr);
+    for (size_t e = base; e < x->ptr[x->n_rows]; e++)
+        tptr[x->idx[e] + 1]++;
+    for (size_t i = 0; i < nc; i++)
+        tptr[i + 1] += tptr[i];
+    for (size_t r = 0; r < x->n_rows; r++)
+        for (size_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
+            const size_t at = tptr[x->idx[e]]++;
+
+            trow[at] = (uint32_t)r;
+            tval[at] = x->val ? x->val[e] : 1.0f;
+        }
+    memmove(tptr + 1, tptr, nc * sizeof *tptr);
+    tptr[0] = 0;
+}
+
+/* Each column of x (row of dw) is one thread's, its entries summed by
+ * ascending row: the same bits for any thread count. */
+void
+gbr_nn_sparse_backward(const gbr_nn_sparse *xt, size_t out, const float *dy,
+                       float *dw, float *db, int n_threads)
+{
+    const long n = (long)xt->n_rows;
+    const int nt = loop_threads(n_threads,
+                                (xt->ptr[xt->n_rows] - xt->ptr[0]) * out);
+
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 16)
+#endif
+    for (long i = 0; i < n; i++) {
+        const size_t from = xt->ptr[i], to = xt->ptr[i + 1];
+        float *wi = dw + (size_t)i * out;
+
+        if (from == to)
+            continue;
+        for (size_t e = from; e < to; e++) {
+            const float *row = dy + (size_t)xt->idx[e] * out;
+            const float v = xt->val ? xt->val[e] : 1.0f;
+
+            if (e == from) {
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+                for (size_t c = 0; c < out; c++)
+                    wi[c] = v * row[c];
+            } else {
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+                for (size_t c = 0; c < out; c++)
+                    wi[c] += v * row[c];
+            }
+        }
+    }
+    col_sums(xt->n_cols, out, dy, db, n_threads);
+}
+
+void
+gbr_nn_tanh_forward(size_t n, const float *a, float *y, int n_threads)
+{
+    const long nb = (long)((n + GBR_NN_BLOCK - 1) / GBR_NN_BLOCK);
+    const int nt = loop_threads(n_threads, 8 * n);
+
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (long bi = 0; bi < nb; bi++) {
+        const size_t lo = (size_t)bi * GBR_NN_BLOCK;
+        const size_t hi = n - lo < GBR_NN_BLOCK ? n : lo + GBR_NN_BLOCK;
+
+        for (size_t i = lo; i < hi; i++)
+            y[i] = tanhf(a[i]);
+    }
+}
+
+void
+gbr_nn_tanh_backward(size_t n, const float *y, const float *dy, float *da,
+                     int n_threads)
+{
+    const long nb = (long)((n + GBR_NN_BLOCK - 1) / GBR_NN_BLOCK);
+    const int nt = loop_threads(n_threads, n);
+
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (long bi = 0; bi < nb; bi++) {
+        const size_t lo = (size_t)bi * GBR_NN_BLOCK;
+        const size_t hi = n - lo < GBR_NN_BLOCK ? n : lo + GBR_NN_BLOCK;
+
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+        for (size_t i = lo; i < hi; i++)
+            da[i] = dy[i] * (1.0f - y[i] * y[i]);
+    }
+}
+
+/* Row r: the largest logit m, e_i = exp(l_i - m) (kept in the row), s =
+ * sum e_i in double, lse = m + log s; the loss from the target logits read
+ * before the row is overwritten; then the gradient scale (|x| e_i / s -
+ * x_i). */
+void
+gbr_nn_multinomial(const gbr_nn_sparse *x, float *logits, double scale,
+                   double *loss, int n_threads)
+{
+    const size_t d = x->n_cols;
+    const long n = (long)x->n_rows;
+    const int nt = loop_threads(n_threads, 16 * d * x->n_rows);
+
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+#endif
+    for (long r = 0; r < n; r++) {
+        float *l = logits + (size_t)r * d;
+        const size_t from = x->ptr[r], to = x->ptr[r + 1];
+        const double n_x = (double)(to - from);
+        double sum = 0, picked = 0, lse;
+        float mx = -INFINITY, coef;
+
+        for (size_t e = from; e < to; e++)
+            picked += l[x->idx[e]];
+        for (size_t i = 0; i < d; i++)
+            mx = l[i] > mx ? l[i] : mx;
+        for (size_t i = 0; i < d; i++) {
+            l[i] = expf(l[i] - mx);
+            sum += l[i];
+        }
+        lse = (double)mx + log(sum);
+        loss[r] = n_x * lse - picked;
+        coef = (float)(scale * n_x / sum);
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+        for (size_t i = 0; i < d; i++)
+            l[i] *= coef;
+        for (size_t e = from; e < to; e++)
+            l[x->idx[e]] -= (float)scale;
+    }
+}
+
+void
+gbr_nn_reparam_forward(size_t n, size_t latent, const float *a,
+                       const float *eps, float *z, int n_threads)
+{
+    const long nr = (long)n;
+    const int nt = loop_threads(n_threads, 8 * n * latent);
+
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (long r = 0; r < nr; r++) {
+        const float *mu = a + (size_t)r * 2 * latent, *lv = mu + latent;
+        float *zr = z + (size_t)r * latent;
+
+        for (size_t k = 0; k < latent; k++)
+            zr[k] = eps ? mu[k] + eps[(size_t)r * latent + k] *
+                                      expf(0.5f * lv[k])
+                        : mu[k];
+    }
+}
+
+void
+gbr_nn_reparam_backward(size_t n, size_t latent, const float *a,
+                        const float *eps, const float *dz, float *da,
+                        int n_threads)
+{
+    const long nr = (long)n;
+    const int nt = loop_threads(n_threads, 8 * n * latent);
+
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (long r = 0; r < nr; r++) {
+        const float *lv = a + (size_t)r * 2 * latent + latent;
+        const float *dzr = dz + (size_t)r * latent;
+        float *dmu = da + (size_t)r * 2 * latent, *dlv = dmu + latent;
+
+        for (size_t k = 0; k < latent; k++) {
+            dmu[k] = dzr[k];
+            dlv[k] = eps ? dzr[k] * eps[(size_t)r * latent + k] * 0.5f *
+                               expf(0.5f * lv[k])
+                         : 0.0f;
+        }
+    }
+}
+
+void
+gbr_nn_kl(size_t n, size_t latent, const float *a, double coef, float *da,
+          double *kl, int n_threads)
+{
+    const long nr = (long)n;
+    const int nt = loop_threads(n_threads, 8 * n * latent);
+    const float c = (float)coef;
+
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (long r = 0; r < nr; r++) {
+        const float *mu = a + (size_t)r * 2 * latent, *lv = mu + latent;
+        float *dmu = da + (size_t)r * 2 * latent, *dlv = dmu + latent;
+        double s = 0;
+
+        for (size_t k = 0; k < latent; k++) {
+            const float ev = expf(lv[k]);
+
+            s += -(double)lv[k] + (double)ev + (double)mu[k] * mu[k] - 1.0;
+            dmu[k] += c * mu[k];
+            dlv[k] += c * 0.5f * (ev - 1.0f);
+        }
+        kl[r] = 0.5 * s;
+    }
+}
+
+void
+gbr_nn_adam_init(gbr_nn_adam *a, double lr)
+{
+    memset(a, 0, sizeof *a);
+    a->lr = lr;
+    a->beta1 = 0.9;
+    a->beta2 = 0.999;
+    a->eps = 1e-8;
+}
+
+void
+gbr_nn_adam_begin(gbr_nn_adam *a)
+{
+    a->t++;
+    a->step = (float)(a->lr / (1.0 - pow(a->beta1, (double)a->t)));
+    a->bc2_sqrt = (float)sqrt(1.0 - pow(a->beta2, (double)a->t));
+}
+
+double
+gbr_nn_adam_update(const gbr_nn_adam *a, size_t n, float *w, const float *g,
+                   float *m, float *v, double l2)
+{
+    const float b1 = (float)a->beta1, c1 = (float)(1.0 - a->beta1);
+    const float b2 = (float)a->beta2, c2 = (float)(1.0 - a->beta2);
+    const float step = a->step, bc2 = a->bc2_sqrt, eps = (float)a->eps;
+    const float lam = (float)l2;
+    double sq = 0;
+
+    if (l2 > 0) {
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : sq)
+#endif
+        for (size_t i = 0; i < n; i++) {
+            const float wi = w[i];
+            const float gi = (g ? g[i] : 0.0f) + lam * wi;
+
+            sq += (double)wi * wi;
+            m[i] = b1 * m[i] + c1 * gi;
+            v[i] = b2 * v[i] + c2 * gi * gi;
+            w[i] = wi - step * (m[i] / (sqrtf(v[i]) / bc2 + eps));
+        }
+    } else if (g) {
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+        for (size_t i = 0; i < n; i++) {
+            const float gi = g[i];
+
+            m[i] = b1 * m[i] + c1 * gi;
+            v[i] = b2 * v[i] + c2 * gi * gi;
+            w[i] -= step * (m[i] / (sqrtf(v[i]) / bc2 + eps));
+        }
+    } else {
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+        for (size_t i = 0; i < n; i++) {
+            m[i] = b1 * m[i];
+            v[i] = b2 * v[i];
+            w[i] -= step * (m[i] / (sqrtf(v[i]) / bc2 + eps));
+        }
+    }
+    return sq;
+}
+
+/* ---- The network ---------------------------------------------------------- */
+
+int
+gbr_nn_net_shape(gbr_nn_net *net, size_t n_items, size_t hidden,
+                 size_t latent, int variational)
+{
+    const size_t enc_out = variational ? 2 * latent : latent;
+    size_t at = 0;
+
+    memset(net, 0, sizeof *net);
+    if (n_items == 0 || hidden == 0 || latent == 0 ||
+        n_items > SIZE_MAX / 8 / hidden || enc_out > SIZE_MAX / 8 / hidden)
+        return GBR_EPARAM;
+    net->n_items = n_items;
+    net->hidden = hidden;
+    net->latent = latent;
+    net->enc_out = enc_out;
+    net->variational = variational;
+    net->w1 = at;
+    at += n_items * hidden;
+    net->b1 = at;
+    at += hidden;
+    net->w2 = at;
+    at += hidden * enc_out;
+    net->b2 = at;
+    at += enc_out;
+    net->w3 = at;
+    at += latent * hidden;
+    net->b3 = at;
+    at += hidden;
+    net->w4 = at;
+    at += hidden * n_items;
+    net->b4 = at;
+    at += n_items;
+    net->n_par = at;
+    return GBR_OK;
+}
+
+/* Streams of the initial values: tensor k's row r draws from
+ * gbr_mix64(seed, INIT_STREAM + k, r). */
+#define INIT_STREAM 0x1417
+
+static void
+init_weights(float *w, size_t in, size_t out, uint64_t seed, uint64_t k)
+{
+    const double a = sqrt(6.0 / (double)(in + out));
+
+    for (size_t r = 0; r < in; r++) {
+        gbr_xoshiro g;
+
+        gbr_xoshiro_seed(&g, gbr_mix64(seed, INIT_STREAM + k, r));
+        for (size_t c = 0; c < out; c++)
+            w[r * out + c] =
+                (float)(a * (2.0 * gbr_unit53(gbr_xoshiro_next(&g)) - 1.0));
+    }
+}
+
+#define TWO_PI 6.283185307179586476925286766559
+
+/* Box and Muller's transform, two values a pair of uniforms. */
+void
+gbr_nn_normal(uint64_t stream, float *out, size_t n, double sd)
+{
+    gbr_xoshiro g;
+
+    gbr_xoshiro_seed(&g, stream);
+    for (size_t i = 0; i < n; i += 2) {
+        const double u1 = 1.0 - gbr_unit53(gbr_xoshiro_next(&g));
+        const double u2 = gbr_unit53(gbr_xoshiro_next(&g));
+        const double rad = sd * sqrt(-2.0 * log(u1));
+
+        out[i] = (float)(rad * cos(TWO_PI * u2));
+        if (i + 1 < n)
+            out[i + 1] = (float)(rad * sin(TWO_PI * u2));
+    }
+}
+
+static void
+init_biases(float *b, size_t n, uint64_t seed, uint64_t k)
+{
+    gbr_nn_normal(gbr_mix64(seed, INIT_STREAM + k, 0), b, n, 0.001);
+}
+
+void
+gbr_nn_net_init(const gbr_nn_net *net, float *par, uint64_t seed)
+{
+    const size_t ni = net->n_items, h = net->hidden, l = net->latent;
+    const size_t e = net->enc_out;
+
+    init_weights(par + net->w1, ni, h, seed, 0);
+    init_biases(par + net->b1, h, seed, 1);
+    init_weights(par + net->w2, h, e, seed, 2);
+    init_biases(par + net->b2, e, seed, 3);
+    init_weights(par + net->w3, l, h, seed, 4);
+    init_biases(par + net->b3, h, seed, 5);
+    init_weights(par + net->w4, h, ni, seed, 6);
+    init_biases(par + net->b4, ni, seed, 7);
+}
+
+void
+gbr_nn_work_free(gbr_nn_work *w)
+{
+    gbr_free(w->h1);
+    gbr_free(w->a2);
+    gbr_free(w->z);
+    gbr_free(w->h3);
+    gbr_free(w->logits);
+    gbr_free(w->d_h);
+    gbr_free(w->d_a2);
+    gbr_free(w->d_z);
+    gbr_free(w->tptr);
+    gbr_free(w->trow);
+    gbr_free(w->tval);
+    gbr_free(w->loss);
+    gbr_free(w->kl);
+    gbr_free(w->sq);
+    memset(w, 0, sizeof *w);
+}
+
+int
+gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
+                 size_t max_nnz)
+{
+    const size_t n = max_rows ? max_rows : 1, nnz = max_nnz ? max_nnz : 1;
+    size_t n_sq = net->n_items;
+
+    if (net->hidden > n_sq)
+        n_sq = net->hidden;
+    if (net->latent > n_sq)
+        n_sq = net->latent;
+    memset(w, 0, sizeof *w);
+    w->max_rows = n;
+    w->max_nnz = nnz;
+    if (n > SIZE_MAX / sizeof(float) / net->n_items ||
+        n > SIZE_MAX / sizeof(float) / net->hidden ||
+        n > SIZE_MAX / sizeof(float) / net->enc_out)
+        return GBR_ENOMEM;
+    w->h1 = gbr_reallocarray(NULL, n * net->hidden, sizeof(float));
+    w->a2 = gbr_reallocarray(NULL, n * net->enc_out, sizeof(float));
+    w->z = gbr_reallocarray(NULL, n * net->latent, sizeof(float));
+    w->h3 = gbr_reallocarray(NULL, n * net->hidden, sizeof(float));
+    w->logits = gbr_reallocarray(NULL, n * net->n_items, sizeof(float));
+    w->d_h = gbr_reallocarray(NULL, n * net->hidden, sizeof(float));
+    w->d_a2 = gbr_reallocarray(NULL, n * net->enc_out, sizeof(float));
+    w->d_z = gbr_reallocarray(NULL, n * net->latent, sizeof(float));
+    w->tptr = gbr_reallocarray(NULL, net->n_items + 1, sizeof(size_t));
+    w->trow = gbr_reallocarray(NULL, nnz, sizeof(uint32_t));
+    w->tval = gbr_reallocarray(NULL, nnz, sizeof(float));
+    w->loss = gbr_reallocarray(NULL, n, sizeof(double));
+    w->kl = gbr_reallocarray(NULL, n, sizeof(double));
+    w->sq = gbr_reallocarray(NULL, n_sq, sizeof(double));
+    if (!w->h1 || !w->a2 || !w->z || !w->h3 || !w->logits || !w->d_h ||
+        !w->d_a2 || !w->d_z || !w->tptr || !w->trow || !w->tval ||
+        !w->loss || !w->kl || !w->sq) {
+        gbr_nn_work_free(w);
+        return GBR_ENOMEM;
+    }
+    return GBR_OK;
+}
+
+/* The forward pass keeps each layer's output (h1, a2, z, h3, the logits)
+ * for the backward pass, which walks the layers back with one buffer per
+ * width: d_h (hidden) serves the two tanh layers in turn. The input's
+ * transpose is made last, for the sparse layer's weight gradient. */
+double
+gbr_nn_net_grad(const gbr_nn_net *net, const float *par,
+                const gbr_nn_batch *b, float *grad, gbr_nn_work *w, int nt)
+{
+    const size_t n = b->x.n_rows, h = net->hidden, l = net->latent;
+    const size_t e = net->enc_out, ni = net->n_items;
+    const float *z = net->variational ? w->z : w->a2;
+    float *d_a2 = net->variational ? w->d_a2 : w->d_z;
+    double sum_nll = 0, sum_kl = 0;
+    gbr_nn_sparse xt;
+
+    if (n == 0)
+        return 0;
+    gbr_nn_sparse_forward(&b->x, h, par + net->w1, par + net->b1, w->h1, nt);
+    gbr_nn_tanh_forward(n * h, w->h1, w->h1, nt);
+    gbr_nn_dense_forward(n, h, e, w->h1, par + net->w2, par + net->b2, w->a2,
+                         nt);
+    if (net->variational)
+        gbr_nn_reparam_forward(n, l, w->a2, b->eps, w->z, nt);
+    gbr_nn_dense_forward(n, l, h, z, par + net->w3, par + net->b3, w->h3, nt);
+    gbr_nn_tanh_forward(n * h, w->h3, w->h3, nt);
+    gbr_nn_dense_forward(n, h, ni, w->h3, par + net->w4, par + net->b4,
+                         w->logits, nt);
+    gbr_nn_multinomial(&b->target, w->logits, 1.0 / (double)n, w->loss, nt);
+
+    gbr_nn_dense_backward(n, h, ni, w->h3, par + net->w4, w->logits,
+                          grad + net->w4, grad + net->b4, w->d_h, nt);
+    gbr_nn_tanh_backward(n * h, w->h3, w->d_h, w->d_h, nt);
+    gbr_nn_dense_backward(n, l, h, z, par + net->w3, w->d_h, grad + net->w3,
+                          grad + net->b3, w->d_z, nt);
+    if (net->variational) {
+        gbr_nn_reparam_backward(n, l, w->a2, b->eps, w->d_z, w->d_a2, nt);
+        gbr_nn_kl(n, l, w->a2, b->beta / (double)n, w->d_a2, w->kl, nt);
+    }
+    gbr_nn_dense_backward(n, h, e, w->h1, par + net->w2, d_a2,
+                          grad + net->w2, grad + net->b2, w->d_h, nt);
+    gbr_nn_tanh_backward(n * h, w->h1, w->d_h, w->d_h, nt);
+    gbr_nn_sparse_transpose(&b->x, w->tptr, w->trow, w->tval);
+    xt.n_rows = ni;
+    xt.n_cols = n;
+    xt.ptr = w->tptr;
+    xt.idx = w->trow;
+    xt.val = w->tval;
+    gbr_nn_sparse_backward(&xt, h, w->d_h, grad + net->w1, grad + net->b1,
+                           nt);
+    for (size_t r = 0; r < n; r++) {
+        sum_nll += w->loss[r];
+        if (net->variational)
+            sum_kl += w->kl[r];
+    }
+    return (sum_nll + b->beta * sum_kl) / (double)n;
+}
+
+/* Adam on a rows x cols tensor, a row per task; row r's sum of squares
+ * into sq[r], added up in row order. mask (rows + 1 entries), when not
+ * NULL, says which rows have a gradient (mask[r + 1] > mask[r]). */
+static double
+adam_tensor(const gbr_nn_adam *a, size_t rows, size_t cols, float *w,
+            const float *g, float *m, float *v, double l2,
+            const size_t *mask, double *sq, int n_threads)
+{
+    const long nr = (long)rows;
+    const int nt = loop_threads(n_threads, 4 * rows * cols);
+    double sum = 0;
+
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (long r = 0; r < nr; r++) {
+        const size_t o = (size_t)r * cols;
+        const int has = !mask || mask[r + 1] > mask[r];
+
+        sq[r] = gbr_nn_adam_update(a, cols, w + o, has ? g + o : NULL, m + o,
+                                   v + o, l2);
+    }
+    for (size_t r = 0; r < rows; r++)
+        sum += sq[r];
+    return sum;
+}
+
+double
+gbr_nn_net_adam(const gbr_nn_net *net, float *par, const float *grad,
+                float *m, float *v, const gbr_nn_adam *a, double l2,
+                gbr_nn_work *w, int nt)
+{
+    const size_t ni = net->n_items, h = net->hidden, l = net->latent;
+    const size_t e = net->enc_out;
+    const struct {
+        size_t off, rows, cols;
+        int weight;
+    } t[] = {
+        { net->w1, ni, h, 1 }, { net->b1, 1, h, 0 },
+        { net->w2, h, e, 1 }, { net->b2, 1, e, 0 },
+        { net->w3, l, h, 1 }, { net->b3, 1, h, 0 },
+        { net->w4, h, ni, 1 }, { net->b4, 1, ni, 0 },
+    };
+    double sum = 0;
+
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+        const size_t o = t[k].off;
+
+        sum += adam_tensor(a, t[k].rows, t[k].cols, par + o, grad + o, m + o,
+                           v + o, t[k].weight ? l2 : 0.0,
+                           k == 0 ? w->tptr : NULL, w->sq, nt);
+    }
+    return sum;
+}
+
+void
+gbr_nn_net_predict(const gbr_nn_net *net, const float *par,
+                   const gbr_nn_sparse *x, float *h1, float *a2, float *h3,
+                   float *out, int nt)
+{
+    const size_t n = x->n_rows, h = net->hidden, l = net->latent;
+    const size_t e = net->enc_out, ni = net->n_items;
+
+    if (n == 0)
+        return;
+    gbr_nn_sparse_forward(x, h, par + net->w1, par + net->b1, h1, nt);
+    gbr_nn_tanh_forward(n * h, h1, h1, nt);
+    gbr_nn_dense_forward(n, h, e, h1, par + net->w2, par + net->b2, a2, nt);
+    /* z = mu: the first latent columns of a2, read with a2's stride. */
+    for (size_t r = 0; r < n; r++)
+        memcpy(h3 + r * h, par + net->b3, h * sizeof *h3);
+    gbr_sgemm(0, 0, n, h, l, 1.0f, a2, e, par + net->w3, h, 1.0f, h3, h, nt);
+    gbr_nn_tanh_forward(n * h, h3, h3, nt);
+    gbr_nn_dense_forward(n, h, ni, h3, par + net->w4, par + net->b4, out, nt);
+}
