@@ -152,6 +152,29 @@ test_rec_vae_tanh_grad(void **state)
         assert_near(c.y[i], tanh((double)c.a[i]), 1e-6);
     gbr_nn_tanh_backward(TN, c.y, c.r, da, 1);
     check_grad(tanh_obj, &c, c.a, NULL, TN, da, 1e-3, 1e-3, "da");
+    /* The approximation on a grid over [-12, 12], and its tiny and its
+     * saturated values: within a few float ulp of tanh. */
+    {
+        enum { NG = 4801 };
+        float *a = malloc(NG * sizeof *a), *y = malloc(NG * sizeof *y);
+
+        assert_true(a && y);
+        for (size_t i = 0; i < NG; i++)
+            a[i] = (float)(-12.0 + 24.0 * (double)i / (NG - 1));
+        a[0] = 1e-6f;
+        a[1] = -3e-4f;
+        a[2] = 0.0f;
+        gbr_nn_tanh_forward(NG, a, y, 2);
+        for (size_t i = 0; i < NG; i++) {
+            const double want = tanh((double)a[i]);
+
+            if (!(fabs(y[i] - want) <= 4e-7 * fmax(fabs(want), 1e-3)))
+                fail_msg("tanh(%.9g) = %.9g, want %.9g", a[i], y[i], want);
+        }
+        assert_true(y[2] == 0.0f && y[0] == 1e-6f);
+        free(a);
+        free(y);
+    }
 }
 
 /* ---- The sparse input layer --------------------------------------------- */
@@ -274,6 +297,25 @@ test_rec_vae_multinomial_grad(void **state)
         memcpy(grad, c.work, sizeof grad);
         check_grad(mult_obj, &c, c.logits, NULL, MN * MCOLS, grad, 1e-3,
                    1e-3, "dlogits");
+    }
+    /* Far apart logits: a loss of 400 for the row whose two targets are
+     * 200 below its best logit, no NaN, and gradients that sum to 0 in
+     * each row. */
+    for (size_t i = 0; i < MN * MCOLS; i++)
+        c.logits[i] = 0.0f;
+    c.logits[0 * MCOLS + 0] = 100.0f;
+    c.logits[0 * MCOLS + 1] = -100.0f;
+    c.logits[0 * MCOLS + 4] = -100.0f;
+    mult_obj(&c);
+    assert_near(c.loss[0], 400.0, 1e-3);
+    for (size_t r = 0; r < MN; r++) {
+        double sum = 0;
+
+        for (size_t i = 0; i < MCOLS; i++) {
+            assert_true(isfinite(c.work[r * MCOLS + i]));
+            sum += c.work[r * MCOLS + i];
+        }
+        assert_near(sum, 0, 1e-6);
     }
 }
 

@@ -3,6 +3,10 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "common/parallel.h"
 #include "common/rng.h"
 #include "common/util.h"
@@ -17,6 +21,70 @@ static int
 loop_threads(int n_threads, size_t work)
 {
     return work < GBR_PAR_MIN ? 1 : gbr_threads(n_threads);
+}
+
+/* exp(x) for float x, written so that loops of it vectorise (libm's expf
+ * does not): x = n ln 2 + r with n = round(x / ln 2) (the 1.5 * 2^23
+ * trick) and ln 2 in two parts, Cephes's degree-6 polynomial for e^r on
+ * |r| <= ln 2 / 2 (about 1 ulp), and 2^n built in the exponent bits.
+ * Arguments below -87 give about 1e-38 rather than 0, which no sum here
+ * can tell from 0; above 88 they are held at e^88. */
+static inline float
+exp_approx(float x)
+{
+    const float shift = 12582912.0f;
+    float n, r, p;
+    int32_t bits;
+    float scale;
+
+    x = !(x >= -87.0f) ? -87.0f : x;  /* NaN too, for the conversion */
+    x = x > 88.0f ? 88.0f : x;
+    n = (x * 1.44269504088896341f + shift) - shift;
+    r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    bits = ((int32_t)n + 127) << 23;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* tanh(x) for float x as a rational function of x, x P(x^2) / Q(x^2)
+ * with P of degree 6 and Q of degree 3 (the approximation of Eigen's
+ * ptanh_float, a few ulp), x held to [-7.9053111, 7.9053111], where tanh
+ * is 1 in float, and x itself below 0.0004: again loops of it
+ * vectorise. */
+static inline float
+tanh_approx(float x)
+{
+    const float clamp = 7.90531110763549805f;
+    const float x2 = x * x;
+    float p, q, xc;
+
+    xc = x > clamp ? clamp : x;
+    xc = xc < -clamp ? -clamp : xc;
+    {
+        const float y2 = xc * xc;
+
+        p = -2.76076847742355e-16f;
+        p = p * y2 + 2.00018790482477e-13f;
+        p = p * y2 + -8.60467152213735e-11f;
+        p = p * y2 + 5.12229709037114e-08f;
+        p = p * y2 + 1.48572235717979e-05f;
+        p = p * y2 + 6.37261928875436e-04f;
+        p = p * y2 + 4.89352455891786e-03f;
+        p = p * xc;
+        q = 1.19825839466702e-06f;
+        q = q * y2 + 1.18534705686654e-04f;
+        q = q * y2 + 2.26843463243900e-03f;
+        q = q * y2 + 4.89352518554385e-03f;
+    }
+    return x2 < 0.0004f * 0.0004f ? x : p / q;
 }
 
 /* db[c] = sum over the rows r of dy[r * d + c], in row order: each block
@@ -180,8 +248,11 @@ gbr_nn_tanh_forward(size_t n, const float *a, float *y, int n_threads)
         const size_t lo = (size_t)bi * GBR_NN_BLOCK;
         const size_t hi = n - lo < GBR_NN_BLOCK ? n : lo + GBR_NN_BLOCK;
 
+#ifdef _OPENMP
+#pragma omp simd
+#endif
         for (size_t i = lo; i < hi; i++)
-            y[i] = tanhf(a[i]);
+            y[i] = tanh_approx(a[i]);
     }
 }
 
@@ -233,10 +304,16 @@ gbr_nn_multinomial(const gbr_nn_sparse *x, float *logits, double scale,
 
         for (size_t e = from; e < to; e++)
             picked += l[x->idx[e]];
+#ifdef _OPENMP
+#pragma omp simd reduction(max : mx)
+#endif
         for (size_t i = 0; i < d; i++)
             mx = l[i] > mx ? l[i] : mx;
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : sum)
+#endif
         for (size_t i = 0; i < d; i++) {
-            l[i] = expf(l[i] - mx);
+            l[i] = exp_approx(l[i] - mx);
             sum += l[i];
         }
         lse = (double)mx + log(sum);
@@ -269,7 +346,7 @@ gbr_nn_reparam_forward(size_t n, size_t latent, const float *a,
 
         for (size_t k = 0; k < latent; k++)
             zr[k] = eps ? mu[k] + eps[(size_t)r * latent + k] *
-                                      expf(0.5f * lv[k])
+                                      exp_approx(0.5f * lv[k])
                         : mu[k];
     }
 }
@@ -294,7 +371,7 @@ gbr_nn_reparam_backward(size_t n, size_t latent, const float *a,
         for (size_t k = 0; k < latent; k++) {
             dmu[k] = dzr[k];
             dlv[k] = eps ? dzr[k] * eps[(size_t)r * latent + k] * 0.5f *
-                               expf(0.5f * lv[k])
+                               exp_approx(0.5f * lv[k])
                          : 0.0f;
         }
     }
@@ -318,7 +395,7 @@ gbr_nn_kl(size_t n, size_t latent, const float *a, double coef, float *da,
         double s = 0;
 
         for (size_t k = 0; k < latent; k++) {
-            const float ev = expf(lv[k]);
+            const float ev = exp_approx(lv[k]);
 
             s += -(double)lv[k] + (double)ev + (double)mu[k] * mu[k] - 1.0;
             dmu[k] += c * mu[k];
@@ -346,6 +423,23 @@ gbr_nn_adam_begin(gbr_nn_adam *a)
     a->bc2_sqrt = (float)sqrt(1.0 - pow(a->beta2, (double)a->t));
 }
 
+/* One parameter: the scalar form of the update, and the tail of the
+ * vector loop, which does the same operations in the same order. */
+static inline float
+adam_one(float *w, float gi, float *m, float *v, float b1, float c1,
+         float b2, float c2, float step, float bc2, float eps)
+{
+    const float wi = *w;
+
+    *m = b1 * *m + c1 * gi;
+    *v = b2 * *v + c2 * gi * gi;
+    *w = wi - step * (*m / (sqrtf(*v) / bc2 + eps));
+    return wi;
+}
+
+/* The gradient is g + l2 w (g NULL: 0), which is g itself when l2 is 0.
+ * Four parameters at a time through SSE2 where the machine has it: the
+ * compiler cannot vectorise sqrtf itself, as it may set errno. */
 double
 gbr_nn_adam_update(const gbr_nn_adam *a, size_t n, float *w, const float *g,
                    float *m, float *v, double l2)
@@ -355,42 +449,55 @@ gbr_nn_adam_update(const gbr_nn_adam *a, size_t n, float *w, const float *g,
     const float step = a->step, bc2 = a->bc2_sqrt, eps = (float)a->eps;
     const float lam = (float)l2;
     double sq = 0;
+    size_t i = 0;
 
-    if (l2 > 0) {
-#ifdef _OPENMP
-#pragma omp simd reduction(+ : sq)
-#endif
-        for (size_t i = 0; i < n; i++) {
-            const float wi = w[i];
-            const float gi = (g ? g[i] : 0.0f) + lam * wi;
+#if defined(__SSE2__)
+    {
+        const __m128 vb1 = _mm_set1_ps(b1), vc1 = _mm_set1_ps(c1);
+        const __m128 vb2 = _mm_set1_ps(b2), vc2 = _mm_set1_ps(c2);
+        const __m128 vstep = _mm_set1_ps(step), vbc2 = _mm_set1_ps(bc2);
+        const __m128 veps = _mm_set1_ps(eps), vlam = _mm_set1_ps(lam);
+        __m128d acc = _mm_setzero_pd();
 
-            sq += (double)wi * wi;
-            m[i] = b1 * m[i] + c1 * gi;
-            v[i] = b2 * v[i] + c2 * gi * gi;
-            w[i] = wi - step * (m[i] / (sqrtf(v[i]) / bc2 + eps));
+        for (; i + 4 <= n; i += 4) {
+            const __m128 wi = _mm_loadu_ps(w + i);
+            __m128 gi = g ? _mm_loadu_ps(g + i) : _mm_setzero_ps();
+            __m128 mi, vi;
+
+            if (l2 > 0) {
+                gi = _mm_add_ps(gi, _mm_mul_ps(vlam, wi));
+                acc = _mm_add_pd(acc, _mm_cvtps_pd(_mm_mul_ps(wi, wi)));
+                acc = _mm_add_pd(acc, _mm_cvtps_pd(_mm_movehl_ps(
+                                          _mm_mul_ps(wi, wi),
+                                          _mm_mul_ps(wi, wi))));
+            }
+            mi = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)),
+                            _mm_mul_ps(vc1, gi));
+            vi = _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)),
+                            _mm_mul_ps(_mm_mul_ps(vc2, gi), gi));
+            _mm_storeu_ps(m + i, mi);
+            _mm_storeu_ps(v + i, vi);
+            _mm_storeu_ps(w + i, _mm_sub_ps(wi, _mm_mul_ps(vstep, _mm_div_ps(
+                mi, _mm_add_ps(_mm_div_ps(_mm_sqrt_ps(vi), vbc2), veps)))));
         }
-    } else if (g) {
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-        for (size_t i = 0; i < n; i++) {
-            const float gi = g[i];
+        {
+            double lanes[2];
 
-            m[i] = b1 * m[i] + c1 * gi;
-            v[i] = b2 * v[i] + c2 * gi * gi;
-            w[i] -= step * (m[i] / (sqrtf(v[i]) / bc2 + eps));
-        }
-    } else {
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-        for (size_t i = 0; i < n; i++) {
-            m[i] = b1 * m[i];
-            v[i] = b2 * v[i];
-            w[i] -= step * (m[i] / (sqrtf(v[i]) / bc2 + eps));
+            _mm_storeu_pd(lanes, acc);
+            sq = lanes[0] + lanes[1];
         }
     }
-    return sq;
+#endif
+    for (; i < n; i++) {
+        float gi = g ? g[i] : 0.0f;
+
+        if (l2 > 0) {
+            gi += lam * w[i];
+            sq += (double)(w[i] * w[i]);
+        }
+        adam_one(w + i, gi, m + i, v + i, b1, c1, b2, c2, step, bc2, eps);
+    }
+    return l2 > 0 ? sq : 0.0;
 }
 
 /* ---- The network ---------------------------------------------------------- */
