@@ -173,7 +173,8 @@ typedef struct gbr_nn_batch {
 } gbr_nn_batch;
 
 /* Buffers of a batch of up to max_rows rows with up to max_nnz input
- * entries. */
+ * entries; gbr_nn_work_init gives GBR_OK or GBR_ENOMEM (and frees what
+ * it had), gbr_nn_work_free takes a zeroed or initialised one. */
 typedef struct gbr_nn_work {
     size_t max_rows, max_nnz;
     float *h1, *a2, *z, *h3, *logits, *d_h, *d_a2, *d_z;

@@ -113,8 +113,8 @@ static const struct {
      * every loss (bpr, top1-max and bpr-max all reach the PyTorch peer's
      * figures; with 512 bpr-max falls short on some seeds). */
     [GBR_REC_BPR_MF] = { 0.05, 1e-4, 30, 1024 },
-    [GBR_REC_MULTI_VAE] = { 1e-3, 0, 50, 250 },
-    [GBR_REC_MULTI_DAE] = { 1e-3, 0.01, 50, 250 },
+    [GBR_REC_MULTI_VAE] = { 1e-3, 0, 75, 250 },
+    [GBR_REC_MULTI_DAE] = { 1e-3, 0.003, 50, 250 },
 };
 
 void
