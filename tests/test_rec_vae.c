@@ -24,7 +24,7 @@
 #include "rec/rec.h"
 #include "testutil.h"
 
-/* ---- Finite differences --------------------------------------------------- */
+/* ---- Finite differences ------------------------------------------------- */
 
 /* A scalar function of the parameters that the check perturbs. */
 typedef double (*objective_fn)(void *ud);
@@ -75,7 +75,7 @@ dot(const float *a, const float *b, size_t n)
     return s;
 }
 
-/* ---- Dense layer ---------------------------------------------------------- */
+/* ---- Dense layer -------------------------------------------------------- */
 
 enum { DN = 3, DIN = 4, DOUT = 5 };
 
@@ -120,7 +120,7 @@ test_rec_vae_dense_grad(void **state)
     }
 }
 
-/* ---- tanh ------------------------------------------------------------------ */
+/* ---- tanh --------------------------------------------------------------- */
 
 enum { TN = 12 };
 
@@ -248,7 +248,7 @@ test_rec_vae_sparse_grad(void **state)
         assert_true(c.y[1 * SOUT + k] == c.b[k]);
 }
 
-/* ---- The multinomial likelihood ------------------------------------------ */
+/* ---- The multinomial likelihood ----------------------------------------- */
 
 enum { MN = 3, MCOLS = 6 };
 
@@ -319,7 +319,7 @@ test_rec_vae_multinomial_grad(void **state)
     }
 }
 
-/* ---- The reparameterisation and the KL term ------------------------------- */
+/* ---- The reparameterisation and the KL term ----------------------------- */
 
 enum { KN = 3, KL = 4 };
 
@@ -397,7 +397,8 @@ test_rec_vae_kl_grad(void **state)
         double want = 0;
 
         for (size_t k = 0; k < KL; k++) {
-            const double mu = c.a[r * 2 * KL + k], lv = c.a[r * 2 * KL + KL + k];
+            const double mu = c.a[r * 2 * KL + k];
+            const double lv = c.a[r * 2 * KL + KL + k];
 
             want += 0.5 * (-lv + exp(lv) + mu * mu - 1);
         }
@@ -406,7 +407,7 @@ test_rec_vae_kl_grad(void **state)
     check_grad(kl_obj, &c, c.a, NULL, KN * 2 * KL, da, 1e-3, 1e-3, "da");
 }
 
-/* ---- The whole network ------------------------------------------------------ */
+/* ---- The whole network -------------------------------------------------- */
 
 enum { NI = 7, NH = 5, NL = 3, NB = 4 };
 
@@ -496,7 +497,7 @@ test_rec_dae_net_grad(void **state)
     net_check(0);
 }
 
-/* ---- Adam ------------------------------------------------------------------ */
+/* ---- Adam --------------------------------------------------------------- */
 
 /* Two steps worked by hand: lr 0.01, w 0.5, gradients 0.2 then -0.1.
  * Step 1: m = 0.02, v = 4e-5, the corrections 0.1 and 0.001, so w moves
@@ -556,7 +557,7 @@ test_rec_vae_adam_step(void **state)
     }
 }
 
-/* ---- The model -------------------------------------------------------------- */
+/* ---- The model ---------------------------------------------------------- */
 
 /* A temporary log of n_users users over n_items items: user u likes items
  * of its group (u % 4) more often, so there is something to learn; each
@@ -715,7 +716,8 @@ round_trip(const char *model)
     size_t *hptr = calloc(nu + 1, sizeof *hptr);
     const size_t *uptr = gbr_interactions_user_ptr(ix);
     uint32_t *hist = malloc(gbr_interactions_n_events(ix) * sizeof *hist);
-    float *s1 = malloc(nu * ni * sizeof *s1), *s2 = malloc(nu * ni * sizeof *s2);
+    float *s1 = malloc(nu * ni * sizeof *s1);
+    float *s2 = malloc(nu * ni * sizeof *s2);
     size_t n1, n2;
     char *b1, *b2;
 
@@ -860,7 +862,7 @@ test_rec_vae_early_stop(void **state)
     free(window);
 }
 
-/* ---- MovieLens 100K ----------------------------------------------------------- */
+/* ---- MovieLens 100K ----------------------------------------------------- */
 
 /* The protocol of the recommenders (min rating 4, users with 5 positives,
  * each user's last 20% by time as the test), the model fitted with its

@@ -531,7 +531,7 @@ gbr_nn_adam_update(const gbr_nn_adam *a, size_t n, float *w, const float *g,
     return l2 > 0 ? sq : 0.0;
 }
 
-/* ---- The network ---------------------------------------------------------- */
+/* ---- The network -------------------------------------------------------- */
 
 int
 gbr_nn_net_shape(gbr_nn_net *net, size_t n_items, size_t hidden,

@@ -24,7 +24,7 @@
 /* Elements per block of the elementwise loops shared among threads. */
 #define GBR_NN_BLOCK 8192
 
-/* ---- Layers -------------------------------------------------------------- */
+/* ---- Layers ------------------------------------------------------------- */
 
 /* A sparse batch as CSR: row r's entries are idx[e], val[e] for e in
  * [ptr[r], ptr[r + 1]); ptr[0] need not be 0. val NULL means every value
@@ -134,7 +134,7 @@ double gbr_nn_adam_update(const gbr_nn_adam *a, size_t n, float *w,
  * with stream (Box and Muller's transform). */
 void gbr_nn_normal(uint64_t stream, float *out, size_t n, double sd);
 
-/* ---- The Multi-VAE / Multi-DAE network ------------------------------------ */
+/* ---- The Multi-VAE / Multi-DAE network ---------------------------------- */
 
 /* The network of Liang et al. (2018) on n_items items:
  *

@@ -300,7 +300,9 @@ vae_fit(void **state, const gbr_rec_csr *mat, const gbr_rec_params *p,
             sum_loss += loss;
             t++;
         }
-        verdict = gbr_rec_epoch_end(ctx, s, ep, sum_loss / (double)n_batches,
+        verdict = gbr_rec_epoch_end(ctx, s, ep,
+                                    n_batches ? sum_loss / (double)n_batches
+                                              : 0.0,
                                     gbr_rec_clock() - t0);
         if (verdict == GBR_REC_BEST && w.best) {
             memcpy(w.best, s->par, s->net.n_par * sizeof *w.best);
