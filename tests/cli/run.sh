@@ -923,7 +923,7 @@ need "three fractions, random: exit 0 and three files" \
     test "$rc" -eq 0 -a -s "$tmp/rr.1" -a -s "$tmp/rr.2" -a -s "$tmp/rr.3"
 end "rec split writes the windows in the log's form"
 
-for model in pop item-knn ease bpr-mf; do
+for model in pop item-knn ease bpr-mf multi-vae multi-dae; do
     begin
     g rec fit --model=$model --threads=1 -o "$tmp/$model.1" "$tmp/rs.1"
     need "rec fit --model=$model exits 0" status_is 0
