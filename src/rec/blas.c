@@ -56,12 +56,29 @@ blas_single_thread(void)
 #endif
 }
 
+/* The size of the blocks a dimension of dim is cut into: about
+ * GBR_GEMM_BLOCKS of them, at least GBR_GEMM_ROWS long, a multiple of 16;
+ * a function of the shape alone. */
+static size_t
+block_size(size_t dim)
+{
+    size_t s = (dim + GBR_GEMM_BLOCKS - 1) / GBR_GEMM_BLOCKS;
+
+    s = (s + 15) / 16 * 16;
+    return s < GBR_GEMM_ROWS ? GBR_GEMM_ROWS : s;
+}
+
 void
 gbr_sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
           float alpha, const float *a, size_t lda, const float *b,
           size_t ldb, float beta, float *c, size_t ldc, int n_threads)
 {
-    size_t n_blocks = (m + GBR_GEMM_ROWS - 1) / GBR_GEMM_ROWS;
+    /* Each block is a product of its own, which packs the operand it
+     * shares with the other blocks again: cut the rows of C when B (k x n)
+     * is the smaller operand, its columns when A (m x k) is. */
+    const int by_rows = n <= m;
+    const size_t dim = by_rows ? m : n, bs = block_size(dim);
+    const size_t n_blocks = (dim + bs - 1) / bs;
     int nt = gbr_threads(n_threads);
     long nb = (long)n_blocks;
 
@@ -76,12 +93,17 @@ gbr_sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
 #endif
     for (long bi = 0; bi < nb; bi++) {
-        size_t r0 = (size_t)bi * GBR_GEMM_ROWS;
-        size_t rows = m - r0 < GBR_GEMM_ROWS ? m - r0 : GBR_GEMM_ROWS;
-        const float *ab = trans_a ? a + r0 : a + r0 * lda;
+        const size_t at = (size_t)bi * bs;
+        const size_t len = dim - at < bs ? dim - at : bs;
 
-        gemm_block(trans_a, trans_b, rows, n, k, alpha, ab, lda, b, ldb,
-                   beta, c + r0 * ldc, ldc);
+        if (by_rows)
+            gemm_block(trans_a, trans_b, len, n, k, alpha,
+                       trans_a ? a + at : a + at * lda, lda, b, ldb, beta,
+                       c + at * ldc, ldc);
+        else
+            gemm_block(trans_a, trans_b, m, len, k, alpha, a, lda,
+                       trans_b ? b + at * ldb : b + at, ldb, beta, c + at,
+                       ldc);
     }
     (void)nt;
 }

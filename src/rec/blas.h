@@ -10,12 +10,15 @@
  *     C = alpha * op(A) * op(B) + beta * C        (row-major)
  *
  * op(A) is m x k (A is k x m when trans_a), op(B) is k x n, C is m x n;
- * lda, ldb and ldc are the row strides. The rows of C are cut into blocks
- * of GBR_GEMM_ROWS, fixed whatever the thread count, and the blocks are
- * shared out among n_threads threads (0: all cores), each block one
+ * lda, ldb and ldc are the row strides. The rows of C (when B is the
+ * smaller operand) or its columns (when A is) are cut into about
+ * GBR_GEMM_BLOCKS blocks of at least GBR_GEMM_ROWS, sizes that depend on
+ * the shape alone, never on the thread count, and the blocks are shared
+ * out among n_threads threads (0: all cores), each block one
  * single-threaded product: so every element of C is summed in the same
  * order for any thread count and the result is the same bits. */
 #define GBR_GEMM_ROWS 64
+#define GBR_GEMM_BLOCKS 8
 
 void gbr_sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                float alpha, const float *a, size_t lda, const float *b,
