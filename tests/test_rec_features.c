@@ -73,15 +73,18 @@ typedef struct rows {
     char item[MAX_ROWS][16];
     double label[MAX_ROWS];
     double *val;                /* MAX_ROWS x MAX_FEAT */
-    char *text;
+    char *text;                 /* every row's values, then its line */
     size_t len, cap;
+    char first[256];            /* the first row's line */
 } rows;
 
 static int
-collect(size_t qid, const char *user, const char *item, double label,
-        size_t n_features, const double *values, void *ud)
+collect(const gbr_rec_feature_row *row, void *ud)
 {
     rows *r = ud;
+    const size_t qid = row->qid, n_features = row->n_features;
+    const char *user = row->user, *item = row->item;
+    const double label = row->label, *values = row->values;
     char line[4096];
     int at;
 
@@ -98,6 +101,12 @@ collect(size_t qid, const char *user, const char *item, double label,
         at += snprintf(line + at, sizeof line - (size_t)at, " %.17g",
                        values[f]);
     line[at++] = '\n';
+    assert_true(row->line_len < sizeof line - (size_t)at);
+    memcpy(line + at, row->line, row->line_len);
+    at += (int)row->line_len;
+    if (r->n == 1)
+        snprintf(r->first, sizeof r->first, "%.*s", (int)row->line_len,
+                 row->line);
     if (r->len + (size_t)at > r->cap) {
         r->cap = 2 * (r->len + (size_t)at);
         r->text = realloc(r->text, r->cap);
@@ -217,6 +226,11 @@ test_rec_features_by_hand(void **state)
     assert_float_equal(r->label[1], 1, 0);
     assert_float_equal(r->label[2], 0, 0);
     assert_float_equal(r->label[3], 1, 0);
+    /* Its libsvm line: integers as such, 9 digits else. */
+    assert_int_equal(strncmp(r->first, "0 qid:1 1:2 2:1.5849625 3:0 4:1 "
+                             "5:0 6:0.908248", 38), 0);
+    assert_non_null(strstr(r->first, " 7:1 "));
+    assert_non_null(strstr(r->first, " 14:1 15:0 16:-30 17:2 18:1 19:0\n"));
 
     /* Row 0: user 1, item 30, pop rank 2, kNN rank 1. */
     {

@@ -291,13 +291,25 @@ GBR_API int gbr_rec_features_name(const gbr_rec *const *models,
                                   size_t n_models, size_t f, char *buf,
                                   size_t size, gbr_error *err);
 
-/* Receives one row of features: qid (the user's 1-based index in the
- * history), the user's and the item's id tokens, the label and
- * values[f] for f < n_features, NaN where the feature has no value. A
- * non-zero return stops the walk with GBR_EIO. */
-typedef int (*gbr_rec_features_fn)(size_t qid, const char *user,
-                                   const char *item, double label,
-                                   size_t n_features, const double *values,
+/* One row of features, as gbr_rec_features hands it over: qid (the
+ * user's 1-based index in the history), the user's and the item's id
+ * tokens, the label, values[f] for f < n_features (NaN where the feature
+ * has no value), and the row as a libsvm line, "label qid:q f:v ...\n"
+ * (f 1-based, values with 9 significant digits, those without a value
+ * left out), line_len bytes, not NUL-terminated. Everything is the
+ * library's and lives for the call only. */
+typedef struct gbr_rec_feature_row {
+    size_t qid;
+    const char *user, *item;
+    double label;
+    size_t n_features;
+    const double *values;
+    const char *line;
+    size_t line_len;
+} gbr_rec_feature_row;
+
+/* Receives one row; a non-zero return stops the walk with GBR_EIO. */
+typedef int (*gbr_rec_features_fn)(const gbr_rec_feature_row *row,
                                    void *ud);
 
 /* The candidates and features of a re-ranker (the manual's FEATURES):
@@ -308,7 +320,8 @@ typedef int (*gbr_rec_features_fn)(size_t qid, const char *user,
  * item (the history's items in its order, then the others in the order
  * of the models). Every statistic comes from history. The label is 0
  * without labels, else 1 when (user, item) is in labels (its rating
- * when graded). The rows and their values do not depend on n_threads.
+ * when graded). The rows and their values do not depend on n_threads;
+ * the lines are formatted in parallel, so fn need only write them.
  * GBR_EPARAM (no models, candidates 0), GBR_ENOMEM, GBR_EIO from fn. */
 GBR_API int gbr_rec_features(const gbr_rec *const *models, size_t n_models,
                              const gbr_interactions *history,

@@ -16,21 +16,14 @@ struct feat_out {
 };
 
 static int
-emit_row(size_t qid, const char *user, const char *item, double label,
-         size_t n_features, const double *values, void *ud)
+emit_row(const gbr_rec_feature_row *row, void *ud)
 {
     struct feat_out *o = ud;
-    FILE *fp = o->svm.fp;
 
-    if (fprintf(fp, "%.9g qid:%zu", label, qid) < 0)
+    if (fwrite(row->line, 1, row->line_len, o->svm.fp) != row->line_len)
         return 1;
-    for (size_t f = 0; f < n_features; f++)
-        if (!isnan(values[f]) &&
-            fprintf(fp, " %zu:%.9g", f + 1, values[f]) < 0)
-            return 1;
-    if (fputc('\n', fp) == EOF)
-        return 1;
-    return fprintf(o->pairs.fp, "%zu\t%s\t%s\n", qid, user, item) < 0;
+    return fprintf(o->pairs.fp, "%zu\t%s\t%s\n", row->qid, row->user,
+                   row->item) < 0;
 }
 
 /* Read a --min-rating value: a number, or "none" for every line. */

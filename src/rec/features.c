@@ -194,6 +194,9 @@ typedef struct fjob {
     uint32_t *row_item;         /* batch x maxc */
     double *row_label;          /* batch x maxc */
     double *row_val;            /* batch x maxc x n_feat */
+    char *row_text;             /* batch x maxc x row_bound */
+    size_t *row_len;            /* batch x maxc */
+    size_t row_bound;
 } fjob;
 
 static void
@@ -388,7 +391,9 @@ model_rank(const fjob *job, size_t k, size_t j, fscratch *s, size_t n_cand,
         const double v = key(sc[i]);
         size_t lo = 0, hi = nk;
 
-        if (s->mark[i])
+        /* Most items come after every candidate and count for none. */
+        if (s->mark[i] || before(s->known[nk - 1].s, s->known[nk - 1].i, v,
+                                 i))
             continue;
         /* The first known candidate that i comes before. */
         while (lo < hi) {
@@ -490,6 +495,63 @@ count_upto(const int64_t *t, size_t n, int64_t x)
     return lo;
 }
 
+/* The longest text of a value, of an index and of the start of a line. */
+#define VALUE_CHARS 32
+#define LINE_START 64
+
+/* Write the decimal digits of x at p; returns their number. */
+static size_t
+put_uint(char *p, unsigned long long x)
+{
+    char tmp[24];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    for (size_t k = 0; k < n; k++)
+        p[k] = tmp[n - 1 - k];
+    return n;
+}
+
+/* A value as "%.9g" writes it, integers (most counts) without printf. */
+static size_t
+put_value(char *p, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e9) {
+        size_t n = 0;
+
+        if (v < 0) {
+            p[n++] = '-';
+            v = -v;
+        }
+        return n + put_uint(p + n, (unsigned long long)v);
+    }
+    return (size_t)snprintf(p, VALUE_CHARS, "%.9g", v);
+}
+
+/* The libsvm line of row r: "label qid:q f:v ...\n". */
+static size_t
+format_row(char *p, size_t qid, double label, const double *v, size_t nf)
+{
+    size_t n = put_value(p, label);
+
+    memcpy(p + n, " qid:", 5);
+    n += 5;
+    n += put_uint(p + n, qid);
+    for (size_t f = 0; f < nf; f++) {
+        if (isnan(v[f]))
+            continue;
+        p[n++] = ' ';
+        n += put_uint(p + n, f + 1);
+        p[n++] = ':';
+        n += put_value(p + n, v[f]);
+    }
+    p[n++] = '\n';
+    return n;
+}
+
 /* Every row of batch row j (history user u). */
 static void
 user_rows(const fjob *job, size_t j, size_t u, fscratch *s)
@@ -583,8 +645,13 @@ user_rows(const fjob *job, size_t j, size_t u, fscratch *s)
                     label[s->slot[g]] = job->graded ? lab->ratings[e] : 1;
             }
     }
-    for (size_t c = 0; c < n_cand; c++)
+    for (size_t c = 0; c < n_cand; c++) {
+        const size_t r = j * job->maxc + c;
+
         s->slot[item[c]] = -1;
+        job->row_len[r] = format_row(job->row_text + r * job->row_bound,
+                                     u + 1, label[c], vals + c * nf, nf);
+    }
     job->n_rows[j] = n_cand;
 }
 
@@ -816,7 +883,9 @@ gbr_rec_features(const gbr_rec *const *models, size_t n_models,
 
         max_hist = len > max_hist ? len : max_hist;
     }
-    per_user = job.maxc * (job.n_feat + 2) * sizeof(double);
+    job.row_bound = LINE_START + job.n_feat * (VALUE_CHARS + 24);
+    per_user = job.maxc * ((job.n_feat + 2) * sizeof(double) +
+                           job.row_bound);
     for (size_t k = 0; k < n_models; k++)
         per_user += fm[k].ni * sizeof(float);
     batch = per_user ? BATCH_BYTES / per_user : FEAT_BATCH;
@@ -880,7 +949,12 @@ gbr_rec_features(const gbr_rec *const *models, size_t n_models,
                                      sizeof *job.row_label);
     job.row_val = gbr_reallocarray(NULL, batch * job.maxc * job.n_feat + 1,
                                    sizeof *job.row_val);
+    job.row_text = gbr_reallocarray(NULL, batch * job.maxc + 1,
+                                    job.row_bound);
+    job.row_len = gbr_reallocarray(NULL, batch * job.maxc + 1,
+                                   sizeof *job.row_len);
     if (!job.n_rows || !job.row_item || !job.row_label || !job.row_val ||
+        !job.row_text || !job.row_len ||
         !(scr = scratch_new(nt, &job, max_ni, max_hist, max_dim)))
         goto nomem;
     gbr_blas_single_thread();
@@ -911,9 +985,17 @@ gbr_rec_features(const gbr_rec *const *models, size_t n_models,
 
             for (size_t c = 0; c < job.n_rows[j]; c++) {
                 const size_t r = j * job.maxc + c;
+                gbr_rec_feature_row row;
 
-                if (fn(u + 1, uid, tok[job.row_item[r]], job.row_label[r],
-                       job.n_feat, job.row_val + r * job.n_feat, ud) != 0) {
+                row.qid = u + 1;
+                row.user = uid;
+                row.item = tok[job.row_item[r]];
+                row.label = job.row_label[r];
+                row.n_features = job.n_feat;
+                row.values = job.row_val + r * job.n_feat;
+                row.line = job.row_text + r * job.row_bound;
+                row.line_len = job.row_len[r];
+                if (fn(&row, ud) != 0) {
                     rc = gbr_fail(err, GBR_EIO, "cannot write the features");
                     break;
                 }
@@ -939,5 +1021,7 @@ done:
     gbr_free(job.row_item);
     gbr_free(job.row_label);
     gbr_free(job.row_val);
+    gbr_free(job.row_text);
+    gbr_free(job.row_len);
     return rc;
 }
