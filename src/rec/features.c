@@ -478,7 +478,7 @@ model_extra(const fjob *job, size_t k, size_t j, fscratch *s, size_t n_cand,
     }
 }
 
-/* The number of times in [lo_t, hi_t] of times[0 .. n). */
+/* The number of the ascending times[0 .. n) that are at most x. */
 static size_t
 count_upto(const int64_t *t, size_t n, int64_t x)
 {
