@@ -279,6 +279,62 @@ GBR_API int gbr_rec_split(const gbr_interactions *ix, int scheme,
                           size_t min_positives, uint64_t seed, int *window,
                           gbr_error *err);
 
+/* ---- Features for a re-ranker ----------------------------------------- */
+
+/* The number of features gbr_rec_features writes for these models, and
+ * the name of feature f (0-based; the libsvm index is f + 1) into buf, as
+ * "m2.item-knn.log_rank" or "pop_30d". GBR_EPARAM when f is out of
+ * range or buf too small. */
+GBR_API size_t gbr_rec_features_count(const gbr_rec *const *models,
+                                      size_t n_models);
+GBR_API int gbr_rec_features_name(const gbr_rec *const *models,
+                                  size_t n_models, size_t f, char *buf,
+                                  size_t size, gbr_error *err);
+
+/* One row of features, as gbr_rec_features hands it over: qid (the
+ * user's 1-based index in the history), the user's and the item's id
+ * tokens, the label, values[f] for f < n_features (NaN where the feature
+ * has no value), and the row as a libsvm line, "label qid:q f:v ...\n"
+ * (f 1-based, values with 9 significant digits, those without a value
+ * left out), line_len bytes, not NUL-terminated. Everything is the
+ * library's and lives for the call only. */
+typedef struct gbr_rec_feature_row {
+    size_t qid;
+    const char *user, *item;
+    double label;
+    size_t n_features;
+    const double *values;
+    const char *line;
+    size_t line_len;
+} gbr_rec_feature_row;
+
+/* Receives one row; a non-zero return stops the walk with GBR_EIO. */
+typedef int (*gbr_rec_features_fn)(const gbr_rec_feature_row *row,
+                                   void *ud);
+
+/* The candidates and features of a re-ranker (the manual's FEATURES):
+ * for each user of history, in its order, each model scores every item it
+ * knows with the user's history items excluded, and the union of each
+ * model's top `candidates` items (ties: lower model item index) are the
+ * user's candidates, ordered by their best rank over the models, then by
+ * item (the history's items in its order, then the others in the order
+ * of the models). Every statistic comes from history. The label is 0
+ * without labels, else 1 when (user, item) is in labels (its rating
+ * when graded). The rows and their values do not depend on n_threads;
+ * the lines are formatted in parallel, so fn need only write them.
+ * GBR_EPARAM (no models, candidates 0), GBR_ENOMEM, GBR_EIO from fn. */
+GBR_API int gbr_rec_features(const gbr_rec *const *models, size_t n_models,
+                             const gbr_interactions *history,
+                             const gbr_interactions *labels, int graded,
+                             size_t candidates, int n_threads,
+                             gbr_rec_features_fn fn, void *ud,
+                             gbr_error *err);
+
+/* How many (user, item) pairs of log are among the training interactions
+ * of m (the leak of a stacked model whose labels it was fitted on). */
+GBR_API size_t gbr_rec_count_trained(const gbr_rec *m,
+                                     const gbr_interactions *log);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,6 +41,11 @@ static const struct cli_cmd cmds[] = {
       "gbrank rec split [--scheme=temporal | random] [--fractions=f1,f2,...] "
       "[--min-rating=r] [--min-positives=n] [--seed=n] -o prefix logfile",
       cmd_rec },
+    { "features",
+      "gbrank features --models=m1,m2,... --history=file [--labels=file] "
+      "[--graded] [--candidates=k] [--min-rating=r] [--allow-leak] "
+      "[--threads=n] -o out",
+      cmd_features },
 };
 
 #define N_CMDS (sizeof cmds / sizeof cmds[0])

@@ -22,6 +22,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_rec(int argc, char **argv);
+int cmd_features(int argc, char **argv);
 
 /* Print "gbrank: <msg>" on stderr; returns status. */
 int cli_error(int status, const char *fmt, ...)

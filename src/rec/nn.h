@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gbrank/error.h"
+
 /* The layers of the recommenders' neural networks (Multi-VAE and
  * Multi-DAE, vae.c), each a forward and a backward function, and the
  * network they make. Everything is float32 and row-major: a batch of n
@@ -214,5 +216,14 @@ double gbr_nn_net_adam(const gbr_nn_net *net, float *par, const float *grad,
 void gbr_nn_net_predict(const gbr_nn_net *net, const float *par,
                         const gbr_nn_sparse *x, float *h1, float *a2,
                         float *h3, float *out, int nt);
+
+/* The spread of the posterior of Multi-VAE (vae.c) for n rows of
+ * histories (ascending model item indices, as its score takes them): the
+ * mean over the latent units of exp(logvar / 2) into spread[r]. state is
+ * the model's (gbr_rec_state); for the features of rec/features.c.
+ * GBR_EPARAM for a Multi-DAE, GBR_ENOMEM. */
+int gbr_vae_posterior_spread(const void *state, size_t n,
+                             const size_t *hist_ptr, const uint32_t *hist,
+                             double *spread, int n_threads, gbr_error *err);
 
 #endif

@@ -374,6 +374,75 @@ done:
     return rc;
 }
 
+/* For the features of rec/features.c: the spread of the posterior of each
+ * row's history, the mean over the latent units of exp(logvar / 2), from
+ * the encoder of vae_score (x / |x|_2, no dropout). GBR_EPARAM for a
+ * Multi-DAE, which has no posterior. */
+int
+gbr_vae_posterior_spread(const void *state, size_t n, const size_t *hist_ptr,
+                         const uint32_t *hist, double *spread, int n_threads,
+                         gbr_error *err)
+{
+    const vae_state *s = state;
+    const gbr_nn_net *net = &s->net;
+    const size_t nnz = n ? hist_ptr[n] - hist_ptr[0] : 0;
+    size_t *ptr = gbr_reallocarray(NULL, n + 1, sizeof *ptr);
+    uint32_t *idx = gbr_reallocarray(NULL, nnz ? nnz : 1, sizeof *idx);
+    float *val = gbr_reallocarray(NULL, nnz ? nnz : 1, sizeof *val);
+    float *h1 = gbr_reallocarray(NULL, n ? n * net->hidden : 1, sizeof *h1);
+    float *a2 = gbr_reallocarray(NULL, n ? n * net->enc_out : 1, sizeof *a2);
+    gbr_nn_sparse x;
+    int rc = GBR_OK;
+
+    if (!net->variational) {
+        rc = gbr_fail(err, GBR_EPARAM, "multi-dae has no posterior");
+        goto done;
+    }
+    if (!ptr || !idx || !val || !h1 || !a2) {
+        rc = gbr_fail(err, GBR_ENOMEM, "out of memory for the posterior");
+        goto done;
+    }
+    ptr[0] = 0;
+    for (size_t r = 0; r < n; r++) {
+        const size_t from = hist_ptr[r], len = hist_ptr[r + 1] - from;
+        const size_t at = ptr[r];
+        const float v = len ? (float)(1.0 / sqrt((double)len)) : 0.0f;
+
+        memcpy(idx + at, hist + from, len * sizeof *idx);
+        for (size_t e = 0; e < len; e++)
+            val[at + e] = v;
+        ptr[r + 1] = at + len;
+    }
+    x.n_rows = n;
+    x.n_cols = net->n_items;
+    x.ptr = ptr;
+    x.idx = idx;
+    x.val = val;
+    if (n > 0) {
+        gbr_nn_sparse_forward(&x, net->hidden, s->par + net->w1,
+                              s->par + net->b1, h1, n_threads);
+        gbr_nn_tanh_forward(n * net->hidden, h1, h1, n_threads);
+        gbr_nn_dense_forward(n, net->hidden, net->enc_out, h1,
+                             s->par + net->w2, s->par + net->b2, a2,
+                             n_threads);
+    }
+    for (size_t r = 0; r < n; r++) {
+        const float *logvar = a2 + r * net->enc_out + net->latent;
+        double sum = 0;
+
+        for (size_t k = 0; k < net->latent; k++)
+            sum += exp((double)logvar[k] / 2);
+        spread[r] = net->latent ? sum / (double)net->latent : 0;
+    }
+done:
+    gbr_free(ptr);
+    gbr_free(idx);
+    gbr_free(val);
+    gbr_free(h1);
+    gbr_free(a2);
+    return rc;
+}
+
 static void
 vae_save(const void *state, gbr_recio_writer *w)
 {

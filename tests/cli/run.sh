@@ -395,7 +395,7 @@ if command -v mandoc >/dev/null 2>&1; then
     "$gbrank" --help >"$tmp/usage" 2>/dev/null
     begin
     set -f
-    for w in $(sed -n -E 's/^(usage:)? *gbrank (fit|predict|eval|plot|rec fit|rec recommend|rec eval|rec split) //p' \
+    for w in $(sed -n -E 's/^(usage:)? *gbrank (fit|predict|eval|plot|rec fit|rec recommend|rec eval|rec split|features) //p' \
             "$tmp/usage"); do
         need "SYNOPSIS has \"$w\"" grep -q -F -e "$w" "$tmp/synopsis"
     done
@@ -1030,6 +1030,85 @@ g rec eval --model="$tiny" "$tmp/rs.2"
 need "a file that is no model: exit 1" status_is 1
 need "a file that is no model: says so" msg_has "not a gbrank recommender"
 end "rec eval and recommend refuse truncated, altered and foreign models"
+
+# ---------------------------------------------------------------------
+# gbrank features: candidates and features of the models above for the
+# users of rs.1, labelled by rs.2; the leakage guard and bad inputs.
+
+fmodels=$tmp/pop.1,$tmp/item-knn.1,$tmp/ease.1,$tmp/bpr-mf.1,$tmp/multi-vae.1
+begin
+g features --models="$fmodels" --history="$tmp/rs.1" --labels="$tmp/rs.2" \
+    --threads=1 -o "$tmp/feat.1"
+need "features exits 0" status_is 0
+need "writes OUT, OUT.pairs and OUT.names" \
+    test -s "$tmp/feat.1" -a -s "$tmp/feat.1.pairs" -a -s "$tmp/feat.1.names"
+g features --models="$fmodels" --history="$tmp/rs.1" --labels="$tmp/rs.2" \
+    --threads=2 -o "$tmp/feat.2"
+need "the same rows for 1 and 2 threads" cmp -s "$tmp/feat.1" "$tmp/feat.2"
+need "the same pairs for 1 and 2 threads" \
+    cmp -s "$tmp/feat.1.pairs" "$tmp/feat.2.pairs"
+need "names: index<TAB>name, 1 .. 39, the models' first" \
+    awk -F "$tab" '$1 != NR || NF != 2 { bad = 1 }
+        NR == 1 && $2 != "m1.pop.score" { bad = 1 }
+        NR == 39 && $2 != "pop_gap" { bad = 1 }
+        END { exit bad || NR != 39 }' "$tmp/feat.1.names"
+need "rows: label qid:q and increasing indices in 1 .. 39, qid never falls" \
+    awk '{ if ($1 != 0 && $1 != 1) bad = 1
+           if ($2 !~ /^qid:[0-9]+$/) bad = 1
+           q = substr($2, 5) + 0; if (q < lastq) bad = 1; lastq = q
+           last = 0
+           for (f = 3; f <= NF; f++) { split($f, kv, ":")
+               if (kv[1] <= last || kv[1] > 39) bad = 1; last = kv[1] } }
+        END { exit bad || NR == 0 }' "$tmp/feat.1"
+need "a pair per row" \
+    test "$(lines_of "$tmp/feat.1")" -eq "$(lines_of "$tmp/feat.1.pairs")"
+need "label 1 exactly for the pairs of rs.2, no pair of rs.1" \
+    awk -F "$tab" 'FILENAME == ARGV[1] { b[$1 SUBSEP $2] = 1; next }
+        FILENAME == ARGV[2] { a[$1 SUBSEP $2] = 1; next }
+        FILENAME == ARGV[3] { p[FNR] = (($2 SUBSEP $3) in b)
+            if (($2 SUBSEP $3) in a) bad = 1; next }
+        { split($0, w, " "); if ((w[1] == 1) != p[FNR]) bad = 1; n += w[1] }
+        END { exit bad || n == 0 }' "$tmp/rs.2" "$tmp/rs.1" \
+    "$tmp/feat.1.pairs" "$tmp/feat.1"
+g fit --objective=lambdarank --proposal=global --rounds=3 \
+    -o "$tmp/feat.ranker" "$tmp/feat.1"
+need "gbrank fit trains a ranker on them" status_is 0
+end "features: rows, pairs and names, the same for 1 and 2 threads"
+
+begin
+g features --models="$tmp/pop.1,$tmp/ease.1" --history="$tmp/rs.1" \
+    --labels="$tmp/rs.1" -o "$tmp/leak"
+need "labels the models were fitted on: exit 1" status_is 1
+need "the message names the model and the count" \
+    msg_has "pop.1: " "pairs of" "training interactions"
+need "no output written" test ! -e "$tmp/leak" -a ! -e "$tmp/leak.pairs"
+g features --models="$tmp/pop.1" --history="$tmp/rs.1" --labels="$tmp/rs.1" \
+    --allow-leak -o "$tmp/leak"
+need "--allow-leak: exit 0 with a warning" \
+    test "$rc" -eq 0 -a -s "$tmp/leak"
+need "the warning says so" msg_has "warning: " "pop.1"
+end "features refuses labels the models were fitted on"
+
+begin
+printf 'u1\ti1\t5\t10\nu1\ti2\tgood\t11\n' >"$tmp/f-bad.tsv"
+g features --models="$tmp/pop.1" --history="$tmp/rs.1" \
+    --labels="$tmp/f-bad.tsv" -o "$tmp/fbad"
+need "a malformed labels file: exit 1" status_is 1
+need "a malformed labels file: file:line" msg_has "f-bad.tsv:2:" "rating"
+need "no output written" test ! -e "$tmp/fbad"
+g features --models="$tmp/pop.1" --history="$tmp/f-bad.tsv" -o "$tmp/fbad"
+need "a malformed history: exit 1 with file:line" \
+    msg_has "f-bad.tsv:2:"
+g features --models="$tmp/pop.1,$tmp/nothere" --history="$tmp/rs.1" \
+    -o "$tmp/fbad"
+need "a missing model: exit 1" status_is 1
+g features --history="$tmp/rs.1" -o "$tmp/fbad"
+need "without --models: exit 2" status_is 2
+g features --models="$tmp/pop.1" --history="$tmp/rs.1" --candidates=0 \
+    -o "$tmp/fbad"
+need "candidates 0: exit 2" status_is 2
+need "and nothing written" test ! -e "$tmp/fbad"
+end "features: bad inputs exit 1 with file:line, usage errors 2"
 
 # ---------------------------------------------------------------------
 # The default data set: determinism where the work is parallel, and the
