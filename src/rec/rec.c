@@ -906,7 +906,7 @@ gbr_rec_fit(const gbr_interactions *train, const gbr_rec_params *params,
     return GBR_OK;
 }
 
-/* ---- Model files ---------------------------------------------------------- */
+/* ---- Model files ------------------------------------------------------ */
 
 static void
 put_idmap(gbr_recio_writer *w, const gbr_idmap *map)
@@ -1222,7 +1222,7 @@ done:
     return rc;
 }
 
-/* ---- Splits ---------------------------------------------------------------- */
+/* ---- Splits ----------------------------------------------------------- */
 
 int
 gbr_rec_split(const gbr_interactions *ix, int scheme,
