@@ -156,7 +156,7 @@ row_bpr(float sp, const float *s, const float *w, size_t n, float *g,
 {
     const double nw = weight_sum(w, n);
     const float inv = (float)(1.0 / nw);
-    double sum_l = 0, sum_g = 0;
+    float sum_l = 0, sum_g = 0;
 
 #pragma omp simd reduction(+ : sum_l, sum_g)
     for (size_t k = 0; k < n; k++) {
