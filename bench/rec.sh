@@ -3,7 +3,9 @@
 # (bench/rec_peer.py, run with Debian's python3-torch), side by side in one
 # run: the same log, the same protocol (positives rated 4 or 5, users with
 # 5 of them, each user's last fifth of positives as the test), the same
-# hyperparameters, the same thread count.
+# hyperparameters, the same thread count (the peer with
+# OMP_WAIT_POLICY=PASSIVE, so that PyTorch's OpenMP threads do not spin
+# against OpenBLAS's).
 #
 # usage: bench/rec.sh            (from the build directory)
 #
@@ -42,7 +44,6 @@ epochs_20m=${EPOCHS_20M:-1}
 runs=${RUNS:-3}
 threads=${THREADS:-2}
 use_peer=${PEER:-1}
-export OMP_WAIT_POLICY=PASSIVE
 
 . "$here/median.sh"
 
@@ -122,7 +123,10 @@ run_peer() {
     _log=$1 _model=$2 _ep=$3
     _t0=$(now)
     # shellcheck disable=SC2046
-    "$python" "$peer" --model="$_model" $(params "$_model") \
+    # PyTorch's OpenMP threads would spin against OpenBLAS's own: passive
+    # waiting is the peer's fair set-up. gbrank runs as a user runs it.
+    OMP_WAIT_POLICY=PASSIVE "$python" "$peer" --model="$_model" \
+        $(params "$_model") \
         --epochs="$_ep" --threads="$threads" "$_log" >"$tmp/p.out" \
         2>"$tmp/p.err"
     _t1=$(now)
