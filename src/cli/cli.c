@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,66 @@ cli_check_writable(const char *path)
     if (cli_out_open(&o, path) != CLI_OK)
         return CLI_FAIL;
     cli_out_abort(&o);
+    return CLI_OK;
+}
+
+int
+cli_name_value(const char *arg, char *name, size_t size, const char **value)
+{
+    const char *eq = strchr(arg, '=');
+
+    if (strncmp(arg, "--", 2) != 0 || !eq || eq == arg + 2 ||
+        (size_t)(eq - arg - 2) >= size)
+        return cli_error(CLI_USAGE, "options take the form --name=value, "
+                         "got \"%.40s\"", arg);
+    memcpy(name, arg + 2, (size_t)(eq - arg - 2));
+    name[eq - arg - 2] = '\0';
+    *value = eq + 1;
+    return CLI_OK;
+}
+
+void
+cli_print_params(FILE *fp, size_t count,
+                 const gbr_param_info *(*info)(size_t))
+{
+    char name[64];
+
+    for (size_t i = 0; i < count; i++) {
+        const gbr_param_info *row = info(i);
+        size_t j = 0;
+
+        for (; row->name[j] && j + 1 < sizeof name; j++)
+            name[j] = row->name[j] == '_' ? '-' : row->name[j];
+        name[j] = '\0';
+        fprintf(fp, "  --%s=%s\n      %s; %s, default %s\n", name, row->type,
+                row->help, row->range, row->def[0] ? row->def : "(empty)");
+    }
+}
+
+int
+cli_min_rating(const char *v, double *out)
+{
+    char *end;
+
+    if (strcmp(v, "none") == 0) {
+        *out = -INFINITY;
+        return CLI_OK;
+    }
+    errno = 0;
+    *out = strtod(v, &end);
+    if (end == v || *end != '\0' || errno != 0 || !isfinite(*out))
+        return cli_error(CLI_USAGE, "min-rating must be a number or none, "
+                         "got \"%.40s\"", v);
+    return CLI_OK;
+}
+
+int
+cli_read_log(const char *path, double min_rating, gbr_interactions **out)
+{
+    gbr_error err;
+
+    if (gbr_interactions_read(path, min_rating, out, &err) != GBR_OK)
+        return cli_error(CLI_FAIL, "%s", err.msg);
     return CLI_OK;
 }
 

@@ -57,6 +57,22 @@ void cli_out_abort(struct cli_out *o);
  * reason printed. */
 int cli_check_writable(const char *path);
 
+/* Split "--name=value" into name (room for size bytes) and *value: the
+ * parameters of fit and rec fit. CLI_OK, or CLI_USAGE with a message. */
+int cli_name_value(const char *arg, char *name, size_t size,
+                   const char **value);
+
+/* List the rows of a parameter table for --help: "--name=type", then its
+ * help, range and default. info(i) gives row i of count. */
+void cli_print_params(FILE *fp, size_t count,
+                      const gbr_param_info *(*info)(size_t));
+
+/* Read a --min-rating value: a number, or "none" for every line. */
+int cli_min_rating(const char *v, double *out);
+
+/* Read an interaction log. CLI_OK or CLI_FAIL (message printed). */
+int cli_read_log(const char *path, double min_rating, gbr_interactions **out);
+
 /* Parse a thread count for predict and eval. */
 int cli_threads(const char *v, int *out);
 

@@ -26,24 +26,6 @@ emit_row(const gbr_rec_feature_row *row, void *ud)
                    row->item) < 0;
 }
 
-/* Read a --min-rating value: a number, or "none" for every line. */
-static int
-parse_min_rating(const char *v, double *out)
-{
-    char *end;
-
-    if (strcmp(v, "none") == 0) {
-        *out = -INFINITY;
-        return CLI_OK;
-    }
-    errno = 0;
-    *out = strtod(v, &end);
-    if (end == v || *end != '\0' || errno != 0 || !isfinite(*out))
-        return cli_error(CLI_USAGE, "min-rating must be a number or none, "
-                         "got \"%.40s\"", v);
-    return CLI_OK;
-}
-
 /* The model files of a --models list, loaded into models[0 .. *n), with
  * their names in paths (pointing into *buf, the caller's to free). */
 static int
@@ -148,7 +130,7 @@ cmd_features(int argc, char **argv)
                 return cli_error(CLI_USAGE, "candidates must be in [1, "
                                  "1000000], got \"%.40s\"", v);
         } else if (cli_opt(a, "min-rating", &v)) {
-            if ((status = parse_min_rating(v, &min_rating)) != CLI_OK)
+            if ((status = cli_min_rating(v, &min_rating)) != CLI_OK)
                 return status;
         } else if (cli_opt(a, "threads", &v)) {
             if ((status = cli_threads(v, &n_threads)) != CLI_OK)
@@ -177,11 +159,9 @@ cmd_features(int argc, char **argv)
         CLI_OK)
         goto done;
     status = CLI_FAIL;
-    if (gbr_interactions_read(history_path, min_rating, &history, &err) !=
-            GBR_OK ||
-        (labels_path && gbr_interactions_read(labels_path, min_rating,
-                                              &labels, &err) != GBR_OK)) {
-        cli_error(CLI_FAIL, "%s", err.msg);
+    if (cli_read_log(history_path, min_rating, &history) != CLI_OK ||
+        (labels_path &&
+         cli_read_log(labels_path, min_rating, &labels) != CLI_OK)) {
         goto done;
     }
     if (labels) {

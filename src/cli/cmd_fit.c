@@ -15,8 +15,6 @@ struct fit_log {
 static void
 fit_help(FILE *fp)
 {
-    char name[64];
-
     cli_usage(fp, "fit");
     fputs("\noptions:\n"
           "  --valid=file       a validation set, reported each round "
@@ -31,17 +29,7 @@ fit_help(FILE *fp)
           "  -h, --help         this text\n"
           "\nparameters (each as --NAME=value):\n",
           fp);
-    for (size_t i = 0; i < gbr_params_count(); i++) {
-        const gbr_param_info *info = gbr_params_info(i);
-        size_t j = 0;
-
-        for (; info->name[j] && j + 1 < sizeof name; j++)
-            name[j] = info->name[j] == '_' ? '-' : info->name[j];
-        name[j] = '\0';
-        fprintf(fp, "  --%s=%s\n      %s; %s, default %s\n", name,
-                info->type, info->help, info->range,
-                info->def[0] ? info->def : "(empty)");
-    }
+    cli_print_params(fp, gbr_params_count(), gbr_params_info);
 }
 
 static void
@@ -125,15 +113,12 @@ cmd_fit(int argc, char **argv)
                                  MAX_VALID);
             valid_path[n_valid++] = v;
         } else if (strncmp(a, "--", 2) == 0) {
-            const char *eq = strchr(a, '=');
             char name[64];
+            int rc = cli_name_value(a, name, sizeof name, &v);
 
-            if (!eq || eq - a - 2 >= (long)sizeof name || eq == a + 2)
-                return cli_error(CLI_USAGE, "options take the form "
-                                 "--name=value, got \"%.40s\"", a);
-            memcpy(name, a + 2, (size_t)(eq - a - 2));
-            name[eq - a - 2] = '\0';
-            if (gbr_params_set(&p, name, eq + 1, &err) != GBR_OK) {
+            if (rc != CLI_OK)
+                return rc;
+            if (gbr_params_set(&p, name, v, &err) != GBR_OK) {
                 cli_error(CLI_USAGE, "%s", err.msg);
                 fputs("see 'gbrank fit --help'\n", stderr);
                 return CLI_USAGE;

@@ -18,57 +18,11 @@ rec_log_stderr(const char *msg, void *ud)
     fprintf(stderr, "%s\n", msg);
 }
 
-/* Read a --min-rating value: a number, or "none" for every line. */
-static int
-parse_min_rating(const char *v, double *out)
-{
-    char *end;
-
-    if (strcmp(v, "none") == 0) {
-        *out = -INFINITY;
-        return CLI_OK;
-    }
-    errno = 0;
-    *out = strtod(v, &end);
-    if (end == v || *end != '\0' || errno != 0 || !isfinite(*out))
-        return cli_error(CLI_USAGE, "min-rating must be a number or none, "
-                         "got \"%.40s\"", v);
-    return CLI_OK;
-}
-
-static int
-read_log(const char *path, double min_rating, gbr_interactions **out)
-{
-    gbr_error err;
-
-    if (gbr_interactions_read(path, min_rating, out, &err) != GBR_OK)
-        return cli_error(CLI_FAIL, "%s", err.msg);
-    return CLI_OK;
-}
-
-/* Split "--name=value" into name (with room size) and value. */
-static int
-name_value(const char *a, char *name, size_t size, const char **value)
-{
-    const char *eq = strchr(a, '=');
-
-    if (strncmp(a, "--", 2) != 0 || !eq || eq == a + 2 ||
-        (size_t)(eq - a - 2) >= size)
-        return cli_error(CLI_USAGE, "options take the form --name=value, "
-                         "got \"%.40s\"", a);
-    memcpy(name, a + 2, (size_t)(eq - a - 2));
-    name[eq - a - 2] = '\0';
-    *value = eq + 1;
-    return CLI_OK;
-}
-
 /* ---- rec fit --------------------------------------------------------- */
 
 static void
 fit_help(FILE *fp)
 {
-    char name[64];
-
     cli_usage(fp, "rec fit");
     fputs("\noptions:\n"
           "  --min-rating=R     keep the interactions rated R or more "
@@ -87,17 +41,7 @@ fit_help(FILE *fp)
           "  -h, --help         this text\n"
           "\nparameters (each as --NAME=value):\n",
           fp);
-    for (size_t i = 0; i < gbr_rec_params_count(); i++) {
-        const gbr_param_info *info = gbr_rec_params_info(i);
-        size_t j = 0;
-
-        for (; info->name[j] && j + 1 < sizeof name; j++)
-            name[j] = info->name[j] == '_' ? '-' : info->name[j];
-        name[j] = '\0';
-        fprintf(fp, "  --%s=%s\n      %s; %s, default %s\n", name,
-                info->type, info->help, info->range,
-                info->def[0] ? info->def : "(empty)");
-    }
+    cli_print_params(fp, gbr_rec_params_count(), gbr_rec_params_info);
 }
 
 struct epoch_log {
@@ -160,10 +104,10 @@ rec_fit(int argc, char **argv)
         } else if (cli_opt(a, "valid", &v)) {
             valid_path = v;
         } else if (cli_opt(a, "min-rating", &v)) {
-            if ((status = parse_min_rating(v, &min_rating)) != CLI_OK)
+            if ((status = cli_min_rating(v, &min_rating)) != CLI_OK)
                 return status;
         } else if (strncmp(a, "--", 2) == 0) {
-            if ((status = name_value(a, name, sizeof name, &v)) != CLI_OK)
+            if ((status = cli_name_value(a, name, sizeof name, &v)) != CLI_OK)
                 return status;
             if (gbr_rec_params_set(&p, name, v, &err) != GBR_OK) {
                 cli_error(CLI_USAGE, "%s", err.msg);
@@ -199,8 +143,8 @@ rec_fit(int argc, char **argv)
     if (cli_check_writable(out_path) != CLI_OK ||
         (log_path && cli_check_writable(log_path) != CLI_OK))
         return CLI_FAIL;
-    if (read_log(train_path, min_rating, &train) != CLI_OK ||
-        (valid_path && read_log(valid_path, min_rating, &valid) != CLI_OK))
+    if (cli_read_log(train_path, min_rating, &train) != CLI_OK ||
+        (valid_path && cli_read_log(valid_path, min_rating, &valid) != CLI_OK))
         goto done;
     if (valid_path) {
         const char *slash = strrchr(valid_path, '/');
@@ -331,7 +275,7 @@ rec_recommend(int argc, char **argv)
         } else if (cli_opt(a, "users", &v)) {
             users_path = v;
         } else if (cli_opt(a, "min-rating", &v)) {
-            if ((status = parse_min_rating(v, &min_rating)) != CLI_OK)
+            if ((status = cli_min_rating(v, &min_rating)) != CLI_OK)
                 return status;
         } else if (cli_opt(a, "threads", &v)) {
             if ((status = cli_threads(v, &n_threads)) != CLI_OK)
@@ -357,7 +301,7 @@ rec_recommend(int argc, char **argv)
         cli_error(CLI_FAIL, "%s", err.msg);
         goto done;
     }
-    if ((history_path && read_log(history_path, min_rating, &history) !=
+    if ((history_path && cli_read_log(history_path, min_rating, &history) !=
                              CLI_OK) ||
         (users_path && read_users(users_path, &ids, &n_ids) != CLI_OK) ||
         cli_out_open(&out, out_path) != CLI_OK)
@@ -408,7 +352,7 @@ rec_eval(int argc, char **argv)
         } else if (cli_opt(a, "history", &v)) {
             history_path = v;
         } else if (cli_opt(a, "min-rating", &v)) {
-            if ((status = parse_min_rating(v, &min_rating)) != CLI_OK)
+            if ((status = cli_min_rating(v, &min_rating)) != CLI_OK)
                 return status;
         } else if (cli_opt(a, "threads", &v)) {
             if ((status = cli_threads(v, &n_threads)) != CLI_OK)
@@ -432,9 +376,9 @@ rec_eval(int argc, char **argv)
         cli_error(CLI_FAIL, "%s", err.msg);
         goto done;
     }
-    if (read_log(test_path, min_rating, &test) != CLI_OK ||
+    if (cli_read_log(test_path, min_rating, &test) != CLI_OK ||
         (history_path &&
-         read_log(history_path, min_rating, &history) != CLI_OK))
+         cli_read_log(history_path, min_rating, &history) != CLI_OK))
         goto done;
     if (gbr_rec_evaluate(m, test, history, metrics, values, MAX_REC_METRICS,
                          &n_values, &n_users, n_threads, &err) != GBR_OK) {
@@ -556,7 +500,7 @@ rec_split(int argc, char **argv)
                 CLI_OK)
                 return status;
         } else if (cli_opt(a, "min-rating", &v)) {
-            if ((status = parse_min_rating(v, &min_rating)) != CLI_OK)
+            if ((status = cli_min_rating(v, &min_rating)) != CLI_OK)
                 return status;
         } else if (cli_opt(a, "min-positives", &v)) {
             long n;
@@ -597,7 +541,7 @@ rec_split(int argc, char **argv)
         return CLI_USAGE;
     }
     status = CLI_FAIL;
-    if (read_log(log_path, min_rating, &ix) != CLI_OK)
+    if (cli_read_log(log_path, min_rating, &ix) != CLI_OK)
         goto done;
     if (!(window = malloc((gbr_interactions_n_events(ix) + 1) *
                           sizeof *window))) {

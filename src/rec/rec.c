@@ -863,9 +863,6 @@ gbr_rec_fit(const gbr_interactions *train, const gbr_rec_params *params,
         return rc;
     if (params->model < 0 || (size_t)params->model >= N_KINDS)
         return gbr_fail(err, GBR_EPARAM, "unknown model %d", params->model);
-    if (!kinds[params->model])
-        return gbr_fail(err, GBR_EPARAM, "model %s is not in this build yet",
-                        gbr_rec_kind_name(params->model));
     memset(&ctx, 0, sizeof ctx);
     if ((rc = parse_metrics(params->metric, ctx.ms, MAX_METRICS, &ctx.n_ms,
                             err)) != GBR_OK)
@@ -1139,7 +1136,7 @@ gbr_rec_load(const char *path, gbr_rec **out, gbr_error *err)
     for (kind = 0; kind < N_KINDS; kind++)
         if (strcmp(name, gbr_rec_kind_name((int)kind)) == 0)
             break;
-    if (kind == N_KINDS || !kinds[kind]) {
+    if (kind == N_KINDS) {
         rc = gbr_fail(err, GBR_EFORMAT, "%s: unknown model \"%.40s\"", path,
                       name);
         goto done;

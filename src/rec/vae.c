@@ -322,6 +322,32 @@ done:
     return rc;
 }
 
+/* The scoring input of n histories as a sparse batch in x (over the
+ * caller's ptr, idx and val): each row's items at 1 / sqrt(its length),
+ * that is x / |x|_2 of the binary row, with no dropout. */
+static void
+normalised_rows(size_t n, const size_t *hist_ptr, const uint32_t *hist,
+                size_t n_items, size_t *ptr, uint32_t *idx, float *val,
+                gbr_nn_sparse *x)
+{
+    ptr[0] = 0;
+    for (size_t r = 0; r < n; r++) {
+        const size_t from = hist_ptr[r], len = hist_ptr[r + 1] - from;
+        const size_t at = ptr[r];
+        const float v = len ? (float)(1.0 / sqrt((double)len)) : 0.0f;
+
+        memcpy(idx + at, hist + from, len * sizeof *idx);
+        for (size_t e = 0; e < len; e++)
+            val[at + e] = v;
+        ptr[r + 1] = at + len;
+    }
+    x->n_rows = n;
+    x->n_cols = n_items;
+    x->ptr = ptr;
+    x->idx = idx;
+    x->val = val;
+}
+
 /* The logits of the rows' histories, each row x / |x|_2 without dropout
  * and z = mu. The buffers are the call's own. */
 static int
@@ -347,22 +373,7 @@ vae_score(const void *state, const gbr_rec_csr *train, size_t n,
         rc = gbr_fail(err, GBR_ENOMEM, "out of memory for the scores");
         goto done;
     }
-    ptr[0] = 0;
-    for (size_t r = 0; r < n; r++) {
-        const size_t from = hist_ptr[r], len = hist_ptr[r + 1] - from;
-        const size_t at = ptr[r];
-        const float v = len ? (float)(1.0 / sqrt((double)len)) : 0.0f;
-
-        memcpy(idx + at, hist + from, len * sizeof *idx);
-        for (size_t e = 0; e < len; e++)
-            val[at + e] = v;
-        ptr[r + 1] = at + len;
-    }
-    x.n_rows = n;
-    x.n_cols = net->n_items;
-    x.ptr = ptr;
-    x.idx = idx;
-    x.val = val;
+    normalised_rows(n, hist_ptr, hist, net->n_items, ptr, idx, val, &x);
     gbr_nn_net_predict(net, s->par, &x, h1, a2, h3, out, n_threads);
 done:
     gbr_free(ptr);
@@ -402,22 +413,7 @@ gbr_vae_posterior_spread(const void *state, size_t n, const size_t *hist_ptr,
         rc = gbr_fail(err, GBR_ENOMEM, "out of memory for the posterior");
         goto done;
     }
-    ptr[0] = 0;
-    for (size_t r = 0; r < n; r++) {
-        const size_t from = hist_ptr[r], len = hist_ptr[r + 1] - from;
-        const size_t at = ptr[r];
-        const float v = len ? (float)(1.0 / sqrt((double)len)) : 0.0f;
-
-        memcpy(idx + at, hist + from, len * sizeof *idx);
-        for (size_t e = 0; e < len; e++)
-            val[at + e] = v;
-        ptr[r + 1] = at + len;
-    }
-    x.n_rows = n;
-    x.n_cols = net->n_items;
-    x.ptr = ptr;
-    x.idx = idx;
-    x.val = val;
+    normalised_rows(n, hist_ptr, hist, net->n_items, ptr, idx, val, &x);
     if (n > 0) {
         gbr_nn_sparse_forward(&x, net->hidden, s->par + net->w1,
                               s->par + net->b1, h1, n_threads);
