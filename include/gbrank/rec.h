@@ -335,6 +335,54 @@ GBR_API int gbr_rec_features(const gbr_rec *const *models, size_t n_models,
 GBR_API size_t gbr_rec_count_trained(const gbr_rec *m,
                                      const gbr_interactions *log);
 
+/* ---- Re-ranked candidates: evaluation and a linear blend -------------- */
+
+/* Scored candidates, (user, item) pairs as a features file lists them
+ * (OUT.pairs), set against a test window: the pairs of each user of test
+ * are that user's candidates, in the order given. Pairs of users not in
+ * test are left out; a user of test without a pair is not evaluated (it
+ * had no history to draw candidates from). The test's items of a user are
+ * the relevant ones, whether they are candidates or not. GBR_EPARAM when
+ * a user has the same item twice, GBR_ENOMEM. */
+typedef struct gbr_rec_pairs gbr_rec_pairs;
+
+GBR_API int gbr_rec_pairs_new(const gbr_interactions *test, size_t n,
+                              const char *const *user,
+                              const char *const *item, gbr_rec_pairs **out,
+                              gbr_error *err);
+GBR_API void gbr_rec_pairs_free(gbr_rec_pairs *p);
+/* The users that are evaluated: those of test with a pair, n_users of
+ * them, in the order of test's indices; gbr_rec_pairs_user gives the test's
+ * index of the g-th (SIZE_MAX past the end). */
+GBR_API size_t gbr_rec_pairs_n_users(const gbr_rec_pairs *p);
+GBR_API size_t gbr_rec_pairs_user(const gbr_rec_pairs *p, size_t g);
+
+/* The metrics of gbr_rec_evaluate (the same list and definitions) for the
+ * ranking that puts each user's candidates first, by score[] (one a pair,
+ * in the order given to gbr_rec_pairs_new; highest first, NaN last, ties
+ * in the given order), and every other item of the catalogue after them:
+ * a test item that is not a candidate is a miss at every cut-off. The
+ * mean over the evaluated users into values; per_user, when not NULL,
+ * receives each user's (n_users x *n_values, row-major, for paired
+ * comparisons). The same values for any n_threads. */
+GBR_API int gbr_rec_pairs_evaluate(const gbr_rec_pairs *p,
+                                   const double *score, const char *metrics,
+                                   double *values, size_t max_values,
+                                   size_t *n_values, double *per_user,
+                                   int n_threads, gbr_error *err);
+
+/* The weights w[0 .. n_cols) of a linear blend score = sum_c w[c] x[r *
+ * n_cols + c] (a NaN value counts 0) that maximise the first metric of
+ * the list under gbr_rec_pairs_evaluate: from the best column alone (the
+ * first of equals) a coordinate search, each weight in turn set to the
+ * value of the grid {0, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2} that improves
+ * the metric most (the first such on ties), in at most 3 passes over the
+ * columns. *best receives the metric reached (best may be NULL). */
+GBR_API int gbr_rec_blend_tune(const gbr_rec_pairs *p, const double *x,
+                               size_t n_cols, const char *metric,
+                               int n_threads, double *w, double *best,
+                               gbr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,7 +36,13 @@ static const struct cli_cmd cmds[] = {
       cmd_rec },
     { "rec eval",
       "gbrank rec eval --model=file [--metric=list] [--history=file] "
-      "[--min-rating=r] [--threads=n] testfile",
+      "[--min-rating=r] [--threads=n] testfile\n"
+      "       gbrank rec eval --ranker=model --features=out [--metric=list] "
+      "[--per-user=file] [--min-rating=r] [--threads=n] testfile",
+      cmd_rec },
+    { "rec blend",
+      "gbrank rec blend --features=out [--metric=list] [--columns=list] "
+      "[--min-rating=r] [--threads=n] -o blend tuninglog",
       cmd_rec },
     { "rec split",
       "gbrank rec split [--scheme=temporal | random] [--fractions=f1,f2,...] "
@@ -115,6 +121,22 @@ cli_load(const char *path, gbr_dataset **out)
     if (rc != GBR_OK)
         return cli_error(CLI_FAIL, "%s: %s", path, err.msg);
     return CLI_OK;
+}
+
+int
+cli_read_csr(const char *path, gbr_csr *out)
+{
+    gbr_error err;
+
+    if (gbr_libsvm_read(path, out, &err) != GBR_OK)
+        return cli_error(CLI_FAIL, "%s", err.msg);
+    return CLI_OK;
+}
+
+void
+cli_free_csr(gbr_csr *csr)
+{
+    gbr_libsvm_free(csr);
 }
 
 int

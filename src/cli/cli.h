@@ -24,6 +24,19 @@ int cmd_plot(int argc, char **argv);
 int cmd_rec(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 
+/* The most metrics one rec eval prints. */
+#define GBR_REC_EVAL_MAX 32
+
+/* rec eval --ranker=RANKER --features=OUT TEST: print the metrics of the
+ * candidates of OUT ranked by RANKER (a gbrank model or a rec blend
+ * file), against test, and each user's into the file per_user when it is
+ * not NULL. */
+int cli_rec_eval_ranker(const char *ranker, const char *features,
+                        const gbr_interactions *test, const char *metrics,
+                        const char *per_user, int n_threads);
+/* rec blend (argv[0] is "blend"). */
+int cli_rec_blend(int argc, char **argv);
+
 /* Print "gbrank: <msg>" on stderr; returns status. */
 int cli_error(int status, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -40,6 +53,11 @@ int cli_opt(const char *arg, const char *key, const char **value_out);
 
 /* Read a libsvm file into a dataset. CLI_OK or CLI_FAIL (message printed). */
 int cli_load(const char *path, gbr_dataset **out);
+
+/* Read a libsvm file as rows (gbr_libsvm_read), and free them. CLI_OK or
+ * CLI_FAIL (message printed). */
+int cli_read_csr(const char *path, gbr_csr *out);
+void cli_free_csr(gbr_csr *csr);
 
 /* Open path for writing through a temporary file in the same directory;
  * cli_commit renames it into place, cli_abort removes it. "-" or NULL is

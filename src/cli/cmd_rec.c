@@ -9,7 +9,6 @@
 
 /* gbrank rec fit | recommend | eval | split: the recommenders. */
 
-#define MAX_REC_METRICS 32
 
 static void
 rec_log_stderr(const char *msg, void *ud)
@@ -331,8 +330,9 @@ static int
 rec_eval(int argc, char **argv)
 {
     const char *model_path = NULL, *history_path = NULL, *test_path = NULL;
+    const char *ranker = NULL, *features = NULL, *per_user = NULL;
     const char *metrics = "ndcg@10,recall@20", *v;
-    double min_rating = -INFINITY, values[MAX_REC_METRICS];
+    double min_rating = -INFINITY, values[GBR_REC_EVAL_MAX];
     int n_threads = 0, status;
     gbr_interactions *history = NULL, *test = NULL;
     gbr_rec *m = NULL;
@@ -347,6 +347,12 @@ rec_eval(int argc, char **argv)
             return CLI_OK;
         } else if (cli_opt(a, "model", &v)) {
             model_path = v;
+        } else if (cli_opt(a, "ranker", &v)) {
+            ranker = v;
+        } else if (cli_opt(a, "features", &v)) {
+            features = v;
+        } else if (cli_opt(a, "per-user", &v)) {
+            per_user = v;
         } else if (cli_opt(a, "metric", &v)) {
             metrics = v;
         } else if (cli_opt(a, "history", &v)) {
@@ -365,6 +371,30 @@ rec_eval(int argc, char **argv)
             return cli_error(CLI_USAGE, "more than one test log");
         }
     }
+    if (ranker || features) {
+        const char *bad = !ranker       ? "--features needs --ranker=model"
+                          : !features   ? "--ranker needs --features=out"
+                          : model_path  ? "--ranker and --model exclude each "
+                                          "other"
+                          : history_path ? "--ranker takes no --history (the "
+                                           "features file excluded it)"
+                          : !test_path  ? "a test log is required"
+                                        : NULL;
+
+        if (bad) {
+            cli_error(CLI_USAGE, "%s", bad);
+            cli_usage(stderr, "rec eval");
+            return CLI_USAGE;
+        }
+        if (cli_read_log(test_path, min_rating, &test) != CLI_OK)
+            return CLI_FAIL;
+        status = cli_rec_eval_ranker(ranker, features, test, metrics,
+                                     per_user, n_threads);
+        gbr_interactions_free(test);
+        return status;
+    }
+    if (per_user)
+        return cli_error(CLI_USAGE, "--per-user needs --ranker");
     if (!model_path || !test_path) {
         cli_error(CLI_USAGE, "%s", !model_path ? "--model=file is required"
                                                : "a test log is required");
@@ -380,7 +410,7 @@ rec_eval(int argc, char **argv)
         (history_path &&
          cli_read_log(history_path, min_rating, &history) != CLI_OK))
         goto done;
-    if (gbr_rec_evaluate(m, test, history, metrics, values, MAX_REC_METRICS,
+    if (gbr_rec_evaluate(m, test, history, metrics, values, GBR_REC_EVAL_MAX,
                          &n_values, &n_users, n_threads, &err) != GBR_OK) {
         cli_error(err.code == GBR_EPARAM ? CLI_USAGE : CLI_FAIL, "%s",
                   err.msg);
@@ -443,7 +473,8 @@ parse_fractions(const char *v, double *f, size_t *n)
 /* Write the events of window k in the input's form: its separator and
  * number of fields. */
 static void
-write_window(FILE *fp, const gbr_interactions *ix, const int *window, int k)
+write_window(FILE *fp, const gbr_interactions *ix, const int *window, int lo,
+             int hi)
 {
     const char *sep = gbr_interactions_separator(ix);
     const size_t nf = gbr_interactions_n_fields(ix);
@@ -454,7 +485,7 @@ write_window(FILE *fp, const gbr_interactions *ix, const int *window, int k)
 
     for (size_t u = 0; u < gbr_interactions_n_users(ix); u++)
         for (size_t e = ptr[u]; e < ptr[u + 1]; e++) {
-            if (window[e] != k)
+            if (window[e] < lo || window[e] > hi)
                 continue;
             fprintf(fp, "%s%s%s", gbr_interactions_user_id(ix, u), sep,
                     gbr_interactions_item_id(ix, items[e]));
@@ -475,8 +506,8 @@ rec_split(int argc, char **argv)
     uint64_t seed = 0;
     int scheme = GBR_SPLIT_TEMPORAL, status, *window = NULL;
     gbr_interactions *ix = NULL;
-    struct cli_out out[MAX_PARTS];
-    size_t n_open = 0;
+    struct cli_out out[2 * MAX_PARTS];
+    size_t n_open = 0, n_files = 0;
     gbr_error err;
 
     memset(out, 0, sizeof out);
@@ -554,26 +585,34 @@ rec_split(int argc, char **argv)
                            "%s", err.msg);
         goto done;
     }
-    for (size_t k = 0; k < n_fractions; k++) {
-        size_t len = strlen(prefix) + 8;
+    /* The parts, then the unions of the first ones: PREFIX.1-2 is the
+     * history that follows PREFIX.2, and so on. */
+    n_files = n_fractions + (n_fractions > 2 ? n_fractions - 2 : 0);
+    for (size_t f = 0; f < n_files; f++) {
+        const int part = f < n_fractions;
+        const size_t hi = part ? f : f - n_fractions + 1;
+        size_t len = strlen(prefix) + 16;
         char *path = malloc(len);
 
         if (!path) {
             cli_error(CLI_FAIL, "out of memory");
             goto done;
         }
-        snprintf(path, len, "%s.%zu", prefix, k + 1);
-        if (cli_out_open(&out[k], path) != CLI_OK) {
+        if (part)
+            snprintf(path, len, "%s.%zu", prefix, f + 1);
+        else
+            snprintf(path, len, "%s.1-%zu", prefix, hi + 1);
+        if (cli_out_open(&out[f], path) != CLI_OK) {
             free(path);
             goto done;
         }
         free(path);
-        n_open = k + 1;
-        write_window(out[k].fp, ix, window, (int)k);
+        n_open = f + 1;
+        write_window(out[f].fp, ix, window, part ? (int)f : 0, (int)hi);
     }
     status = CLI_OK;
-    for (size_t k = 0; k < n_fractions; k++)
-        if (cli_out_commit(&out[k]) != CLI_OK)
+    for (size_t f = 0; f < n_files; f++)
+        if (cli_out_commit(&out[f]) != CLI_OK)
             status = CLI_FAIL;
 done:
     for (size_t k = 0; k < n_open; k++)
@@ -595,13 +634,14 @@ cmd_rec(int argc, char **argv)
         { "recommend", rec_recommend },
         { "eval", rec_eval },
         { "split", rec_split },
+        { "blend", cli_rec_blend },
     };
 
     if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "--help") == 0) {
         cli_usage(argc < 2 ? stderr : stdout, "rec");
         return argc < 2 ? cli_error(CLI_USAGE, "rec needs a subcommand: fit, "
-                                    "recommend, eval or split")
+                                    "recommend, eval, split or blend")
                         : CLI_OK;
     }
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)

@@ -13,6 +13,7 @@
 #include "common/rng.h"
 #include "common/util.h"
 #include "rec/interactions.h"
+#include "rec/metrics.h"
 #include "rec/rec_params.h"
 
 /* The one table of recommenders, by enum gbr_rec_kind. */
@@ -188,136 +189,6 @@ const void *
 gbr_rec_state(const gbr_rec *m)
 {
     return m->state;
-}
-
-/* ---- Metrics ------------------------------------------------------------- */
-
-enum metric_kind { M_NDCG, M_RECALL, M_RECALL_N, M_PRECISION, M_MAP, M_MRR,
-                   M_HR };
-
-static const char *const metric_names[] = {
-    "ndcg", "recall", "recall-n", "precision", "map", "mrr", "hr"
-};
-
-#define MAX_METRICS 32
-
-typedef struct metric {
-    int kind;
-    size_t k;
-    char name[48];
-} metric;
-
-/* Parse "ndcg@10,recall@20" into ms; GBR_EPARAM naming the bad entry. */
-static int
-parse_metrics(const char *list, metric *ms, size_t max, size_t *n,
-              gbr_error *err)
-{
-    const char *s = list;
-
-    *n = 0;
-    while (*s) {
-        const char *end = strchr(s, ',');
-        size_t len = end ? (size_t)(end - s) : strlen(s);
-        char tok[48];
-        char *at, *stop;
-        long k;
-        size_t kind;
-
-        if (len == 0 || len >= sizeof tok)
-            return gbr_fail(err, GBR_EPARAM, "bad metric list \"%.60s\"",
-                            list);
-        memcpy(tok, s, len);
-        tok[len] = '\0';
-        at = strchr(tok, '@');
-        if (!at)
-            return gbr_fail(err, GBR_EPARAM, "metric \"%s\" needs a cut-off, "
-                            "as in ndcg@10", tok);
-        *at = '\0';
-        for (kind = 0; kind < sizeof metric_names / sizeof *metric_names;
-             kind++)
-            if (strcmp(tok, metric_names[kind]) == 0)
-                break;
-        errno = 0;
-        k = strtol(at + 1, &stop, 10);
-        *at = '@';
-        if (kind == sizeof metric_names / sizeof *metric_names)
-            return gbr_fail(err, GBR_EPARAM, "unknown metric \"%s\" (known: "
-                            "ndcg, recall, recall-n, precision, map, mrr, "
-                            "hr, each @k)", tok);
-        if (stop == at + 1 || *stop != '\0' || errno != 0 || k < 1 ||
-            k > 100000)
-            return gbr_fail(err, GBR_EPARAM, "metric \"%s\": the cut-off must "
-                            "be an integer in [1, 100000]", tok);
-        if (*n == max)
-            return gbr_fail(err, GBR_EPARAM, "more than %zu metrics", max);
-        ms[*n].kind = (int)kind;
-        ms[*n].k = (size_t)k;
-        snprintf(ms[*n].name, sizeof ms[*n].name, "%s", tok);
-        (*n)++;
-        s += len;
-        if (*s == ',')
-            s++;
-    }
-    if (*n == 0)
-        return gbr_fail(err, GBR_EPARAM, "no metric given");
-    return GBR_OK;
-}
-
-/* The metrics of one user from the hits of its ranking: hit[r] says
- * whether the item at rank r (0-based, r < depth) is a test item;
- * n_test counts every test item, scorable or not. */
-static void
-user_metrics(const metric *ms, size_t n_ms, const unsigned char *hit,
-             size_t depth, size_t n_test, double *out)
-{
-    for (size_t j = 0; j < n_ms; j++) {
-        const size_t k = ms[j].k < depth ? ms[j].k : depth;
-        double v = 0, ideal = 0;
-        size_t hits = 0;
-
-        switch (ms[j].kind) {
-        case M_NDCG:
-            for (size_t r = 0; r < k; r++)
-                if (hit[r])
-                    v += 1.0 / log2((double)r + 2.0);
-            for (size_t r = 0; r < ms[j].k && r < n_test; r++)
-                ideal += 1.0 / log2((double)r + 2.0);
-            v = ideal > 0 ? v / ideal : 0;
-            break;
-        case M_RECALL:
-        case M_RECALL_N:
-        case M_PRECISION:
-        case M_HR:
-            for (size_t r = 0; r < k; r++)
-                hits += hit[r];
-            if (ms[j].kind == M_RECALL)
-                v = (double)hits /
-                    (double)(ms[j].k < n_test ? ms[j].k : n_test);
-            else if (ms[j].kind == M_RECALL_N)
-                v = (double)hits / (double)n_test;
-            else if (ms[j].kind == M_PRECISION)
-                v = (double)hits / (double)ms[j].k;
-            else
-                v = hits > 0;
-            break;
-        case M_MAP:
-            for (size_t r = 0; r < k; r++)
-                if (hit[r]) {
-                    hits++;
-                    v += (double)hits / (double)(r + 1);
-                }
-            v /= (double)(ms[j].k < n_test ? ms[j].k : n_test);
-            break;
-        case M_MRR:
-            for (size_t r = 0; r < k; r++)
-                if (hit[r]) {
-                    v = 1.0 / (double)(r + 1);
-                    break;
-                }
-            break;
-        }
-        out[j] = v;
-    }
 }
 
 /* ---- Scoring rows: users with histories and, for evaluation, tests ---- */
@@ -570,7 +441,7 @@ score_rows(const gbr_rec_ops *ops, const void *state,
 typedef struct eval_job {
     const rows *r;
     size_t n_items;
-    const metric *ms;
+    const gbr_rec_metric *ms;
     size_t n_ms, depth;
     double *vals;               /* SCORE_BATCH x n_ms */
     unsigned char *hits;        /* nt x depth */
@@ -609,7 +480,8 @@ eval_batch(size_t b0, size_t nb, const float *scores, rank_scratch *scr,
             hit[k] = k < got && s->mark[s->cand[k].i] == 2;
         for (size_t t = 0; t < n_test; t++)
             s->mark[test[t]] = 0;
-        user_metrics(job->ms, job->n_ms, hit, job->depth, r->n_test[row],
+        gbr_rec_user_metrics(job->ms, job->n_ms, hit, job->depth,
+                             r->n_test[row],
                      job->vals + (size_t)j * job->n_ms);
     }
     for (size_t j = 0; j < nb; j++) {
@@ -625,7 +497,7 @@ eval_batch(size_t b0, size_t nb, const float *scores, rank_scratch *scr,
 /* The mean metrics over the rows with a test item. */
 static int
 eval_rows(const gbr_rec_ops *ops, const void *state,
-          const gbr_rec_csr *train, const rows *r, const metric *ms,
+          const gbr_rec_csr *train, const rows *r, const gbr_rec_metric *ms,
           size_t n_ms, int n_threads, double *means, size_t *n_eval,
           gbr_error *err)
 {
@@ -637,9 +509,7 @@ eval_rows(const gbr_rec_ops *ops, const void *state,
     job.n_items = train->n_cols;
     job.ms = ms;
     job.n_ms = n_ms;
-    for (size_t k = 0; k < n_ms; k++)
-        if (ms[k].k > job.depth)
-            job.depth = ms[k].k;
+    job.depth = gbr_rec_metrics_depth(ms, n_ms);
     job.vals = gbr_reallocarray(NULL, SCORE_BATCH * n_ms, sizeof *job.vals);
     job.hits = gbr_reallocarray(NULL, (size_t)nt * job.depth, 1);
     job.sums = gbr_calloc(n_ms, sizeof *job.sums);
@@ -666,10 +536,11 @@ gbr_rec_evaluate(const gbr_rec *m, const gbr_interactions *test,
                  double *values, size_t max_values, size_t *n_values,
                  size_t *n_users, int n_threads, gbr_error *err)
 {
-    metric ms[MAX_METRICS];
+    gbr_rec_metric ms[GBR_REC_MAX_METRICS];
     size_t n_ms;
     rows r;
-    int rc = parse_metrics(metrics, ms, MAX_METRICS, &n_ms, err);
+    int rc = gbr_rec_metrics_parse(metrics, ms, GBR_REC_MAX_METRICS, &n_ms,
+                                   err);
 
     if (rc != GBR_OK)
         return rc;
@@ -794,7 +665,7 @@ struct gbr_rec_fit_ctx {
     const gbr_rec *m;           /* ids and training matrix; state not yet */
     const gbr_rec_params *p;
     rows valid;                 /* n 0: no validation */
-    metric ms[MAX_METRICS];
+    gbr_rec_metric ms[GBR_REC_MAX_METRICS];
     size_t n_ms;
     double best;
     size_t best_epoch, n_epochs_seen;
@@ -805,8 +676,8 @@ gbr_rec_epoch_end(gbr_rec_fit_ctx *ctx, const void *state, size_t epoch,
                   double loss, double seconds)
 {
     const gbr_rec_params *p = ctx->p;
-    double vals[MAX_METRICS];
-    const char *names[MAX_METRICS];
+    double vals[GBR_REC_MAX_METRICS];
+    const char *names[GBR_REC_MAX_METRICS];
     char line[400];
     size_t n_eval = 0, len;
     int verdict = GBR_REC_GO_ON;
@@ -864,8 +735,9 @@ gbr_rec_fit(const gbr_interactions *train, const gbr_rec_params *params,
     if (params->model < 0 || (size_t)params->model >= N_KINDS)
         return gbr_fail(err, GBR_EPARAM, "unknown model %d", params->model);
     memset(&ctx, 0, sizeof ctx);
-    if ((rc = parse_metrics(params->metric, ctx.ms, MAX_METRICS, &ctx.n_ms,
-                            err)) != GBR_OK)
+    if ((rc = gbr_rec_metrics_parse(params->metric, ctx.ms,
+                                    GBR_REC_MAX_METRICS, &ctx.n_ms, err)) !=
+        GBR_OK)
         return rc;
     if (train->items.n > UINT32_MAX)
         return gbr_fail(err, GBR_EPARAM, "more than %u items",

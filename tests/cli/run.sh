@@ -268,7 +268,8 @@ end "gbrank --version"
 begin
 g --help
 need "exit status 0" status_is 0
-for c in fit predict eval plot "rec fit" "rec recommend" "rec eval" "rec split"; do
+for c in fit predict eval plot "rec fit" "rec recommend" "rec eval" "rec split" \
+    "rec blend" features; do
     need "usage shows gbrank $c" grep -q "gbrank $c " "$tmp/out"
 done
 end "gbrank --help prints the usage of every command"
@@ -395,7 +396,7 @@ if command -v mandoc >/dev/null 2>&1; then
     "$gbrank" --help >"$tmp/usage" 2>/dev/null
     begin
     set -f
-    for w in $(sed -n -E 's/^(usage:)? *gbrank (fit|predict|eval|plot|rec fit|rec recommend|rec eval|rec split|features) //p' \
+    for w in $(sed -n -E 's/^(usage:)? *gbrank (fit|predict|eval|plot|rec fit|rec recommend|rec eval|rec split|rec blend|features) //p' \
             "$tmp/usage"); do
         need "SYNOPSIS has \"$w\"" grep -q -F -e "$w" "$tmp/synopsis"
     done
@@ -921,6 +922,9 @@ g rec split --min-rating=4 --fractions=0.6,0.2,0.2 --scheme=random \
     --seed=3 -o "$tmp/rr" "$rlog"
 need "three fractions, random: exit 0 and three files" \
     test "$rc" -eq 0 -a -s "$tmp/rr.1" -a -s "$tmp/rr.2" -a -s "$tmp/rr.3"
+need "and the history of the third, prefix.1-2, the first two together" \
+    test "$(cat "$tmp/rr.1" "$tmp/rr.2" | sort)" = "$(sort "$tmp/rr.1-2")"
+need "no union for two parts" test ! -e "$tmp/rs.1-2"
 end "rec split writes the windows in the log's form"
 
 for model in pop item-knn ease bpr-mf multi-vae multi-dae; do
@@ -1109,6 +1113,93 @@ g features --models="$tmp/pop.1" --history="$tmp/rs.1" --candidates=0 \
 need "candidates 0: exit 2" status_is 2
 need "and nothing written" test ! -e "$tmp/fbad"
 end "features: bad inputs exit 1 with file:line, usage errors 2"
+
+# rec eval --ranker and rec blend: the candidates of feat.1 ranked by a
+# gbrank model and by a blend, against rs.2.
+begin
+g rec eval --ranker="$tmp/feat.ranker" --features="$tmp/feat.1" \
+    --threads=1 "$tmp/rs.2"
+need "rec eval --ranker: exit 0" status_is 0
+need "prints ndcg@10 and recall@20 in [0, 1]" \
+    awk -F "$tab" '$2 < 0 || $2 > 1 { bad = 1 } END { exit bad || NR != 2 }' \
+    "$tmp/out"
+cp "$tmp/out" "$tmp/rank.1"
+g rec eval --ranker="$tmp/feat.ranker" --features="$tmp/feat.1" \
+    --threads=2 --per-user="$tmp/per-user" "$tmp/rs.2"
+need "the same figures for 1 and 2 threads" cmp -s "$tmp/out" "$tmp/rank.1"
+need "--per-user: a header, then a line a user whose means are the figures" \
+    awk -F "$tab" 'NR == 1 { if ($0 != "user" FS "ndcg@10" FS "recall@20")
+            bad = 1; next }
+        FILENAME == ARGV[1] { n++; a += $2; b += $3; next }
+        FNR == 1 { x = $2 } FNR == 2 { y = $2 }
+        END { d1 = a / n - x; d2 = b / n - y
+              exit bad || n < 10 || d1 > 1e-5 || d1 < -1e-5 ||
+                  d2 > 1e-5 || d2 < -1e-5 }' "$tmp/per-user" "$tmp/out"
+g rec blend --features="$tmp/feat.1" --threads=1 -o "$tmp/blend.1" \
+    "$tmp/rs.2"
+need "rec blend: exit 0" status_is 0
+g rec blend --features="$tmp/feat.1" --threads=2 -o "$tmp/blend.2" \
+    "$tmp/rs.2"
+need "the same blend for 1 and 2 threads" cmp -s "$tmp/blend.1" "$tmp/blend.2"
+need "the blend: its header, a comment, a weight a model's zscore" \
+    awk -F "$tab" 'NR == 1 { bad = $0 != "gbrank blend 1"; next }
+        /^#/ { next } $1 !~ /^m[1-5]\.[a-z-]+\.zscore$/ { bad = 1 } { n++ }
+        END { exit bad || n != 5 }' "$tmp/blend.1"
+g rec eval --ranker="$tmp/blend.1" --features="$tmp/feat.1" "$tmp/rs.2"
+need "rec eval --ranker=BLEND: exit 0" status_is 0
+need "it reaches the ndcg@10 the blend was tuned to" \
+    test "$(sed -n 's/^ndcg@10\t//p' "$tmp/out")" = \
+    "$(sed -n 's/^# .*: //p' "$tmp/blend.1")"
+# EASE's own score as a blend: the figures of rec eval --model, as every
+# model's top 50 is among the candidates.
+printf 'gbrank blend 1\nm3.ease.score\t1\n' >"$tmp/ease.blend"
+g rec eval --ranker="$tmp/ease.blend" --features="$tmp/feat.1" "$tmp/rs.2"
+cp "$tmp/out" "$tmp/ease.by-blend"
+g rec eval --model="$tmp/ease.1" "$tmp/rs.2"
+need "a model's score as the ranker gives the model's own figures" \
+    cmp -s "$tmp/out" "$tmp/ease.by-blend"
+end "rec eval --ranker and rec blend, the same for 1 and 2 threads"
+
+begin
+g rec eval --ranker="$tmp/feat.ranker" "$tmp/rs.2"
+need "--ranker without --features: exit 2" status_is 2
+g rec eval --model="$tmp/ease.1" --per-user="$tmp/pu" "$tmp/rs.2"
+need "--per-user without --ranker: exit 2" status_is 2
+g rec eval --ranker="$tmp/feat.ranker" --features="$tmp/nothere" "$tmp/rs.2"
+need "features without .pairs: exit 1, naming it" \
+    test "$rc" -eq 1 -a -n "$(grep -F "nothere.pairs" "$tmp/err")"
+head -n 5 "$tmp/feat.1" >"$tmp/short"
+cp "$tmp/feat.1.pairs" "$tmp/short.pairs"
+cp "$tmp/feat.1.names" "$tmp/short.names"
+g rec eval --ranker="$tmp/feat.ranker" --features="$tmp/short" "$tmp/rs.2"
+need "rows and pairs that differ in number: exit 1" \
+    test "$rc" -eq 1 -a -n "$(grep -F "rows, but" "$tmp/err")"
+cp "$tmp/feat.1" "$tmp/short"
+{ head -n 3 "$tmp/feat.1.pairs"; printf '1 u1 i1\n'; } >"$tmp/short.pairs"
+g rec eval --ranker="$tmp/blend.1" --features="$tmp/short" "$tmp/rs.2"
+need "a malformed pairs line: exit 1 with file:line" \
+    test "$rc" -eq 1 -a -n "$(grep -F "short.pairs:4:" "$tmp/err")"
+{ head -n 1 "$tmp/feat.1.pairs"; head -n 1 "$tmp/feat.1.pairs"; } \
+    >"$tmp/short.pairs"
+head -n 2 "$tmp/feat.1" >"$tmp/short"
+g rec eval --ranker="$tmp/blend.1" --features="$tmp/short" "$tmp/rs.2"
+need "a pair listed twice: exit 1" \
+    test "$rc" -eq 1 -a -n "$(grep -F "both user" "$tmp/err")"
+printf 'gbrank blend 1\nm3.ease.score\tx\n' >"$tmp/bad.blend"
+g rec eval --ranker="$tmp/bad.blend" --features="$tmp/feat.1" "$tmp/rs.2"
+need "a blend weight that is no number: exit 1 with file:line" \
+    test "$rc" -eq 1 -a -n "$(grep -F "bad.blend:2:" "$tmp/err")"
+printf 'gbrank blend 1\nm9.none\t1\n' >"$tmp/bad.blend"
+g rec eval --ranker="$tmp/bad.blend" --features="$tmp/feat.1" "$tmp/rs.2"
+need "a blend feature not in OUT.names: exit 1, naming it" \
+    test "$rc" -eq 1 -a -n "$(grep -F "m9.none" "$tmp/err")"
+g rec blend --features="$tmp/feat.1" --columns=.nothing -o "$tmp/b3" \
+    "$tmp/rs.2"
+need "rec blend with no column: exit 2, nothing written" \
+    test "$rc" -eq 2 -a ! -e "$tmp/b3"
+g rec blend --features="$tmp/feat.1" "$tmp/rs.2"
+need "rec blend without -o: exit 2" status_is 2
+end "rec eval --ranker and rec blend: bad inputs exit 1, usage errors 2"
 
 # ---------------------------------------------------------------------
 # The default data set: determinism where the work is parallel, and the
