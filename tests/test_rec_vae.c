@@ -497,6 +497,291 @@ test_rec_dae_net_grad(void **state)
     net_check(0);
 }
 
+/* ---- The blocked batch against a plain one ------------------------------ */
+
+/* Enough rows for three row blocks of GBR_NN_ROWS and enough items for
+ * every chunk of W4's columns and group of W1's rows. */
+enum { BI = 40, BH = 6, BL = 3, BN = 300, BMAX = 6 };
+
+typedef struct big_case {
+    gbr_nn_net net;
+    float *par, *grad, eps[BN * BL], xval[BN * BMAX];
+    size_t ptr[BN + 1];
+    uint32_t idx[BN * BMAX];
+    gbr_nn_batch b;
+    gbr_nn_work w;
+} big_case;
+
+/* Rows of 1 to BMAX distinct ascending items (item BI - 1 in none), at
+ * 1 / sqrt(length), random parameters and draws of eps. */
+static void
+big_case_init(big_case *c, int variational)
+{
+    tu_rng rng = { 29 };
+
+    memset(c, 0, sizeof *c);
+    assert_int_equal(gbr_nn_net_shape(&c->net, BI, BH, BL, variational),
+                     GBR_OK);
+    c->par = calloc(c->net.n_par, sizeof *c->par);
+    c->grad = calloc(c->net.n_par, sizeof *c->grad);
+    assert_true(c->par && c->grad);
+    fill(&rng, c->par, c->net.n_par, -0.6, 0.6);
+    fill(&rng, c->eps, BN * BL, -1.5, 1.5);
+    c->ptr[0] = 0;
+    for (size_t r = 0; r < BN; r++) {
+        size_t at = c->ptr[r];
+        const size_t len = 1 + (size_t)tu_uniform(&rng, 0, BMAX - 0.001);
+        uint32_t item = (uint32_t)tu_uniform(&rng, 0, 4);
+
+        for (size_t k = 0; k < len && item < BI - 1; k++) {
+            c->idx[at++] = item;
+            item += 1 + (uint32_t)tu_uniform(&rng, 0, 8);
+        }
+        for (size_t e = c->ptr[r]; e < at; e++)
+            c->xval[e] = (float)(1 / sqrt((double)(at - c->ptr[r])));
+        c->ptr[r + 1] = at;
+    }
+    c->b.x = (gbr_nn_sparse){ BN, BI, c->ptr, c->idx, c->xval };
+    c->b.target = (gbr_nn_sparse){ BN, BI, c->ptr, c->idx, NULL };
+    c->b.eps = variational ? c->eps : NULL;
+    c->b.beta = variational ? 0.3 : 0;
+    assert_int_equal(gbr_nn_work_init(&c->w, &c->net, BN, BN * BMAX),
+                     GBR_OK);
+}
+
+static void
+big_case_free(big_case *c)
+{
+    gbr_nn_work_free(&c->w);
+    free(c->par);
+    free(c->grad);
+}
+
+/* The network's loss and gradient row by row in double, with libm's tanh
+ * and exp, as a plain transcription of the formulas of nn.h. */
+static double
+brute_grad(const big_case *c, double *g)
+{
+    const gbr_nn_net *net = &c->net;
+    const float *p = c->par;
+    const size_t e = net->enc_out;
+    const double beta = c->b.beta;
+    double loss = 0;
+
+    memset(g, 0, net->n_par * sizeof *g);
+    for (size_t r = 0; r < BN; r++) {
+        double h1[BH], a2[2 * BL], z[BL], h3[BH], lg[BI], dl[BI];
+        double dh3[BH], dz[BL], da2[2 * BL], dh1[BH], mx = -INFINITY;
+        double sum = 0, nx = (double)(c->ptr[r + 1] - c->ptr[r]), kl = 0;
+
+        for (size_t j = 0; j < BH; j++) {
+            double s = p[net->b1 + j];
+
+            for (size_t k = c->ptr[r]; k < c->ptr[r + 1]; k++)
+                s += c->xval[k] * p[net->w1 + c->idx[k] * BH + j];
+            h1[j] = tanh(s);
+        }
+        for (size_t j = 0; j < e; j++) {
+            a2[j] = p[net->b2 + j];
+            for (size_t i = 0; i < BH; i++)
+                a2[j] += h1[i] * p[net->w2 + i * e + j];
+        }
+        for (size_t j = 0; j < BL; j++)
+            z[j] = net->variational
+                       ? a2[j] + c->eps[r * BL + j] * exp(a2[BL + j] / 2)
+                       : a2[j];
+        for (size_t j = 0; j < BH; j++) {
+            double s = p[net->b3 + j];
+
+            for (size_t i = 0; i < BL; i++)
+                s += z[i] * p[net->w3 + i * BH + j];
+            h3[j] = tanh(s);
+        }
+        for (size_t j = 0; j < BI; j++) {
+            lg[j] = p[net->b4 + j];
+            for (size_t i = 0; i < BH; i++)
+                lg[j] += h3[i] * p[net->w4 + i * BI + j];
+            mx = lg[j] > mx ? lg[j] : mx;
+        }
+        for (size_t j = 0; j < BI; j++)
+            sum += exp(lg[j] - mx);
+        loss += nx * (mx + log(sum));
+        for (size_t j = 0; j < BI; j++)
+            dl[j] = nx * exp(lg[j] - mx) / sum / BN;
+        for (size_t k = c->ptr[r]; k < c->ptr[r + 1]; k++) {
+            loss -= lg[c->idx[k]];
+            dl[c->idx[k]] -= 1.0 / BN;
+        }
+        for (size_t j = 0; j < BI; j++) {
+            g[net->b4 + j] += dl[j];
+            for (size_t i = 0; i < BH; i++)
+                g[net->w4 + i * BI + j] += h3[i] * dl[j];
+        }
+        for (size_t i = 0; i < BH; i++) {
+            double s = 0;
+
+            for (size_t j = 0; j < BI; j++)
+                s += dl[j] * p[net->w4 + i * BI + j];
+            dh3[i] = s * (1 - h3[i] * h3[i]);
+            g[net->b3 + i] += dh3[i];
+            for (size_t k = 0; k < BL; k++)
+                g[net->w3 + k * BH + i] += z[k] * dh3[i];
+        }
+        for (size_t k = 0; k < BL; k++) {
+            dz[k] = 0;
+            for (size_t i = 0; i < BH; i++)
+                dz[k] += dh3[i] * p[net->w3 + k * BH + i];
+        }
+        for (size_t k = 0; k < BL; k++) {
+            da2[k] = dz[k];
+            if (net->variational) {
+                const double lv = a2[BL + k];
+
+                da2[k] += beta / BN * a2[k];
+                da2[BL + k] = dz[k] * c->eps[r * BL + k] * 0.5 *
+                                  exp(lv / 2) +
+                              beta / BN * 0.5 * (exp(lv) - 1);
+                kl += 0.5 * (-lv + exp(lv) + a2[k] * a2[k] - 1);
+            }
+        }
+        loss += beta * kl;
+        for (size_t j = 0; j < e; j++) {
+            g[net->b2 + j] += da2[j];
+            for (size_t i = 0; i < BH; i++)
+                g[net->w2 + i * e + j] += h1[i] * da2[j];
+        }
+        for (size_t i = 0; i < BH; i++) {
+            double s = 0;
+
+            for (size_t j = 0; j < e; j++)
+                s += da2[j] * p[net->w2 + i * e + j];
+            dh1[i] = s * (1 - h1[i] * h1[i]);
+            g[net->b1 + i] += dh1[i];
+            for (size_t k = c->ptr[r]; k < c->ptr[r + 1]; k++)
+                g[net->w1 + c->idx[k] * BH + i] += c->xval[k] * dh1[i];
+        }
+    }
+    return loss / BN;
+}
+
+/* The blocked batch (row blocks, then the tasks of the weight gradients)
+ * against brute_grad, for 1 and 3 threads, with the same bits for both;
+ * the rows of W1 of the items in no row (BI - 1 at least) are not
+ * written. */
+static void
+blocked_check(int variational)
+{
+    big_case c;
+    double *ref, loss, scale = 0;
+    float *g3;
+
+    big_case_init(&c, variational);
+    ref = malloc(c.net.n_par * sizeof *ref);
+    g3 = malloc(c.net.n_par * sizeof *g3);
+    assert_true(ref && g3);
+    for (size_t i = 0; i < c.net.n_par; i++)
+        c.grad[i] = g3[i] = 7.0f;
+    loss = gbr_nn_net_grad(&c.net, c.par, &c.b, c.grad, &c.w, 1);
+    assert_near(loss, brute_grad(&c, ref), 1e-4 * fabs(loss));
+    assert_true(gbr_nn_net_grad(&c.net, c.par, &c.b, g3, &c.w, 3) == loss);
+    assert_true(memcmp(c.grad, g3, c.net.n_par * sizeof *g3) == 0);
+    assert_true(c.w.tptr[BI] == c.w.tptr[BI - 1]);
+    for (size_t i = 0; i < c.net.n_par; i++)
+        scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
+    for (size_t i = 0; i < c.net.n_par; i++) {
+        const size_t item = (i - c.net.w1) / BH;
+
+        if (i < c.net.b1 && c.w.tptr[item + 1] == c.w.tptr[item]) {
+            assert_true(c.grad[i] == 7.0f);
+            continue;
+        }
+        if (!(fabs(c.grad[i] - ref[i]) <= 1e-4 * scale))
+            fail_msg("parameter %zu: gradient %.9g, brute force %.9g", i,
+                     c.grad[i], ref[i]);
+    }
+    free(ref);
+    free(g3);
+    big_case_free(&c);
+}
+
+static void
+test_rec_vae_blocked_grad(void **state)
+{
+    (void)state;
+    blocked_check(1);
+}
+
+static void
+test_rec_dae_blocked_grad(void **state)
+{
+    (void)state;
+    blocked_check(0);
+}
+
+/* gbr_nn_net_step, which updates W4 and W1 inside the backward pass,
+ * against gbr_nn_net_grad then gbr_nn_net_adam: the same parameters and
+ * moments to the bit over three updates, for 1 and 2 threads, with weight
+ * decay for the DAE. */
+static void
+step_check(int variational)
+{
+    const double l2 = variational ? 0.0 : 0.01;
+    big_case c;
+    float *st[3][3];
+    gbr_nn_adam a[3];
+
+    big_case_init(&c, variational);
+    for (int k = 0; k < 3; k++) {
+        for (int j = 0; j < 3; j++) {
+            st[k][j] = calloc(c.net.n_par, sizeof(float));
+            assert_non_null(st[k][j]);
+        }
+        memcpy(st[k][0], c.par, c.net.n_par * sizeof(float));
+        gbr_nn_adam_init(&a[k], 0.01);
+    }
+    for (int t = 0; t < 3; t++) {
+        double loss, sq = -1, sq2 = -1, want_sq;
+
+        loss = gbr_nn_net_grad(&c.net, st[0][0], &c.b, c.grad, &c.w, 1);
+        gbr_nn_adam_begin(&a[0]);
+        want_sq = gbr_nn_net_adam(&c.net, st[0][0], c.grad, st[0][1],
+                                  st[0][2], &a[0], l2, &c.w, 1);
+        gbr_nn_adam_begin(&a[1]);
+        assert_true(gbr_nn_net_step(&c.net, st[1][0], &c.b, c.grad, st[1][1],
+                                    st[1][2], &a[1], l2, &sq, &c.w,
+                                    1) == loss);
+        gbr_nn_adam_begin(&a[2]);
+        assert_true(gbr_nn_net_step(&c.net, st[2][0], &c.b, c.grad, st[2][1],
+                                    st[2][2], &a[2], l2, &sq2, &c.w,
+                                    2) == loss);
+        assert_near(sq, want_sq, 1e-9 * want_sq);
+        assert_true(sq == sq2);
+        assert_true(variational ? sq == 0 : sq > 0);
+        for (int k = 1; k < 3; k++)
+            for (int j = 0; j < 3; j++)
+                assert_true(memcmp(st[0][j], st[k][j],
+                                   c.net.n_par * sizeof(float)) == 0);
+    }
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < 3; j++)
+            free(st[k][j]);
+    big_case_free(&c);
+}
+
+static void
+test_rec_vae_step(void **state)
+{
+    (void)state;
+    step_check(1);
+}
+
+static void
+test_rec_dae_step(void **state)
+{
+    (void)state;
+    step_check(0);
+}
+
 /* ---- Adam --------------------------------------------------------------- */
 
 /* Two steps worked by hand: lr 0.01, w 0.5, gradients 0.2 then -0.1.
@@ -947,6 +1232,10 @@ main(void)
         cmocka_unit_test(test_rec_vae_kl_grad),
         cmocka_unit_test(test_rec_vae_net_grad),
         cmocka_unit_test(test_rec_dae_net_grad),
+        cmocka_unit_test(test_rec_vae_blocked_grad),
+        cmocka_unit_test(test_rec_dae_blocked_grad),
+        cmocka_unit_test(test_rec_vae_step),
+        cmocka_unit_test(test_rec_dae_step),
         cmocka_unit_test(test_rec_vae_adam_step),
         cmocka_unit_test(test_rec_vae_threads),
         cmocka_unit_test(test_rec_dae_threads),

@@ -108,6 +108,17 @@ gbr_sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
     (void)nt;
 }
 
+void
+gbr_sgemm_serial(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                 float alpha, const float *a, size_t lda, const float *b,
+                 size_t ldb, float beta, float *c, size_t ldc)
+{
+    if (m == 0 || n == 0)
+        return;
+    gemm_block(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+               ldc);
+}
+
 int
 gbr_blas_enabled(void)
 {

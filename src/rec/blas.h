@@ -24,6 +24,14 @@ void gbr_sgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                float alpha, const float *a, size_t lda, const float *b,
                size_t ldb, float beta, float *c, size_t ldc, int n_threads);
 
+/* The same product on the calling thread alone, for code that owns its
+ * parallel loop and cuts its own fixed blocks (gbr_blas_single_thread
+ * must have been called before the loop). */
+void gbr_sgemm_serial(int trans_a, int trans_b, size_t m, size_t n,
+                      size_t k, float alpha, const float *a, size_t lda,
+                      const float *b, size_t ldb, float beta, float *c,
+                      size_t ldc);
+
 /* Whether products go through CBLAS (1) or the built-in loop (0). */
 int gbr_blas_enabled(void);
 

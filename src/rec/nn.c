@@ -151,6 +151,10 @@ gbr_nn_dense_backward(size_t n, size_t in, size_t out, const float *x,
         gbr_sgemm(0, 1, n, in, out, 1.0f, dy, out, w, out, 0.0f, dx, in, nt);
 }
 
+/* Columns per sub-block of a chunk of W4's columns: the sub-block's
+ * gradient (hidden x OUT_SUB) stays in the cache until Adam reads it. */
+#define OUT_SUB 256
+
 HOT void
 gbr_nn_sparse_forward(const gbr_nn_sparse *x, size_t out, const float *w,
                       const float *b, float *y, int n_threads)
@@ -647,6 +651,7 @@ gbr_nn_work_free(gbr_nn_work *w)
     gbr_free(w->loss);
     gbr_free(w->kl);
     gbr_free(w->sq);
+    gbr_free(w->d_h1);
     memset(w, 0, sizeof *w);
 }
 
@@ -682,70 +687,14 @@ gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
     w->loss = gbr_reallocarray(NULL, n, sizeof(double));
     w->kl = gbr_reallocarray(NULL, n, sizeof(double));
     w->sq = gbr_reallocarray(NULL, n_sq, sizeof(double));
+    w->d_h1 = gbr_reallocarray(NULL, n * net->hidden, sizeof(float));
     if (!w->h1 || !w->a2 || !w->z || !w->h3 || !w->logits || !w->d_h ||
         !w->d_a2 || !w->d_z || !w->tptr || !w->trow || !w->tval ||
-        !w->loss || !w->kl || !w->sq) {
+        !w->loss || !w->kl || !w->sq || !w->d_h1) {
         gbr_nn_work_free(w);
         return GBR_ENOMEM;
     }
     return GBR_OK;
-}
-
-/* The forward pass keeps each layer's output (h1, a2, z, h3, the logits)
- * for the backward pass, which walks the layers back with one buffer per
- * width: d_h (hidden) serves the two tanh layers in turn. The input's
- * transpose is made last, for the sparse layer's weight gradient. */
-double
-gbr_nn_net_grad(const gbr_nn_net *net, const float *par,
-                const gbr_nn_batch *b, float *grad, gbr_nn_work *w, int nt)
-{
-    const size_t n = b->x.n_rows, h = net->hidden, l = net->latent;
-    const size_t e = net->enc_out, ni = net->n_items;
-    const float *z = net->variational ? w->z : w->a2;
-    float *d_a2 = net->variational ? w->d_a2 : w->d_z;
-    double sum_nll = 0, sum_kl = 0;
-    gbr_nn_sparse xt;
-
-    if (n == 0)
-        return 0;
-    gbr_nn_sparse_forward(&b->x, h, par + net->w1, par + net->b1, w->h1, nt);
-    gbr_nn_tanh_forward(n * h, w->h1, w->h1, nt);
-    gbr_nn_dense_forward(n, h, e, w->h1, par + net->w2, par + net->b2, w->a2,
-                         nt);
-    if (net->variational)
-        gbr_nn_reparam_forward(n, l, w->a2, b->eps, w->z, nt);
-    gbr_nn_dense_forward(n, l, h, z, par + net->w3, par + net->b3, w->h3, nt);
-    gbr_nn_tanh_forward(n * h, w->h3, w->h3, nt);
-    gbr_nn_dense_forward(n, h, ni, w->h3, par + net->w4, par + net->b4,
-                         w->logits, nt);
-    gbr_nn_multinomial(&b->target, w->logits, 1.0 / (double)n, w->loss, nt);
-
-    gbr_nn_dense_backward(n, h, ni, w->h3, par + net->w4, w->logits,
-                          grad + net->w4, grad + net->b4, w->d_h, nt);
-    gbr_nn_tanh_backward(n * h, w->h3, w->d_h, w->d_h, nt);
-    gbr_nn_dense_backward(n, l, h, z, par + net->w3, w->d_h, grad + net->w3,
-                          grad + net->b3, w->d_z, nt);
-    if (net->variational) {
-        gbr_nn_reparam_backward(n, l, w->a2, b->eps, w->d_z, w->d_a2, nt);
-        gbr_nn_kl(n, l, w->a2, b->beta / (double)n, w->d_a2, w->kl, nt);
-    }
-    gbr_nn_dense_backward(n, h, e, w->h1, par + net->w2, d_a2,
-                          grad + net->w2, grad + net->b2, w->d_h, nt);
-    gbr_nn_tanh_backward(n * h, w->h1, w->d_h, w->d_h, nt);
-    gbr_nn_sparse_transpose(&b->x, w->tptr, w->trow, w->tval);
-    xt.n_rows = ni;
-    xt.n_cols = n;
-    xt.ptr = w->tptr;
-    xt.idx = w->trow;
-    xt.val = w->tval;
-    gbr_nn_sparse_backward(&xt, h, w->d_h, grad + net->w1, grad + net->b1,
-                           nt);
-    for (size_t r = 0; r < n; r++) {
-        sum_nll += w->loss[r];
-        if (net->variational)
-            sum_kl += w->kl[r];
-    }
-    return (sum_nll + b->beta * sum_kl) / (double)n;
 }
 
 /* Adam on a rows x cols tensor, a row per task; row r's sum of squares
@@ -774,6 +723,302 @@ adam_tensor(const gbr_nn_adam *a, size_t rows, size_t cols, float *w,
     for (size_t r = 0; r < rows; r++)
         sum += sq[r];
     return sum;
+}
+
+/* Where the step's updates go (NULL for the gradient alone). */
+typedef struct net_upd {
+    const gbr_nn_adam *a;
+    float *par, *m, *v;
+    double l2, sq;
+} net_upd;
+
+/* db[c] = sum over the rows r of dy[r * d + c], in row order, on the
+ * calling thread: the order of col_sums. */
+static void
+col_sums_serial(size_t n, size_t d, const float *dy, float *db)
+{
+    memset(db, 0, d * sizeof *db);
+    for (size_t r = 0; r < n; r++) {
+        const float *row = dy + r * d;
+
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+        for (size_t c = 0; c < d; c++)
+            db[c] += row[c];
+    }
+}
+
+/* Adam on rows x cols of a tensor at off (row stride ld) from the
+ * gradient at the same place of grad, on the calling thread; the sum of
+ * the squared weights (l2 > 0). */
+static double
+adam_block(const net_upd *u, size_t off, size_t rows, size_t cols,
+           size_t ld, const float *grad, double l2)
+{
+    double sq = 0;
+
+    for (size_t r = 0; r < rows; r++) {
+        const size_t o = off + r * ld;
+
+        sq += gbr_nn_adam_update(u->a, cols, u->par + o, grad + o, u->m + o,
+                                 u->v + o, l2);
+    }
+    return sq;
+}
+
+/* Rows [r0, r1) of the batch, on the calling thread: the forward pass,
+ * the likelihood, and the backward pass down to the gradients of the
+ * layers' outputs (d_h of h3, d_z or d_a2 of the code, d_h1 of h1), all
+ * of which are row by row. */
+static void
+rows_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
+          gbr_nn_work *w, size_t r0, size_t r1)
+{
+    const size_t nr = r1 - r0, h = net->hidden, l = net->latent;
+    const size_t e = net->enc_out, ni = net->n_items, n = b->x.n_rows;
+    const int var = net->variational;
+    float *h1 = w->h1 + r0 * h, *a2 = w->a2 + r0 * e, *zr = w->z + r0 * l;
+    float *h3 = w->h3 + r0 * h, *lg = w->logits + r0 * ni;
+    float *dh3 = w->d_h + r0 * h, *dz = w->d_z + r0 * l;
+    float *da2 = var ? w->d_a2 + r0 * e : dz, *dh1 = w->d_h1 + r0 * h;
+    const float *z = var ? zr : a2;
+    const float *eps = b->eps ? b->eps + r0 * l : NULL;
+    gbr_nn_sparse xs = b->x, ts = b->target;
+
+    xs.n_rows = ts.n_rows = nr;
+    xs.ptr = b->x.ptr + r0;
+    ts.ptr = b->target.ptr + r0;
+    gbr_nn_sparse_forward(&xs, h, par + net->w1, par + net->b1, h1, 1);
+    gbr_nn_tanh_forward(nr * h, h1, h1, 1);
+    gbr_nn_dense_forward(nr, h, e, h1, par + net->w2, par + net->b2, a2, 1);
+    if (var)
+        gbr_nn_reparam_forward(nr, l, a2, eps, zr, 1);
+    gbr_nn_dense_forward(nr, l, h, z, par + net->w3, par + net->b3, h3, 1);
+    gbr_nn_tanh_forward(nr * h, h3, h3, 1);
+    gbr_nn_dense_forward(nr, h, ni, h3, par + net->w4, par + net->b4, lg, 1);
+    gbr_nn_multinomial(&ts, lg, 1.0 / (double)n, w->loss + r0, 1);
+    gbr_sgemm(0, 1, nr, h, ni, 1.0f, lg, ni, par + net->w4, ni, 0.0f, dh3,
+              h, 1);
+    gbr_nn_tanh_backward(nr * h, h3, dh3, dh3, 1);
+    gbr_sgemm(0, 1, nr, l, h, 1.0f, dh3, h, par + net->w3, h, 0.0f, dz, l,
+              1);
+    if (var) {
+        gbr_nn_reparam_backward(nr, l, a2, eps, dz, da2, 1);
+        gbr_nn_kl(nr, l, a2, b->beta / (double)n, da2, w->kl + r0, 1);
+    }
+    gbr_sgemm(0, 1, nr, h, e, 1.0f, da2, e, par + net->w2, e, 0.0f, dh1, h,
+              1);
+    gbr_nn_tanh_backward(nr * h, h1, dh1, dh1, 1);
+}
+
+/* The tasks of the weight gradients, biggest first. */
+enum { TASK_W4, TASK_W2, TASK_W3, TASK_W1, TASK_B1 };
+
+typedef struct grad_task {
+    int kind;
+    size_t lo, hi;              /* W4's columns, W1's rows */
+} grad_task;
+
+#define MAX_TASKS (GBR_NN_OUT_CHUNKS + GBR_NN_W1_GROUPS + 3)
+
+/* One task of the weight gradients of the batch (n rows) into grad, and
+ * with u, Adam's update of the same parameters right after (W4 by
+ * sub-blocks of OUT_SUB columns, W1 by rows, while their gradient is in
+ * the cache); returns the sum of the squared weights it updated. */
+static double
+grad_task_run(const gbr_nn_net *net, const gbr_nn_batch *b, float *grad,
+              gbr_nn_work *w, const gbr_nn_sparse *xt, const net_upd *u,
+              const grad_task *t)
+{
+    const size_t n = b->x.n_rows, h = net->hidden, l = net->latent;
+    const size_t e = net->enc_out, ni = net->n_items;
+    const float *z = net->variational ? w->z : w->a2;
+    const float *d_a2 = net->variational ? w->d_a2 : w->d_z;
+    const double l2 = u ? u->l2 : 0.0;
+    double sq = 0;
+
+    switch (t->kind) {
+    case TASK_W4:
+        for (size_t s0 = t->lo; s0 < t->hi; s0 += OUT_SUB) {
+            const size_t len = t->hi - s0 < OUT_SUB ? t->hi - s0 : OUT_SUB;
+            float *db = grad + net->b4 + s0;
+
+            gbr_sgemm_serial(1, 0, h, len, n, 1.0f, w->h3, h,
+                             w->logits + s0, ni, 0.0f, grad + net->w4 + s0,
+                             ni);
+            memset(db, 0, len * sizeof *db);
+            for (size_t r = 0; r < n; r++) {
+                const float *row = w->logits + r * ni + s0;
+
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+                for (size_t j = 0; j < len; j++)
+                    db[j] += row[j];
+            }
+            if (u) {
+                sq += adam_block(u, net->w4 + s0, h, len, ni, grad, l2);
+                adam_block(u, net->b4 + s0, 1, len, len, grad, 0.0);
+            }
+        }
+        break;
+    case TASK_W2:
+        gbr_sgemm_serial(1, 0, h, e, n, 1.0f, w->h1, h, d_a2, e, 0.0f,
+                         grad + net->w2, e);
+        col_sums_serial(n, e, d_a2, grad + net->b2);
+        if (u) {
+            sq = adam_block(u, net->w2, h, e, e, grad, l2);
+            adam_block(u, net->b2, 1, e, e, grad, 0.0);
+        }
+        break;
+    case TASK_W3:
+        gbr_sgemm_serial(1, 0, l, h, n, 1.0f, z, l, w->d_h, h, 0.0f,
+                         grad + net->w3, h);
+        col_sums_serial(n, h, w->d_h, grad + net->b3);
+        if (u) {
+            sq = adam_block(u, net->w3, l, h, h, grad, l2);
+            adam_block(u, net->b3, 1, h, h, grad, 0.0);
+        }
+        break;
+    case TASK_W1:
+        for (size_t i = t->lo; i < t->hi; i++) {
+            const size_t from = xt->ptr[i], to = xt->ptr[i + 1];
+            const size_t o = net->w1 + i * h;
+            float *wi = grad + o;
+
+            for (size_t k = from; k < to; k++) {
+                const float *row = w->d_h1 + (size_t)xt->idx[k] * h;
+                const float v = xt->val[k];
+
+                if (k == from) {
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+                    for (size_t c = 0; c < h; c++)
+                        wi[c] = v * row[c];
+                } else {
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+                    for (size_t c = 0; c < h; c++)
+                        wi[c] += v * row[c];
+                }
+            }
+            if (u)
+                sq += gbr_nn_adam_update(u->a, h, u->par + o,
+                                         from < to ? wi : NULL, u->m + o,
+                                         u->v + o, l2);
+        }
+        break;
+    default:
+        col_sums_serial(n, h, w->d_h1, grad + net->b1);
+        if (u)
+            adam_block(u, net->b1, 1, h, h, grad, 0.0);
+        break;
+    }
+    return sq;
+}
+
+/* One batch as one parallel region: the row blocks (rows_pass), a
+ * barrier, then the tasks of the weight gradients (grad_task_run), both
+ * shared out dynamically. The input's transpose, for W1's gradient, is
+ * made before. With u, every parameter is updated by its task; par, read
+ * through the const pointer, is then the memory u->par writes, and W4
+ * and W1, which the row blocks read, are written only after the barrier.
+ * The sums of squares of the tasks are added up in task order. */
+static double
+net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
+         float *grad, gbr_nn_work *w, net_upd *u, int n_threads)
+{
+    const size_t n = b->x.n_rows, ni = net->n_items;
+    const size_t nc = ni < GBR_NN_OUT_CHUNKS ? ni : GBR_NN_OUT_CHUNKS;
+    const size_t ng = ni < GBR_NN_W1_GROUPS ? ni : GBR_NN_W1_GROUPS;
+    const long n_blocks = (long)((n + GBR_NN_ROWS - 1) / GBR_NN_ROWS);
+    double sum_nll = 0, sum_kl = 0, sq_t[MAX_TASKS];
+    grad_task tasks[MAX_TASKS];
+    long n_tasks = 0;
+    gbr_nn_sparse xt;
+    int nt;
+
+    if (n == 0)
+        return 0;
+    for (size_t c = 0; c < nc; c++)
+        tasks[n_tasks++] = (grad_task){ TASK_W4, ni * c / nc,
+                                        ni * (c + 1) / nc };
+    tasks[n_tasks++] = (grad_task){ TASK_W2, 0, 0 };
+    tasks[n_tasks++] = (grad_task){ TASK_W3, 0, 0 };
+    for (size_t g = 0; g < ng; g++)
+        tasks[n_tasks++] = (grad_task){ TASK_W1, ni * g / ng,
+                                        ni * (g + 1) / ng };
+    tasks[n_tasks++] = (grad_task){ TASK_B1, 0, 0 };
+    gbr_nn_sparse_transpose(&b->x, w->tptr, w->trow, w->tval);
+    xt.n_rows = ni;
+    xt.n_cols = n;
+    xt.ptr = w->tptr;
+    xt.idx = w->trow;
+    xt.val = w->tval;
+    gbr_blas_single_thread();
+    nt = loop_threads(n_threads, n * net->hidden * ni);
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+    {
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (long bi = 0; bi < n_blocks; bi++) {
+            const size_t r0 = (size_t)bi * GBR_NN_ROWS;
+
+            rows_pass(net, par, b, w, r0,
+                      n - r0 < GBR_NN_ROWS ? n : r0 + GBR_NN_ROWS);
+        }
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (long k = 0; k < n_tasks; k++)
+            sq_t[k] = grad_task_run(net, b, grad, w, &xt, u, &tasks[k]);
+    }
+    if (u) {
+        u->sq = 0;
+        for (long k = 0; k < n_tasks; k++)
+            u->sq += sq_t[k];
+        if (!(u->l2 > 0))
+            u->sq = 0;
+    }
+    for (size_t r = 0; r < n; r++) {
+        sum_nll += w->loss[r];
+        if (net->variational)
+            sum_kl += w->kl[r];
+    }
+    return (sum_nll + b->beta * sum_kl) / (double)n;
+}
+
+double
+gbr_nn_net_grad(const gbr_nn_net *net, const float *par,
+                const gbr_nn_batch *b, float *grad, gbr_nn_work *w, int nt)
+{
+    return net_pass(net, par, b, grad, w, NULL, nt);
+}
+
+double
+gbr_nn_net_step(const gbr_nn_net *net, float *par, const gbr_nn_batch *b,
+                float *grad, float *m, float *v, const gbr_nn_adam *a,
+                double l2, double *sq, gbr_nn_work *w, int nt)
+{
+    net_upd u;
+    double loss;
+
+    u.a = a;
+    u.par = par;
+    u.m = m;
+    u.v = v;
+    u.l2 = l2;
+    u.sq = 0;
+    loss = net_pass(net, par, b, grad, w, &u, nt);
+    *sq = u.sq;
+    return loss;
 }
 
 double

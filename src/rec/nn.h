@@ -185,11 +185,24 @@ typedef struct gbr_nn_work {
     float *tval;
     double *loss, *kl;          /* max_rows */
     double *sq;                 /* per-row sums of squares for Adam */
+    float *d_h1;                /* max_rows x hidden */
 } gbr_nn_work;
 
 int gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
                      size_t max_nnz);
 void gbr_nn_work_free(gbr_nn_work *w);
+
+/* The batch's rows are cut into blocks of GBR_NN_ROWS (the last one
+ * shorter), each one thread's through the whole forward pass and the
+ * backward pass down to the input layer's outputs: those steps are row by
+ * row. The weight gradients, sums over the rows, are then made in fixed
+ * tasks (GBR_NN_OUT_CHUNKS chunks of W4's columns, GBR_NN_W1_GROUPS
+ * groups of W1's rows, and one task per small tensor), each one thread's.
+ * So a batch is one parallel region with one barrier in it, and its sums
+ * do not depend on the thread count. */
+#define GBR_NN_ROWS 128
+#define GBR_NN_OUT_CHUNKS 8
+#define GBR_NN_W1_GROUPS 16
 
 /* The mean loss of the batch,
  *     (1/n) sum_r (nll_r + beta kl_r)     (nll_r alone for the DAE),
@@ -209,6 +222,19 @@ double gbr_nn_net_grad(const gbr_nn_net *net, const float *par,
 double gbr_nn_net_adam(const gbr_nn_net *net, float *par, const float *grad,
                        float *m, float *v, const gbr_nn_adam *a, double l2,
                        gbr_nn_work *w, int nt);
+
+/* gbr_nn_net_grad and gbr_nn_net_adam in one (after gbr_nn_adam_begin):
+ * the same loss, gradient and updated parameters, to the bit, but each
+ * task of the weight gradients updates its parameters right after it has
+ * made their gradient, while it is in the cache, in the same parallel
+ * region. grad is scratch (the W1 rows of items without an input entry
+ * are not written).
+ * *sq is the sum of the squared weights before the update when l2 > 0,
+ * else 0 (as gbr_nn_net_adam returns it, up to the order of the sum). */
+double gbr_nn_net_step(const gbr_nn_net *net, float *par,
+                       const gbr_nn_batch *b, float *grad, float *m,
+                       float *v, const gbr_nn_adam *a, double l2,
+                       double *sq, gbr_nn_work *w, int nt);
 
 /* The logits of the rows of x for scoring (z = mu): out is x->n_rows x
  * n_items; h1 and h3 are x->n_rows x hidden, a2 x->n_rows x enc_out

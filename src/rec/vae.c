@@ -277,7 +277,7 @@ vae_fit(void **state, const gbr_rec_csr *mat, const gbr_rec_params *p,
         shuffle(w.order, nu, p->seed, ep);
         for (size_t b0 = 0; b0 < nu; b0 += batch) {
             const size_t n = nu - b0 < batch ? nu - b0 : batch;
-            double loss;
+            double loss, sq;
 
             batch_rows(mat, w.order + b0, n, keep, p->seed, t, &w);
             b.x.n_rows = b.target.n_rows = n;
@@ -291,12 +291,10 @@ vae_fit(void **state, const gbr_rec_csr *mat, const gbr_rec_params *p,
                          (steps > 0 && (double)t < steps ? (double)t / steps
                                                           : 1.0);
             }
-            loss = gbr_nn_net_grad(&s->net, s->par, &b, w.grad, &w.nn,
-                                   p->n_threads);
             gbr_nn_adam_begin(&adam);
-            loss += 0.5 * l2 * gbr_nn_net_adam(&s->net, s->par, w.grad, w.m,
-                                               w.v, &adam, l2, &w.nn,
-                                               p->n_threads);
+            loss = gbr_nn_net_step(&s->net, s->par, &b, w.grad, w.m, w.v,
+                                   &adam, l2, &sq, &w.nn, p->n_threads);
+            loss += 0.5 * l2 * sq;
             sum_loss += loss;
             t++;
         }
