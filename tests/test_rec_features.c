@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "gbrank/gbrank.h"
+#include "rec/mf.h"
+#include "rec/rec.h"
 #include "testutil.h"
 
 static gbr_interactions *
@@ -361,6 +363,77 @@ brute_rank(const float *s, size_t n, const unsigned char *seen, size_t i)
     return r;
 }
 
+/* cos(Q_a, Q_b) of bpr-mf's item factors, in double. */
+static double
+q_cos(const gbr_mf_weights *w, size_t a, size_t b)
+{
+    double ab = 0, aa = 0, bb = 0;
+
+    for (size_t f = 0; f < w->dim; f++) {
+        const double x = w->q[a * w->dim + f], y = w->q[b * w->dim + f];
+
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    return ab / sqrt(aa * bb);
+}
+
+/* bpr-mf's own features (the third model: 15 cos_mean, 16 cos_max, 17
+ * cos_recent, 18 norm) from its factors: the mean and largest cosine
+ * with the user's history items, the mean over the five latest of them
+ * (the history's events run in time order), and the length of Q_i. */
+static void
+bpr_oracle(const gbr_rec *m, const gbr_interactions *hist, const rows *r)
+{
+    const gbr_mf_weights *w = gbr_rec_state(m);
+    const size_t *ptr = gbr_interactions_user_ptr(hist);
+    const uint32_t *it = gbr_interactions_items(hist);
+    size_t checked = 0;
+
+    for (size_t row = 0; row < r->n; row++) {
+        const size_t u = r->qid[row] - 1;
+        const size_t mi = gbr_rec_item_index(m, r->item[row]);
+        const double *v = r->val + row * MAX_FEAT + 15;
+        double sum = 0, mx = -INFINITY, recent = 0, nq = 0;
+        size_t nh = 0, nr = 0;
+
+        if (mi == SIZE_MAX) {
+            for (int f = 0; f < 4; f++)
+                assert_true(isnan(v[f]));
+            continue;
+        }
+        for (size_t f = 0; f < w->dim; f++)
+            nq += (double)w->q[mi * w->dim + f] * w->q[mi * w->dim + f];
+        assert_near(v[3], sqrt(nq), 1e-9 * sqrt(nq));
+        for (size_t e = ptr[u + 1]; e > ptr[u]; e--) {
+            const size_t j = gbr_rec_item_index(
+                m, gbr_interactions_item_id(hist, it[e - 1]));
+            double c;
+
+            if (j == SIZE_MAX)
+                continue;
+            c = q_cos(w, mi, j);
+            sum += c;
+            mx = c > mx ? c : mx;
+            if (nr < 5) {
+                recent += c;
+                nr++;
+            }
+            nh++;
+        }
+        if (nh == 0) {
+            assert_true(isnan(v[0]) && isnan(v[1]) && isnan(v[2]));
+            continue;
+        }
+        assert_near(v[0], sum / (double)nh, 1e-5);
+        assert_near(v[1], mx, 1e-5);
+        assert_near(v[2], recent / (double)nr, 1e-5);
+        checked++;
+    }
+    assert_true(checked > 50);
+}
+
 static void
 test_rec_features_threads(void **state)
 {
@@ -435,6 +508,7 @@ test_rec_features_threads(void **state)
                            1e-12);
     }
     free(s);
+    bpr_oracle(m[2], hist, r1);
     rows_free(r1);
     rows_free(r2);
     for (size_t k = 0; k < 5; k++)

@@ -44,8 +44,12 @@ enum { VAE_LOG_PROB = 0, VAE_SPREAD, VAE_N };
 static const char *const vae_names[VAE_N] = {
     "log_prob", "posterior_spread"
 };
-enum { BPR_COS_MEAN = 0, BPR_COS_MAX, BPR_NORM, BPR_N };
-static const char *const bpr_names[BPR_N] = { "cos_mean", "cos_max", "norm" };
+enum { BPR_COS_MEAN = 0, BPR_COS_MAX, BPR_COS_RECENT, BPR_NORM, BPR_N };
+static const char *const bpr_names[BPR_N] = { "cos_mean", "cos_max",
+                                              "cos_recent", "norm" };
+
+/* cos_recent: the user's latest history items it averages over. */
+#define RECENT_ITEMS 5
 
 /* The features of the user and item, after every model's. */
 enum {
@@ -430,13 +434,14 @@ model_rank(const fjob *job, size_t k, size_t j, fscratch *s, size_t n_cand,
  * known candidate to the user's history items (one product of the unit
  * vectors on this thread) and its vector's norm. */
 static void
-model_extra(const fjob *job, size_t k, size_t j, fscratch *s, size_t n_cand,
-            double *vals)
+model_extra(const fjob *job, size_t k, size_t j, size_t u, fscratch *s,
+            size_t n_cand, double *vals)
 {
     const fmodel *fm = &job->fm[k];
     const size_t nf = job->n_feat, d = fm->dim;
+    const gbr_interactions *ix = job->h;
     const uint32_t *hist;
-    size_t nh, nk = 0;
+    size_t nh, nk = 0, nr = 0, recent[RECENT_ITEMS];
 
     if (fm->kind == GBR_REC_MULTI_VAE) {
         for (size_t c = 0; c < n_cand; c++)
@@ -461,6 +466,25 @@ model_extra(const fjob *job, size_t k, size_t j, fscratch *s, size_t n_cand,
     }
     if (nk == 0 || nh == 0)
         return;
+    /* The columns of the latest history items the model knows: the
+     * user's events run in time order, the columns in item order. */
+    for (size_t e = ix->user_ptr[u + 1];
+         e > ix->user_ptr[u] && nr < RECENT_ITEMS; e--) {
+        const uint32_t mi = fm->from_global[ix->items_of[e - 1]];
+        size_t lo = 0, hi = nh;
+
+        if (mi == NONE)
+            continue;
+        while (lo < hi) {
+            const size_t mid = lo + (hi - lo) / 2;
+
+            if (hist[mid] < mi)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        recent[nr++] = lo;
+    }
     gbr_sgemm(0, 1, nk, nh, d, 1.0f, s->cu, d, s->hu, d, 0.0f, s->cos, nh,
               1);
     for (size_t t = 0; t < nk; t++) {
@@ -475,6 +499,10 @@ model_extra(const fjob *job, size_t k, size_t j, fscratch *s, size_t n_cand,
         }
         v[BPR_COS_MEAN] = sum / (double)nh;
         v[BPR_COS_MAX] = mx;
+        sum = 0;
+        for (size_t r = 0; r < nr; r++)
+            sum += row[recent[r]];
+        v[BPR_COS_RECENT] = sum / (double)nr;
     }
 }
 
@@ -590,7 +618,7 @@ user_rows(const fjob *job, size_t j, size_t u, fscratch *s)
         vals[c] = NAN;
     for (size_t k = 0; k < nm; k++) {
         model_rank(job, k, j, s, n_cand, vals);
-        model_extra(job, k, j, s, n_cand, vals);
+        model_extra(job, k, j, u, s, n_cand, vals);
     }
     for (size_t e = e0; e < e1; e++)
         mean_pop += (double)job->pop[h->items_of[e]];

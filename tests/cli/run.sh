@@ -1051,18 +1051,18 @@ g features --models="$fmodels" --history="$tmp/rs.1" --labels="$tmp/rs.2" \
 need "the same rows for 1 and 2 threads" cmp -s "$tmp/feat.1" "$tmp/feat.2"
 need "the same pairs for 1 and 2 threads" \
     cmp -s "$tmp/feat.1.pairs" "$tmp/feat.2.pairs"
-need "names: index<TAB>name, 1 .. 39, the models' first" \
+need "names: index<TAB>name, 1 .. 40, the models' first" \
     awk -F "$tab" '$1 != NR || NF != 2 { bad = 1 }
         NR == 1 && $2 != "m1.pop.score" { bad = 1 }
-        NR == 39 && $2 != "pop_gap" { bad = 1 }
-        END { exit bad || NR != 39 }' "$tmp/feat.1.names"
-need "rows: label qid:q and increasing indices in 1 .. 39, qid never falls" \
+        NR == 40 && $2 != "pop_gap" { bad = 1 }
+        END { exit bad || NR != 40 }' "$tmp/feat.1.names"
+need "rows: label qid:q and increasing indices in 1 .. 40, qid never falls" \
     awk '{ if ($1 != 0 && $1 != 1) bad = 1
            if ($2 !~ /^qid:[0-9]+$/) bad = 1
            q = substr($2, 5) + 0; if (q < lastq) bad = 1; lastq = q
            last = 0
            for (f = 3; f <= NF; f++) { split($f, kv, ":")
-               if (kv[1] <= last || kv[1] > 39) bad = 1; last = kv[1] } }
+               if (kv[1] <= last || kv[1] > 40) bad = 1; last = kv[1] } }
         END { exit bad || NR == 0 }' "$tmp/feat.1"
 need "a pair per row" \
     test "$(lines_of "$tmp/feat.1")" -eq "$(lines_of "$tmp/feat.1.pairs")"
