@@ -28,10 +28,21 @@
 #   CANDIDATES  each model's top K unseen items (default 50)
 #   RANKER      the ranker's gbrank fit parameters (default below)
 #   THREADS     threads of every command (default 0: all cores)
-#   QUIET=1     no progress on stderr
+#   VERBOSE=1   gbrank's own progress on stderr too (each epoch, each
+#               round); by default only the steps are named, and a failing
+#               command's messages shown
+#   QUIET=1     nothing on stderr but errors
+#   PAIRED=1    also compare the re-ranker with every other method user by
+#               user (each model ranking the candidates by its own score,
+#               which holds its top 50: the same figures as rec eval
+#               --model, but for ties)
 #
 # stdout: one line a method, "method<TAB>ndcg@10<TAB>recall@20", then
-# "seconds<TAB>S", the whole job.
+# "seconds<TAB>S", the whole job (the paired comparisons not counted);
+# with PAIRED=1, before the seconds, lines
+# "paired<TAB>method<TAB>d_ndcg<TAB>se_ndcg<TAB>d_recall<TAB>se_recall":
+# the mean over users of the re-ranker's value less the method's, and its
+# standard error.
 set -eu
 
 [ $# -eq 2 ] || { echo "usage: $0 LOG WORKDIR" >&2; exit 2; }
@@ -43,18 +54,25 @@ seed=${SEED:-1}
 minr=${MIN_RATING:-4}
 models=${MODELS:-pop item-knn ease bpr-mf multi-vae}
 cands=${CANDIDATES:-50}
-ranker=${RANKER:---objective=lambdarank --rounds=300 --learning-rate=0.05 \
---max-depth=6 --min-child-weight=5 --lambdarank-top-k=0}
+# Stochastic boosting (rows and features drawn for each tree, shallow
+# trees, every pair of a query): the labels are few, about two a user among
+# a hundred candidates, and a ranker that chases them does worse than the
+# blend.
+ranker=${RANKER:---objective=lambdarank --lambdarank-top-k=0 --rounds=100 \
+--learning-rate=0.05 --max-depth=4 --subsample=0.7 --colsample-bytree=0.7 \
+--eval-train=no}
 threads=${THREADS:-0}
 quiet=${QUIET:-0}
+verbose=${VERBOSE:-0}
+paired=${PAIRED:-0}
 metrics=ndcg@10,recall@20
 
 say() { [ "$quiet" = 1 ] || echo "rec_pipeline: $*" >&2; }
-# Run gbrank, its progress shown unless QUIET.
+# Run gbrank, its progress shown with VERBOSE, its messages when it fails.
 run() {
-    if [ "$quiet" = 1 ]; then "$gbrank" "$@" 2>"$w/stderr" || {
-        cat "$w/stderr" >&2; return 1; }
-    else "$gbrank" "$@"; fi
+    if [ "$verbose" = 1 ]; then "$gbrank" "$@"
+    else "$gbrank" "$@" 2>"$w/stderr" || { cat "$w/stderr" >&2; return 1; }
+    fi
 }
 # The two metrics of a rec eval as "a<TAB>b".
 row() { printf '%s\t%s\t%s\n' "$1" "$(sed -n 's/^ndcg@10\t//p' "$w/eval")" \
@@ -85,7 +103,7 @@ run features --models="$(list a)" --history="$w/win.1" --labels="$w/win.2" \
     --candidates="$cands" --threads="$threads" -o "$w/feat.b"
 say "the ranker, on the B-labelled features"
 # shellcheck disable=SC2086
-run fit --proposal=global $ranker --threads="$threads" \
+run fit --proposal=global $ranker --seed="$seed" --threads="$threads" \
     -o "$w/ranker" "$w/feat.b"
 say "the blend's weights, tuned on B"
 run rec blend --features="$w/feat.b" --threads="$threads" -o "$w/blend" \
@@ -108,4 +126,32 @@ row blend
 "$gbrank" rec eval --ranker="$w/ranker" --features="$w/feat.c" \
     --metric=$metrics --threads="$threads" "$w/win.3" >"$w/eval"
 row re-ranker
-awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "seconds\t%.2f\n", b - a }'
+elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+
+if [ "$paired" = 1 ]; then
+    k=0
+    for m in $models; do
+        k=$((k + 1))
+        printf 'gbrank blend 1\nm%d.%s.score\t1\n' "$k" "$m" >"$w/own.$m"
+        "$gbrank" rec eval --ranker="$w/own.$m" --features="$w/feat.c" \
+            --metric=$metrics --per-user="$w/users.$m" --threads="$threads" \
+            "$w/win.3" >/dev/null
+    done
+    "$gbrank" rec eval --ranker="$w/blend" --features="$w/feat.c" \
+        --metric=$metrics --per-user="$w/users.blend" --threads="$threads" \
+        "$w/win.3" >/dev/null
+    "$gbrank" rec eval --ranker="$w/ranker" --features="$w/feat.c" \
+        --metric=$metrics --per-user="$w/users.re-ranker" \
+        --threads="$threads" "$w/win.3" >/dev/null
+    for m in $models blend; do
+        # The files list the same users in the same order.
+        paste "$w/users.re-ranker" "$w/users.$m" | awk -F '\t' -v m="$m" '
+            NR > 1 { n++; a = $2 - $5; b = $3 - $6
+                     sa += a; qa += a * a; sb += b; qb += b * b }
+            END { ma = sa / n; mb = sb / n
+                  printf "paired\t%s\t%.6f\t%.6f\t%.6f\t%.6f\n", m, ma,
+                      sqrt((qa / n - ma * ma) / (n - 1)), mb,
+                      sqrt((qb / n - mb * mb) / (n - 1)) }'
+    done
+fi
+printf 'seconds\t%.2f\n' "$elapsed"
