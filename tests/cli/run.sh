@@ -1201,6 +1201,32 @@ g rec blend --features="$tmp/feat.1" "$tmp/rs.2"
 need "rec blend without -o: exit 2" status_is 2
 end "rec eval --ranker and rec blend: bad inputs exit 1, usage errors 2"
 
+# The recipe, datasets/rec_pipeline.sh, with three quick models.
+begin
+QUIET=1 PAIRED=1 MODELS="pop item-knn ease" GBRANK="$gbrank" THREADS=2 \
+    sh "$src/datasets/rec_pipeline.sh" "$rlog" "$tmp/pipe" >"$tmp/out" \
+    2>"$tmp/err"
+rc=$?
+need "rec_pipeline.sh: exit 0" status_is 0
+need "a line a method, in [0, 1], then the paired lines and the seconds" \
+    awk -F "$tab" 'BEGIN { split("pop item-knn ease blend re-ranker", m, " ") }
+        NR <= 5 { if ($1 != m[NR] || NF != 3 || $2 < 0 || $2 > 1 ||
+            $3 < 0 || $3 > 1) bad = 1; next }
+        NR <= 9 { if ($1 != "paired" || $2 != m[NR - 5] || NF != 6) bad = 1
+                  next }
+        NR == 10 { if ($1 != "seconds") bad = 1; next } { bad = 1 }
+        END { exit bad || NR != 10 }' "$tmp/out"
+need "its windows, models, features, ranker and blend are there" \
+    test -s "$tmp/pipe/win.1-2" -a -s "$tmp/pipe/ab.ease" -a \
+    -s "$tmp/pipe/feat.c.pairs" -a -s "$tmp/pipe/ranker" -a \
+    -s "$tmp/pipe/blend"
+ease_line=$("$gbrank" rec eval --model="$tmp/pipe/ab.ease" \
+    "$tmp/pipe/win.3" | tr '\n' "$tab" | awk -F "$tab" '{ print $2, $4 }')
+need "its ease line is rec eval --model's" \
+    test "$ease_line" = "$(awk -F "$tab" '$1 == "ease" { print $2, $3 }' \
+    "$tmp/out")"
+end "datasets/rec_pipeline.sh runs the protocol and prints every method"
+
 # ---------------------------------------------------------------------
 # The default data set: determinism where the work is parallel, and the
 # manual's EXAMPLES.
