@@ -15,6 +15,19 @@
 # more than one thread count, the last row of a size compares gbrank's
 # seconds per round for the first and the last.
 #
+# With LIGHTGBM naming a LightGBM command-line program (4.x), LightGBM is
+# run too (row "lightgbm", and "ratio-lgb" for gbrank/LightGBM) with the
+# same trees: lambdarank, max_depth=6 num_leaves=64 (a full depth-6 tree,
+# grown best leaf first), max_bin=256 (like gbrank's --max-bin, LightGBM's
+# counts the bin of missing values), learning rate 0.1, lambda_l2=1 and
+# min_sum_hessian_in_leaf=1 (gbrank's --lambda and --min-child-weight),
+# min_data_in_leaf=0, NDCG@10 on the test set every round. Its copies of
+# the files are made once, untimed, before the runs: without qid: (the
+# groups go to a .query file beside each, as LightGBM reads them) and
+# with every feature a row lacks written as nan, since LightGBM reads an
+# absent entry as 0 where gbrank and XGBoost read it as missing. Loading
+# those copies is timed, as the other tools' loading is.
+#
 # With TASK=higgs, the data is HIGGS-like instead (datasets/gen_higgs, 28
 # features, binary labels), the objective logistic (binary:logistic) and
 # the metric the test AUC.
@@ -23,7 +36,8 @@
 # Environment: SIZES (training rows, default "100000"), ROUNDS (20),
 # RUNS (3), THREADS (thread counts, default "2"), PROPOSAL (fixed; XGBoost
 # then uses approx for global and local, hist otherwise), QUANTIZED (0),
-# TASK (ltr or higgs), XGB (0 to leave XGBoost out), WORK (a scratch
+# TASK (ltr or higgs), XGB (0 to leave XGBoost out), LIGHTGBM (the
+# LightGBM program; empty or unset leaves LightGBM out), WORK (a scratch
 # directory).
 set -eu
 sizes=${SIZES:-100000}
@@ -34,9 +48,9 @@ quantized=${QUANTIZED:-0}
 proposal=${PROPOSAL:-fixed}
 task=${TASK:-ltr}
 if [ "$task" = higgs ]; then
-    obj=logistic xobj=binary:logistic metric=auc
+    obj=logistic xobj=binary:logistic lobj=binary metric=auc
 else
-    obj=lambdarank xobj=rank:ndcg metric=ndcg@10
+    obj=lambdarank xobj=rank:ndcg lobj=lambdarank metric=ndcg@10
 fi
 case $proposal in
 global | local) method=approx ;;
@@ -55,6 +69,15 @@ timed() {
 
 have_xgb=0
 [ "${XGB:-1}" = 0 ] || ! command -v xgboost >/dev/null 2>&1 || have_xgb=1
+lightgbm=${LIGHTGBM:-}
+have_lgb=0
+if [ -n "$lightgbm" ]; then
+    [ -x "$lightgbm" ] || {
+        echo "bench/run.sh: LIGHTGBM=$lightgbm is not a program" >&2
+        exit 1
+    }
+    have_lgb=1
+fi
 printf '%-9s %-3s %-9s %9s %9s %9s %9s\n' rows thr tool "load s" "s/round" \
     "peak MB" "$metric"
 
@@ -106,6 +129,51 @@ model_out = $work/x$1.model
 CONF
 }
 
+# a LightGBM configuration of $1 rounds
+lconf() {
+    cat >"$work/l$1.conf" <<CONF
+task = train
+objective = $lobj
+learning_rate = 0.1
+max_depth = 6
+num_leaves = 64
+max_bin = 256
+lambda_l2 = 1
+min_sum_hessian_in_leaf = 1
+min_data_in_leaf = 0
+num_threads = $threads
+num_iterations = $1
+data = $data.lgb.train
+valid = $data.lgb.test
+metric = ${metric%@*}
+eval_at = 10
+output_model = $work/l$1.model
+CONF
+}
+
+# LightGBM's copy of the libsvm file $1 in $2: without qid:, the sizes of
+# the groups (runs of one qid) in $2.query, one a line, and each feature
+# up to $3 that a row lacks written as nan. The indices of a row increase,
+# so the missing ones are the gaps between them.
+lgb_copy() {
+    awk -v nf="$3" -v q="$2.query" '
+        $2 ~ /^qid:/ {
+            if (n && $2 != prev) { print n >q; n = 0 }
+            prev = $2; n++; sub(/ qid:[^ ]*/, "")
+        }
+        {
+            out = $1; f = 1
+            for (i = 2; i <= NF; i++) {
+                k = substr($i, 1, index($i, ":") - 1) + 0
+                for (; f < k; f++) out = out " " f ":nan"
+                out = out " " $i; f = k + 1
+            }
+            for (; f <= nf; f++) out = out " " f ":nan"
+            print out
+        }
+        END { if (n) print n >q }' "$1" >"$2"
+}
+
 for n in $sizes; do
     total=$((n * 5 / 4))
     data=$work/$task$n
@@ -121,17 +189,25 @@ for n in $sizes; do
             "$gen" --rows="$total" --split=80,0,20 --seed=5 "$data" \
                 >/dev/null
     fi
+    if [ "$have_lgb" -eq 1 ] && [ ! -s "$data.lgb.test" ]; then
+        nf=$(awk '{ k = substr($NF, 1, index($NF, ":") - 1) + 0 }
+            k > m { m = k } END { print m + 0 }' "$data.train" "$data.test")
+        lgb_copy "$data.train" "$data.lgb.train" "$nf"
+        lgb_copy "$data.test" "$data.lgb.test" "$nf"
+    fi
     first_per=
     for threads in $thread_list; do
         xconf 1 "$xobj"
         xconf "$rounds" "$xobj"
+        lconf 1
+        lconf "$rounds"
         gfit=$(gbrank_fit)
         qfit=$(gbrank_fit --quantized-grad=yes)
         : >"$work/runs"
         # The tools take turns run by run, so that a drift of the
         # machine's speed reaches both: each run's line holds gbrank's
-        # 1-round and ROUNDS fits, gbrank-q's and XGBoost's (0 when not
-        # run).
+        # 1-round and ROUNDS fits, gbrank-q's, XGBoost's and LightGBM's (0
+        # when not run).
         for _ in $(seq "$runs"); do
             # shellcheck disable=SC2086
             timed $gfit -o "$work/g1.model" --rounds=1
@@ -139,7 +215,7 @@ for n in $sizes; do
             # shellcheck disable=SC2086
             timed $gfit -o "$work/gn.model" --rounds="$rounds"
             gn=$secs gpeak=$(cut -d' ' -f2 "$work/time")
-            q1=0 qn=0 x1=0 xn=0
+            q1=0 qn=0 x1=0 xn=0 l1=0 ln=0
             if [ "$quantized" = 1 ]; then
                 # shellcheck disable=SC2086
                 timed $qfit -o "$work/q1.model" --rounds=1
@@ -155,7 +231,15 @@ for n in $sizes; do
                 xn=$secs xpeak=$(cut -d' ' -f2 "$work/time")
                 xm=$(tail -n 1 "$work/err" | sed "s/.*test-$metric://")
             fi
-            echo "$g1 $gn $q1 $qn $x1 $xn" >>"$work/runs"
+            if [ "$have_lgb" -eq 1 ]; then
+                timed "$lightgbm" config="$work/l1.conf"
+                l1=$secs
+                timed "$lightgbm" config="$work/l$rounds.conf"
+                ln=$secs lpeak=$(cut -d' ' -f2 "$work/time")
+                lm=$(sed -n "s/.*valid_1 $metric : //p" "$work/out" \
+                    "$work/err" | tail -n 1)
+            fi
+            echo "$g1 $gn $q1 $qn $x1 $xn $l1 $ln" >>"$work/runs"
         done
         # shellcheck disable=SC2046 # two numbers, split on purpose
         set -- $(medians 1 2)
@@ -174,16 +258,28 @@ for n in $sizes; do
             printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" \
                 "$threads" gbrank-q "$1" "$2" "$((qpeak / 1024))" "$qm"
         fi
-        [ "$have_xgb" -eq 1 ] || continue
+        if [ "$have_xgb" -eq 1 ]; then
+            # shellcheck disable=SC2046 # two numbers, split on purpose
+            set -- $(medians 5 6)
+            printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" \
+                "$threads" xgboost "$1" "$2" "$((xpeak / 1024))" "$xm"
+            # shellcheck disable=SC2046 # two numbers, split on purpose
+            set -- $(medians 1 2 5 6)
+            printf '%-9s %-3s %-9s %9.2f %9.2f %9.2f %+9.6f\n' "$n" \
+                "$threads" ratio "$1" "$2" \
+                "$(echo "$gpeak / $xpeak" | bc -l)" \
+                "$(echo "$gm - $xm" | bc -l)"
+        fi
+        [ "$have_lgb" -eq 1 ] || continue
         # shellcheck disable=SC2046 # two numbers, split on purpose
-        set -- $(medians 5 6)
+        set -- $(medians 7 8)
         printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" "$threads" \
-            xgboost "$1" "$2" "$((xpeak / 1024))" "$xm"
+            lightgbm "$1" "$2" "$((lpeak / 1024))" "$lm"
         # shellcheck disable=SC2046 # two numbers, split on purpose
-        set -- $(medians 1 2 5 6)
+        set -- $(medians 1 2 7 8)
         printf '%-9s %-3s %-9s %9.2f %9.2f %9.2f %+9.6f\n' "$n" "$threads" \
-            ratio "$1" "$2" "$(echo "$gpeak / $xpeak" | bc -l)" \
-            "$(echo "$gm - $xm" | bc -l)"
+            ratio-lgb "$1" "$2" "$(echo "$gpeak / $lpeak" | bc -l)" \
+            "$(echo "$gm - $lm" | bc -l)"
     done
     if [ "$have_xgb" -eq 1 ] && [ "$task" = ltr ]; then
         xconf "$rounds" rank:pairwise
