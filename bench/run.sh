@@ -58,7 +58,14 @@ global | local) method=approx ;;
 esac
 gbrank=${GBRANK:-./gbrank}
 gen=${GEN_LTR:-datasets/gen_ltr}
-work=${WORK:-$(mktemp -d)}
+# A scratch directory of our own is removed at the end (at 500,000 rows it
+# holds about 2 GB); one named by WORK is left for inspection.
+if [ -n "${WORK:-}" ]; then
+    work=$WORK
+else
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+fi
 mkdir -p "$work"
 
 # seconds of one run of "$@" into $secs; its peak KB stays in $work/time
