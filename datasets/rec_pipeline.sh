@@ -120,12 +120,15 @@ for m in $models; do
         --threads="$threads" "$w/win.3" >"$w/eval"
     row "$m"
 done
-"$gbrank" rec eval --ranker="$w/blend" --features="$w/feat.c" \
-    --metric=$metrics --threads="$threads" "$w/win.3" >"$w/eval"
-row blend
-"$gbrank" rec eval --ranker="$w/ranker" --features="$w/feat.c" \
-    --metric=$metrics --threads="$threads" "$w/win.3" >"$w/eval"
-row re-ranker
+# The row of method $1 ranked by file $2, each user's figures kept too.
+rank_row() {
+    "$gbrank" rec eval --ranker="$w/$2" --features="$w/feat.c" \
+        --metric=$metrics --per-user="$w/users.$2" --threads="$threads" \
+        "$w/win.3" >"$w/eval"
+    row "$1"
+}
+rank_row blend blend
+rank_row re-ranker ranker
 elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
 
 if [ "$paired" = 1 ]; then
@@ -137,15 +140,9 @@ if [ "$paired" = 1 ]; then
             --metric=$metrics --per-user="$w/users.$m" --threads="$threads" \
             "$w/win.3" >/dev/null
     done
-    "$gbrank" rec eval --ranker="$w/blend" --features="$w/feat.c" \
-        --metric=$metrics --per-user="$w/users.blend" --threads="$threads" \
-        "$w/win.3" >/dev/null
-    "$gbrank" rec eval --ranker="$w/ranker" --features="$w/feat.c" \
-        --metric=$metrics --per-user="$w/users.re-ranker" \
-        --threads="$threads" "$w/win.3" >/dev/null
     for m in $models blend; do
         # The files list the same users in the same order.
-        paste "$w/users.re-ranker" "$w/users.$m" | awk -F '\t' -v m="$m" '
+        paste "$w/users.ranker" "$w/users.$m" | awk -F '\t' -v m="$m" '
             NR > 1 { n++; a = $2 - $5; b = $3 - $6
                      sa += a; qa += a * a; sb += b; qb += b * b }
             END { ma = sa / n; mb = sb / n

@@ -378,6 +378,11 @@ GBR_API int gbr_rec_pairs_evaluate(const gbr_rec_pairs *p,
  * value of the grid {0, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2} that improves
  * the metric most (the first such on ties), in at most 3 passes over the
  * columns. *best receives the metric reached (best may be NULL). */
+/* The blend's score of each of n rows: score[r] = sum_c w[c] x[r * n_cols
+ * + c], a NaN value counting 0 (the sum gbr_rec_blend_tune measures). */
+GBR_API void gbr_rec_blend_score(const double *x, size_t n, size_t n_cols,
+                                 const double *w, double *score);
+
 GBR_API int gbr_rec_blend_tune(const gbr_rec_pairs *p, const double *x,
                                size_t n_cols, const char *metric,
                                int n_threads, double *w, double *best,

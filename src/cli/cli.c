@@ -124,6 +124,22 @@ cli_load(const char *path, gbr_dataset **out)
 }
 
 int
+cli_print_metrics(const char *metrics, const double *values, size_t n)
+{
+    const char *s = metrics;
+
+    for (size_t k = 0; k < n; k++) {
+        const size_t len = strcspn(s, ",");
+
+        printf("%.*s\t%.6f\n", (int)len, s, values[k]);
+        s += len + (s[len] == ',');
+    }
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return cli_error(CLI_FAIL, "standard output: %s", strerror(errno));
+    return CLI_OK;
+}
+
+int
 cli_read_csr(const char *path, gbr_csr *out)
 {
     gbr_error err;

@@ -27,6 +27,11 @@ int cmd_features(int argc, char **argv);
 /* The most metrics one rec eval prints. */
 #define GBR_REC_EVAL_MAX 32
 
+/* Print a "name<TAB>value" line to standard output for each of the first n
+ * entries of the comma list metrics, and flush it. CLI_OK or CLI_FAIL
+ * (message printed). */
+int cli_print_metrics(const char *metrics, const double *values, size_t n);
+
 /* rec eval --ranker=RANKER --features=OUT TEST: print the metrics of the
  * candidates of OUT ranked by RANKER (a gbrank model or a rec blend
  * file), against test, and each user's into the file per_user when it is

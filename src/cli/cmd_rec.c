@@ -422,21 +422,7 @@ rec_eval(int argc, char **argv)
                   test_path);
         goto done;
     }
-    {
-        const char *s = metrics;
-
-        for (size_t k = 0; k < n_values; k++) {
-            size_t len = strcspn(s, ",");
-
-            printf("%.*s\t%.6f\n", (int)len, s, values[k]);
-            s += len + (s[len] == ',');
-        }
-    }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error(CLI_FAIL, "standard output: %s", strerror(errno));
-        goto done;
-    }
-    status = CLI_OK;
+    status = cli_print_metrics(metrics, values, n_values);
 done:
     gbr_interactions_free(history);
     gbr_interactions_free(test);

@@ -369,18 +369,7 @@ blend_scores(const char *blend_path, const char *features, size_t n_rows,
         cli_error(CLI_FAIL, "out of memory");
         goto done;
     }
-    /* gbr_rec_blend_tune's sum: a missing value counts 0. */
-    for (size_t r = 0; r < n_rows; r++) {
-        double s = 0;
-
-        for (size_t k = 0; k < b.n; k++) {
-            const double v = x[r * b.n + k];
-
-            if (b.w[k] != 0 && v == v)
-                s += b.w[k] * v;
-        }
-        (*score)[r] = s;
-    }
+    gbr_rec_blend_score(x, n_rows, b.n, b.w, *score);
     status = CLI_OK;
 done:
     free(names_path);
@@ -410,23 +399,6 @@ ranker_scores(const char *ranker, const char *features, size_t n_rows,
     gbr_dataset_free(ds);
     gbr_booster_free(b);
     return status;
-}
-
-/* Print "name<TAB>value" lines for the comma list metrics. */
-static int
-print_metrics(const char *metrics, const double *values, size_t n)
-{
-    const char *s = metrics;
-
-    for (size_t k = 0; k < n; k++) {
-        size_t len = strcspn(s, ",");
-
-        printf("%.*s\t%.6f\n", (int)len, s, values[k]);
-        s += len + (s[len] == ',');
-    }
-    if (fflush(stdout) != 0 || ferror(stdout))
-        return cli_error(CLI_FAIL, "standard output: %s", strerror(errno));
-    return CLI_OK;
 }
 
 /* The candidates of features set against a test log. */
@@ -518,7 +490,7 @@ cli_rec_eval_ranker(const char *ranker, const char *features,
     if (per_user && write_per_user(per_user, rp, test, metrics, each,
                                    n_values) != CLI_OK)
         goto done;
-    status = print_metrics(metrics, values, n_values);
+    status = cli_print_metrics(metrics, values, n_values);
 done:
     free(each);
     free(score);

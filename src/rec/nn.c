@@ -210,6 +210,35 @@ gbr_nn_sparse_transpose(const gbr_nn_sparse *x, size_t *tptr,
     tptr[0] = 0;
 }
 
+/* Row i of the transposed input's weight gradient, wi[0 .. out) = sum over
+ * its entries e (ascending) of val[e] dy[idx[e]] (val NULL: 1s), the first
+ * written rather than added; a row without entries is left as it is. */
+static inline void
+sparse_row_grad(const gbr_nn_sparse *xt, size_t i, size_t out,
+                const float *dy, float *wi)
+{
+    const size_t from = xt->ptr[i], to = xt->ptr[i + 1];
+
+    for (size_t e = from; e < to; e++) {
+        const float *row = dy + (size_t)xt->idx[e] * out;
+        const float v = xt->val ? xt->val[e] : 1.0f;
+
+        if (e == from) {
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+            for (size_t c = 0; c < out; c++)
+                wi[c] = v * row[c];
+        } else {
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+            for (size_t c = 0; c < out; c++)
+                wi[c] += v * row[c];
+        }
+    }
+}
+
 /* Each column of x (row of dw) is one thread's, its entries summed by
  * ascending row: the same bits for any thread count. */
 HOT void
@@ -230,24 +259,7 @@ gbr_nn_sparse_backward(const gbr_nn_sparse *xt, size_t out, const float *dy,
 
         if (from == to)
             continue;
-        for (size_t e = from; e < to; e++) {
-            const float *row = dy + (size_t)xt->idx[e] * out;
-            const float v = xt->val ? xt->val[e] : 1.0f;
-
-            if (e == from) {
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-                for (size_t c = 0; c < out; c++)
-                    wi[c] = v * row[c];
-            } else {
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-                for (size_t c = 0; c < out; c++)
-                    wi[c] += v * row[c];
-            }
-        }
+        sparse_row_grad(xt, (size_t)i, out, dy, wi);
     }
     col_sums(xt->n_cols, out, dy, db, n_threads);
 }
@@ -887,24 +899,7 @@ grad_task_run(const gbr_nn_net *net, const gbr_nn_batch *b, float *grad,
             const size_t o = net->w1 + i * h;
             float *wi = grad + o;
 
-            for (size_t k = from; k < to; k++) {
-                const float *row = w->d_h1 + (size_t)xt->idx[k] * h;
-                const float v = xt->val[k];
-
-                if (k == from) {
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-                    for (size_t c = 0; c < h; c++)
-                        wi[c] = v * row[c];
-                } else {
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-                    for (size_t c = 0; c < h; c++)
-                        wi[c] += v * row[c];
-                }
-            }
+            sparse_row_grad(xt, i, h, w->d_h1, wi);
             if (u)
                 sq += gbr_nn_adam_update(u->a, h, u->par + o,
                                          from < to ? wi : NULL, u->m + o,

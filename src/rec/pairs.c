@@ -291,10 +291,9 @@ static const double blend_grid[] = { 0.0, 0.1, 0.2, 0.3, 0.5, 0.7,
                                      1.0, 1.5, 2.0 };
 #define BLEND_PASSES 3
 
-/* score = x w, NaN as 0. */
-static void
-blend_scores(const double *x, size_t n, size_t n_cols, const double *w,
-             double *score)
+void
+gbr_rec_blend_score(const double *x, size_t n, size_t n_cols,
+                    const double *w, double *score)
 {
     for (size_t r = 0; r < n; r++) {
         double s = 0;
@@ -332,7 +331,7 @@ gbr_rec_blend_tune(const gbr_rec_pairs *p, const double *x, size_t n_cols,
     for (size_t j = 0; j < n_cols; j++) {
         for (size_t c = 0; c < n_cols; c++)
             t[c] = c == j;
-        blend_scores(x, p->n, n_cols, t, score);
+        gbr_rec_blend_score(x, p->n, n_cols, t, score);
         eval_groups(p, score, ws.ms, 1, ws.ms[0].k, ws.nt, ws.cand, ws.hits,
                     ws.vals, &v);
         if (v > best) {
@@ -358,7 +357,7 @@ gbr_rec_blend_tune(const gbr_rec_pairs *p, const double *x, size_t n_cols,
                     any |= t[c] != 0;
                 if (!any)
                     continue;
-                blend_scores(x, p->n, n_cols, t, score);
+                gbr_rec_blend_score(x, p->n, n_cols, t, score);
                 eval_groups(p, score, ws.ms, 1, ws.ms[0].k, ws.nt, ws.cand,
                             ws.hits, ws.vals, &v);
                 if (v > best + 1e-12) {
