@@ -22,21 +22,6 @@
 #include "testutil.h"
 
 /* A log from text, through a temporary file. */
-static gbr_interactions *
-log_from(const char *text)
-{
-    char path[256];
-    gbr_interactions *ix = NULL;
-    gbr_error err;
-
-    tu_temp_path(path, sizeof path);
-    tu_write_file(path, text, strlen(text));
-    if (gbr_interactions_read(path, -INFINITY, &ix, &err) != GBR_OK)
-        fail_msg("%s", err.msg);
-    unlink(path);
-    return ix;
-}
-
 static gbr_rec *
 fit(const gbr_interactions *train, const char *model, int threads)
 {
@@ -68,7 +53,8 @@ static const char *const pop_test = "t\ti3\nt\ti5\nt\ti9\n";
 static void
 test_rec_metrics_by_hand(void **state)
 {
-    gbr_interactions *train = log_from(pop_train), *test = log_from(pop_test);
+    gbr_interactions *train = tu_log_from(pop_train);
+    gbr_interactions *test = tu_log_from(pop_test);
     gbr_rec *m = fit(train, "pop", 1);
     double v[16];
     size_t n_values, n_users;
@@ -135,7 +121,7 @@ static void
 test_rec_recommend_ties(void **state)
 {
     /* i2 and i3 tie at 2 users, i4 has 1; x has i1. */
-    gbr_interactions *train = log_from("a\ti2\na\ti3\nb\ti2\nb\ti3\n"
+    gbr_interactions *train = tu_log_from("a\ti2\na\ti3\nb\ti2\nb\ti3\n"
                                        "c\ti4\nx\ti1\n");
     gbr_rec *m = fit(train, "pop", 2);
     struct collected c = { .n = 0 };
@@ -182,7 +168,7 @@ test_rec_split_sizes(void **state)
             len += (size_t)snprintf(text + len, sizeof text - len,
                                     "u%02zu\t%zu\t1\t%zu\n", sizes[u], e + 1,
                                     sizes[u] == 10 ? 100 - e : e);
-    ix = log_from(text);
+    ix = tu_log_from(text);
 
     const size_t nu = gbr_interactions_n_users(ix);
     const size_t *ptr = gbr_interactions_user_ptr(ix);
@@ -345,7 +331,7 @@ test_rec_knn_oracle(void **state)
             if (x[u * NI + i])
                 len += (size_t)snprintf(text + len, sizeof text - len,
                                         "%zu\t%zu\n", u, i);
-    gbr_interactions *ix = log_from(text);
+    gbr_interactions *ix = tu_log_from(text);
 
     assert_int_equal(gbr_interactions_n_items(ix), NI);
     for (size_t k_max = 0; k_max <= 5; k_max += 5) {
@@ -392,7 +378,8 @@ test_rec_knn_oracle(void **state)
 static void
 test_rec_model_file(void **state)
 {
-    gbr_interactions *train = log_from(pop_train), *test = log_from(pop_test);
+    gbr_interactions *train = tu_log_from(pop_train);
+    gbr_interactions *test = tu_log_from(pop_test);
     char dir[256], path[320], path2[320];
     const char *const kinds[] = { "pop", "item-knn" };
     gbr_error err;

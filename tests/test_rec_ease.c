@@ -250,21 +250,6 @@ test_rec_ease_not_positive_definite(void **state)
 /* ---- The model ------------------------------------------------------ */
 
 /* The interactions of text (lines "user item"), through a file. */
-static gbr_interactions *
-log_from_text(const char *text)
-{
-    char path[256];
-    gbr_interactions *ix = NULL;
-    gbr_error err;
-
-    tu_temp_path(path, sizeof path);
-    tu_write_file(path, text, strlen(text));
-    if (gbr_interactions_read(path, -INFINITY, &ix, &err) != GBR_OK)
-        fail_msg("gbr_interactions_read: %s", err.msg);
-    unlink(path);
-    return ix;
-}
-
 /* A random log of n_users users with 5 to 44 distinct items each out of
  * n_items, more often the low ones. */
 static gbr_interactions *
@@ -291,7 +276,7 @@ random_log(size_t n_users, size_t n_items, uint64_t seed)
             len += (size_t)snprintf(text + len, cap - len, "%zu %zu\n", u, i);
         }
     }
-    ix = log_from_text(text);
+    ix = tu_log_from(text);
     free(text);
     free(seen);
     return ix;
@@ -341,7 +326,7 @@ score_all(const gbr_rec *m, int n_threads)
 static void
 test_rec_ease_weights(void **state)
 {
-    gbr_interactions *ix = log_from_text("a 1\na 2\na 3\nb 1\nb 4\nc 2\n"
+    gbr_interactions *ix = tu_log_from("a 1\na 2\na 3\nb 1\nb 4\nc 2\n"
                                          "c 3\nc 5\nd 5\nd 1\nd 2\ne 4\n"
                                          "f 3\nf 4\nf 5\nf 1\n");
     const double lambda = 0.75;

@@ -22,21 +22,6 @@
 #include "rec/rec.h"
 #include "testutil.h"
 
-static gbr_interactions *
-log_from(const char *text)
-{
-    char path[256];
-    gbr_interactions *ix = NULL;
-    gbr_error err;
-
-    tu_temp_path(path, sizeof path);
-    tu_write_file(path, text, strlen(text));
-    if (gbr_interactions_read(path, -INFINITY, &ix, &err) != GBR_OK)
-        fail_msg("%s", err.msg);
-    unlink(path);
-    return ix;
-}
-
 static gbr_rec *
 fit(const gbr_interactions *train, const char *model, const char *extra,
     int threads)
@@ -189,7 +174,7 @@ static void
 test_rec_features_by_hand(void **state)
 {
     char hist_text[256];
-    gbr_interactions *train = log_from(train_log), *hist, *labels;
+    gbr_interactions *train = tu_log_from(train_log), *hist, *labels;
     gbr_rec *m[2];
     rows *r = rows_new();
     gbr_error err;
@@ -205,8 +190,8 @@ test_rec_features_by_hand(void **state)
     snprintf(hist_text, sizeof hist_text,
              "1 10 1 0\n1 20 1 %d\n2 40 1 %d\n2 30 1 %d\n", 10 * DAY,
              5 * DAY, 40 * DAY);
-    hist = log_from(hist_text);
-    labels = log_from("1 40\n2 20\n2 50\n9 10\n");
+    hist = tu_log_from(hist_text);
+    labels = tu_log_from("1 40\n2 20\n2 50\n9 10\n");
     m[0] = fit(train, "pop", NULL, 1);
     m[1] = fit(train, "item-knn", NULL, 1);
     assert_int_equal(gbr_rec_features_count((const gbr_rec *const *)m, 2),
@@ -345,7 +330,7 @@ random_log(size_t n_users, size_t n_items, uint64_t seed)
                                         "u%zu\ti%zu\t1\t%zu\n", u, i,
                                         (size_t)tu_below(&g, 100) * DAY);
     text[len] = '\0';
-    ix = log_from(text);
+    ix = tu_log_from(text);
     free(text);
     return ix;
 }
@@ -523,8 +508,8 @@ test_rec_features_threads(void **state)
 static void
 test_rec_features_leak(void **state)
 {
-    gbr_interactions *train = log_from(train_log);
-    gbr_interactions *other = log_from("a 30\na 10\nb 50\nz 10\n");
+    gbr_interactions *train = tu_log_from(train_log);
+    gbr_interactions *other = tu_log_from("a 30\na 10\nb 50\nz 10\n");
     gbr_rec *m = fit(train, "pop", NULL, 1);
 
     (void)state;

@@ -21,21 +21,6 @@
 #include "gbrank/gbrank.h"
 #include "testutil.h"
 
-static gbr_interactions *
-log_from(const char *text)
-{
-    char path[256];
-    gbr_interactions *ix = NULL;
-    gbr_error err;
-
-    tu_temp_path(path, sizeof path);
-    tu_write_file(path, text, strlen(text));
-    if (gbr_interactions_read(path, -INFINITY, &ix, &err) != GBR_OK)
-        fail_msg("%s", err.msg);
-    unlink(path);
-    return ix;
-}
-
 static void
 evaluate(const gbr_rec_pairs *p, const double *score, const char *metrics,
          double *v, size_t want, int threads)
@@ -61,7 +46,7 @@ static void
 test_pairs_by_hand(void **state)
 {
     gbr_interactions *test =
-        log_from("a\tx\na\ty\na\tu\nb\tz\nc\tx\n");
+        tu_log_from("a\tx\na\ty\na\tu\nb\tz\nc\tx\n");
     const char *user[] = { "a", "a", "a", "a", "b", "b", "d" };
     const char *item[] = { "p", "x", "q", "y", "z", "w", "x" };
     double score[] = { 0.9, 0.5, 0.5, 0.1, NAN, 1.0, 5.0 };
@@ -119,7 +104,7 @@ test_pairs_by_hand(void **state)
 static void
 test_pairs_duplicate(void **state)
 {
-    gbr_interactions *test = log_from("a\tx\nb\ty\n");
+    gbr_interactions *test = tu_log_from("a\tx\nb\ty\n");
     const char *user[] = { "a", "b", "a", "a" };
     const char *item[] = { "x", "x", "y", "x" };
     gbr_rec_pairs *p = NULL;
@@ -234,7 +219,7 @@ test_pairs_oracle(void **state)
             for (int i = 0; i < N_ITEMS; i++)
                 if (test[u][i])
                     t += sprintf(t, "%s\t%s\n", uid[u], iid[i]);
-        log = log_from(text);
+        log = tu_log_from(text);
         /* Candidates: about a third of the items of most users, in a random
          * order, with coarse scores (ties) and a few NaN. */
         for (int u = 0; u < N_USERS; u++) {
@@ -279,10 +264,10 @@ test_pairs_oracle(void **state)
 static void
 test_pairs_whole_catalogue(void **state)
 {
-    gbr_interactions *train = log_from(
+    gbr_interactions *train = tu_log_from(
         "1\t1\n1\t2\n1\t3\n2\t2\n2\t3\n3\t1\n3\t4\n4\t2\n4\t5\n5\t3\n"
         "5\t5\n5\t6\n6\t1\n6\t6\n");
-    gbr_interactions *test = log_from(
+    gbr_interactions *test = tu_log_from(
         "1\t5\n2\t1\n2\t6\n3\t2\n4\t3\n4\t1\n5\t2\n6\t3\n6\t5\n");
     const char *metrics = "ndcg@3,recall@2,map@5,mrr@4";
     gbr_rec_params prm;
@@ -374,7 +359,7 @@ test_blend(void **state)
             n++;
         }
     }
-    test = log_from(text);
+    test = tu_log_from(text);
     assert_int_equal(gbr_rec_pairs_new(test, n, user, item, &p, &err),
                      GBR_OK);
     assert_int_equal(gbr_rec_blend_tune(p, x, COLS, "ndcg@5,recall@9", 1, w,

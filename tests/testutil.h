@@ -14,6 +14,7 @@
 
 #include "gbrank/dataset.h"
 #include "gbrank/error.h"
+#include "gbrank/rec.h"
 #include "common/rng.h"
 
 /* cmocka 1.1's assert_float_equal converts its arguments to float, which
@@ -162,6 +163,23 @@ tu_write_file(const char *path, const void *data, size_t size)
     assert_non_null(fp);
     assert_int_equal(fwrite(data, 1, size, fp), size);
     assert_int_equal(fclose(fp), 0);
+}
+
+/* The interaction log of text (every line kept), through a temporary
+ * file; fails the test when it cannot be read. */
+static inline gbr_interactions *
+tu_log_from(const char *text)
+{
+    char path[256];
+    gbr_interactions *ix = NULL;
+    gbr_error err;
+
+    tu_temp_path(path, sizeof path);
+    tu_write_file(path, text, strlen(text));
+    if (gbr_interactions_read(path, -INFINITY, &ix, &err) != GBR_OK)
+        fail_msg("gbr_interactions_read: %s", err.msg);
+    unlink(path);
+    return ix;
 }
 
 /* Skipped cases. A case that cannot run here (no data, no locale) calls
