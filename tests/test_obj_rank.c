@@ -112,7 +112,7 @@ rank_new(const gbr_rank_params *rp, const rdata *d, int nt)
 static gbr_rank_params
 params(int kind)
 {
-    gbr_rank_params rp = { kind, 1, 0, 0, 1.0, 0.0 };
+    gbr_rank_params rp = { .kind = kind, .exp_gain = 1, .sigma = 1.0 };
 
     return rp;
 }
@@ -138,11 +138,12 @@ oracle_order(const double *s, size_t n, size_t *order)
     }
 }
 
-/* NDCG (whole list) or AP of the labels in the given order, by the
- * definitions in metric.h; 0 when there is nothing relevant. */
+/* NDCG (whole list, the ideal DCG over the first ideal_depth positions)
+ * or AP of the labels in the given order, by the definitions in metric.h;
+ * 0 when there is nothing relevant. */
 static double
 oracle_metric(int is_map, int exp_gain, const float *y, const size_t *order,
-              size_t n)
+              size_t n, size_t ideal_depth)
 {
     double v = 0, ideal = 0, hits = 0;
     float *sorted = malloc(n * sizeof *sorted);
@@ -169,7 +170,7 @@ oracle_metric(int is_map, int exp_gain, const float *y, const size_t *order,
         }
         sorted[p] = y[i];
     }
-    for (size_t p = 0; p < n; p++)
+    for (size_t p = 0; p < n && p < ideal_depth; p++)
         ideal += (exp_gain ? exp2(sorted[p]) - 1 : sorted[p]) /
                  log2((double)p + 2);
     free(sorted);
@@ -213,7 +214,9 @@ oracle_pair_weights(const gbr_rank_params *rp, const float *y,
     }
     oracle_order(s0, n, order);
 
-    const double m0 = oracle_metric(is_map, rp->exp_gain, y, order, n);
+    const size_t depth = rp->idcg_top_k && rp->top_k ? rp->top_k : n;
+    const double m0 = oracle_metric(is_map, rp->exp_gain, y, order, n,
+                                    depth);
 
     for (size_t a = 0; a < k; a++)
         for (size_t b = a + 1; b < n; b++) {
@@ -225,7 +228,7 @@ oracle_pair_weights(const gbr_rank_params *rp, const float *y,
             order[b] = i;
 
             double dz = fabs(oracle_metric(is_map, rp->exp_gain, y, order,
-                                           n) - m0);
+                                           n, depth) - m0);
 
             order[a] = i;
             order[b] = j;
@@ -571,16 +574,31 @@ oracle_lambda(const gbr_rank_params *rp, const rdata *d, double *g,
                 h[b0 + i] += rp->sigma * rp->sigma * dz * rho * (1 - rho);
                 h[b0 + j] += rp->sigma * rp->sigma * dz * rho * (1 - rho);
             }
+        /* query_norm: S sums 2 |lambda| over the pairs */
+        double sum = 0;
+
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                if (wt[i * n + j] != 0)
+                    sum += 2 * rp->sigma * wt[i * n + j] /
+                           (1 + exp(rp->sigma * (s[i] - s[j])));
+        const double scale = rp->query_norm &&
+                                     rp->kind == GBR_RANK_LAMBDARANK &&
+                                     sum > 0
+                                 ? log2(1 + sum) / sum : 1.0;
+
         for (size_t i = 0; i < n; i++) {
-            g[b0 + i] *= d->weight[b0 + i];
-            h[b0 + i] = fmax(h[b0 + i], MIN_HESS) * d->weight[b0 + i];
+            g[b0 + i] *= scale * d->weight[b0 + i];
+            h[b0 + i] = fmax(scale * h[b0 + i], MIN_HESS) *
+                        d->weight[b0 + i];
         }
         free(wt);
     }
 }
 
 /* lambdarank and map against the brute force, with and without top_k,
- * exp_gain and score_norm. Query 6 (binary labels) has all its scores
+ * exp_gain and score_norm, and (variants 3 and 4) LightGBM's per-query
+ * normalisation with the ideal DCG over the top k. Query 6 (binary labels) has all its scores
  * equal, where score_norm does not apply. Variant 2 spreads the scores
  * over hundreds, past where one exp per document is safe, so that each
  * pair takes its own. */
@@ -594,15 +612,17 @@ test_obj_rank_lambda_matches_brute_force(void **state)
     (void)state;
     for (int kind = GBR_RANK_LAMBDARANK; kind <= GBR_RANK_MAP; kind++)
         for (size_t t = 0; t < N_OF(top_ks); t++)
-            for (int variant = 0; variant < 3; variant++) {
+            for (int variant = 0; variant < 5; variant++) {
                 tu_rng rng = { 500 + t * 3 + (uint64_t)variant };
                 rdata d = { 0 };
                 gbr_rank_params rp = params(kind);
 
                 rp.top_k = top_ks[t];
                 rp.exp_gain = variant > 0;
-                rp.score_norm = variant == 1;
+                rp.score_norm = variant == 1 || variant == 4;
                 rp.sigma = variant ? 1.5 : 1.0;
+                rp.query_norm = variant >= 3;
+                rp.idcg_top_k = variant == 3 || variant == 4;
                 rdata_make(&d, &rng, sizes, N_OF(sizes), 1, 0);
                 if (variant == 2)
                     for (size_t r = 0; r < d.n_rows; r++)

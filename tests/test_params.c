@@ -16,7 +16,10 @@ test_params_defaults(void **state)
     (void)state;
     gbr_params_init(&p);
     assert_int_equal(p.objective, GBR_OBJ_AUTO);
-    assert_int_equal(p.lambdarank_top_k, 10);
+    assert_int_equal(p.lambdarank_top_k, 30);
+    assert_int_equal(p.lambdarank_score_norm, 1);
+    assert_int_equal(p.lambdarank_norm, 1);
+    assert_int_equal(p.lambdarank_idcg, 1);
     assert_int_equal(p.ndcg_exp_gain, 1);
     assert_int_equal(p.proposal, GBR_PROPOSAL_GLOBAL);
     assert_int_equal(p.grow, GBR_GROW_DEPTHWISE);

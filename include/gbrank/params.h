@@ -82,6 +82,9 @@ typedef struct gbr_params {
     int ndcg_exp_gain;          /* NDCG gain 2^y - 1 (1) or y (0) */
     int lambdarank_top_k;       /* pairs touching the top k only; 0: all */
     int lambdarank_score_norm;  /* divide pair weights by the score gap */
+    int lambdarank_norm;        /* scale a query's gradients by
+                                   log2(1 + S) / S */
+    int lambdarank_idcg;        /* IDCG over the top k (1) or all (0) */
     double bpr_max_reg;         /* bpr-max's score regulariser */
     double subsample;
     double colsample_bytree;

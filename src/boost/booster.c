@@ -187,6 +187,8 @@ rank_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
         .exp_gain = p->ndcg_exp_gain,
         .top_k = (uint32_t)p->lambdarank_top_k,
         .score_norm = p->lambdarank_score_norm,
+        .query_norm = p->lambdarank_norm,
+        .idcg_top_k = p->lambdarank_idcg,
         .sigma = 1.0,
         .reg = p->bpr_max_reg,
     };

@@ -21,6 +21,7 @@ static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const proposal_names[] = {
     "global", "local", "exact", "fixed", NULL
 };
+static const char *const idcg_names[] = { "all", "top-k", NULL };
 static const char *const grow_names[] = { "depthwise", "lossguide", NULL };
 static const char *const eval_train_names[] = { "auto", "yes", "no", NULL };
 
@@ -80,14 +81,22 @@ static const gbr_pdef defs[] = {
     { { "ndcg_exp_gain", "choice", "yes", "yes|no",
         "lambdarank: gain 2^y - 1 (yes) or y (no)" },
       GBR_P_CHOICE, OFF(ndcg_exp_gain), 0, 0, 0, 0, no_yes },
-    { { "lambdarank_top_k", "int", "10", "[0, 2147483647]",
+    { { "lambdarank_top_k", "int", "30", "[0, 2147483647]",
         "lambdarank, map: only pairs with a document in the top k by "
         "score; 0 for all pairs" },
       GBR_P_INT, OFF(lambdarank_top_k), 0, 2147483647.0, 0, 0, NULL },
-    { { "lambdarank_score_norm", "choice", "no", "yes|no",
+    { { "lambdarank_score_norm", "choice", "yes", "yes|no",
         "lambdarank, map: divide each pair's weight by 0.01 plus the "
         "pair's score gap" },
       GBR_P_CHOICE, OFF(lambdarank_score_norm), 0, 0, 0, 0, no_yes },
+    { { "lambdarank_norm", "choice", "yes", "yes|no",
+        "lambdarank: scale each query's gradients and hessians by "
+        "log2(1 + S) / S, S the sum of its pairs' |lambda| both ways" },
+      GBR_P_CHOICE, OFF(lambdarank_norm), 0, 0, 0, 0, no_yes },
+    { { "lambdarank_idcg", "choice", "top-k", "top-k|all",
+        "lambdarank: the ideal DCG that |dNDCG| is divided by, over the "
+        "first top-k positions or the whole query" },
+      GBR_P_CHOICE, OFF(lambdarank_idcg), 0, 0, 0, 0, idcg_names },
     { { "bpr_max_reg", "double", "1", "[0, inf)",
         "bpr-max: weight of the regulariser of the negatives' scores" },
       GBR_P_DOUBLE, OFF(bpr_max_reg), 0, INF, 0, 1, NULL },

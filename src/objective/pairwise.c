@@ -14,7 +14,7 @@
  *   dL/ds_i = -sigma dz rho = -dL/ds_j,
  *   d2L/ds_i^2 = d2L/ds_j^2 = sigma^2 dz rho (1 - rho),
  * which this adds into g and h, given rho and 1 - rho. */
-static inline void
+static inline double
 pair_put(double sigma, double dz, double rho, double rho_c, size_t i,
          size_t j, double *g, double *h)
 {
@@ -25,17 +25,18 @@ pair_put(double sigma, double dz, double rho, double rho_c, size_t i,
     g[j] += lambda;
     h[i] += hess;
     h[j] += hess;
+    return lambda;
 }
 
 /* pair_put with rho from d, through one exp. */
-static void
+static double
 pair_add(double sigma, double dz, double d, size_t i, size_t j, double *g,
          double *h)
 {
     double rho, rho_c;
 
     gbr_rank_sig_pair(-sigma * d, &rho, &rho_c);
-    pair_put(sigma, dz, rho, rho_c, i, j, g, h);
+    return pair_put(sigma, dz, rho, rho_c, i, j, g, h);
 }
 
 /* pairwise: every pair of the query with different labels, in input
@@ -178,10 +179,11 @@ anchor_pairs(gbr_rank_slot *sl, const double *disc, size_t a, size_t n,
  * IDCG. For each anchor position a, one loop works out all its pairs at
  * once and adds them to the other positions (anchor_pairs); a second sums
  * them for a, in order, in registers. */
-static void
+static double
 lambda_ndcg_pairs(gbr_rank_slot *sl, const double *disc, size_t n, size_t k,
                   double sigma, double inv_idcg, int norm)
 {
+    double sum_abs = 0;
     double *pg = sl->pg, *ph = sl->ph;
     const double *pair_g = sl->pair_g, *pair_h = sl->pair_h;
     const double c_g = sigma * inv_idcg, c_h = sigma * sigma * inv_idcg;
@@ -196,10 +198,12 @@ lambda_ndcg_pairs(gbr_rank_slot *sl, const double *disc, size_t n, size_t k,
         for (size_t b = a + 1; b < n; b++) {
             sum_g += pair_g[b];
             sum_h += pair_h[b];
+            sum_abs += fabs(pair_g[b]);
         }
         pg[a] += sum_g;
         ph[a] += sum_h;
     }
+    return sum_abs;
 }
 
 /* lambdarank and map: sort the query by score, take the pairs (a, b) of
@@ -228,7 +232,7 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
     const float *py = sl->py;
     const double *ps = sl->ps, *pe = sl->pe, *pgain = sl->gain;
     double *pg = sl->pg, *ph = sl->ph;
-    double n_rel = 0, s_max = -INFINITY, s_min = INFINITY;
+    double n_rel = 0, s_max = -INFINITY, s_min = INFINITY, sum_abs = 0;
 
     uint32_t *order = rk->order + rk->group_ptr[q];
 
@@ -268,7 +272,7 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
         for (size_t a = 0; a < n; a++)
             sl->pe[a] = exp(sigma * (ps[a] - s_max));
     if (one_exp && !is_map) {
-        lambda_ndcg_pairs(sl, disc, n, k, sigma, inv_idcg, norm);
+        sum_abs = lambda_ndcg_pairs(sl, disc, n, k, sigma, inv_idcg, norm);
         goto scatter;
     }
     for (size_t a = 0; a < k; a++) {
@@ -298,16 +302,23 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
             if (one_exp) {
                 const double t = 1.0 / (pe[hi] + pe[lo]);
 
-                pair_put(sigma, dz, pe[lo] * t, pe[hi] * t, hi, lo, pg, ph);
+                sum_abs += pair_put(sigma, dz, pe[lo] * t, pe[hi] * t, hi, lo,
+                                    pg, ph);
             } else {
-                pair_add(sigma, dz, ps[hi] - ps[lo], hi, lo, pg, ph);
+                sum_abs += pair_add(sigma, dz, ps[hi] - ps[lo], hi, lo, pg,
+                                    ph);
             }
         }
     }
-scatter:
+scatter:;
+    /* LightGBM's lambdarank_norm: S = sum over pairs of 2 |lambda|, each
+     * gradient and hessian of the query times log2(1 + S) / S. */
+    const double scale = rk->p.query_norm && !is_map && sum_abs > 0
+                             ? log2(1 + 2 * sum_abs) / (2 * sum_abs) : 1.0;
+
     for (size_t a = 0; a < n; a++) {
-        g[buf[a].i] += pg[a];
-        h[buf[a].i] += ph[a];
+        g[buf[a].i] += scale * pg[a];
+        h[buf[a].i] += scale * ph[a];
     }
 }
 

@@ -189,7 +189,8 @@ nomem:
 }
 
 /* IDCG of query q: the gains sorted descending, discounted by position,
- * over the whole list. The sort uses the thread's slot (its g array). */
+ * over the whole list or, with idcg_top_k, its first top_k positions.
+ * The sort uses the thread's slot (its g array). */
 static double
 query_idcg(const gbr_rank *rk, size_t q, gbr_rank_slot *sl)
 {
@@ -200,7 +201,11 @@ query_idcg(const gbr_rank *rk, size_t q, gbr_rank_slot *sl)
     for (size_t i = 0; i < n; i++)
         sl->g[i] = rk->row_gain[begin + i];
     qsort(sl->g, n, sizeof *sl->g, double_desc_cmp);
-    for (size_t p = 0; p < n; p++)
+
+    const size_t depth = rk->p.idcg_top_k && rk->p.top_k > 0 &&
+                                 rk->p.top_k < n ? rk->p.top_k : n;
+
+    for (size_t p = 0; p < depth; p++)
         idcg += sl->g[p] * rk->discount[p];
     return idcg;
 }

@@ -29,6 +29,10 @@
  *   map          the same with |dAP_ij|, the exact change in the query's
  *                average precision (relevant: y > 0, over the whole list)
  *                if i and j swapped positions.
+ * With idcg_top_k and top_k > 0, lambdarank's IDCG is the DCG of the
+ * sorted labels over the first top_k positions only (LightGBM's), so a
+ * query with few relevant documents weighs as much as one with many; the
+ * DCG of a swap is still over the whole list.
  * For lambdarank and map, top_k > 0 keeps only the pairs with at least one
  * document in the first top_k positions, and score_norm divides each
  * pair's weight by 0.01 + |s_i - s_j| (not when every score of the query
@@ -36,6 +40,11 @@
  * exact diagonal of L_q with the weights frozen), sum over its pairs:
  *   dL/ds_i = -sigma dZ_ij rho_ij,  dL/ds_j = +sigma dZ_ij rho_ij,
  *   d2L/ds_i^2 = d2L/ds_j^2 = sigma^2 dZ_ij rho_ij (1 - rho_ij).
+ * With query_norm (lambdarank only), LightGBM's lambdarank_norm: with S
+ * the sum over the query's pairs of 2 sigma dZ_ij rho_ij, every gradient
+ * and hessian of the query is multiplied by log2(1 + S) / S (S > 0), so
+ * that a query's pull grows with the log of its pairs' rather than
+ * linearly, and a long query does not outweigh many short ones.
  *
  * Session objectives (Hidasi & Karatzoglou, CIKM 2018): the positives P of
  * a query are its documents with a label above the query's lowest label,
@@ -72,6 +81,11 @@ typedef struct gbr_rank_params {
                            0.01 + |s_i - s_j| */
     double sigma;       /* pair objectives: the sigmoid's scale, > 0 */
     double reg;         /* bpr-max: weight of the score regulariser, >= 0 */
+    int query_norm;     /* lambdarank: scale each query's gradients and
+                           hessians by log2(1 + S) / S, S the sum over its
+                           pairs of 2 |lambda| */
+    int idcg_top_k;     /* lambdarank: IDCG over the first top_k positions
+                           (when top_k > 0) rather than the whole list */
 } gbr_rank_params;
 
 /* Labels, groups and per-thread scratch sized by the largest query. */
