@@ -271,6 +271,89 @@ test_metric_ndcg_four_documents(void **state)
                 four_ndcg3());
 }
 
+/* The same four documents under other gains. By score the labels come
+ * in the order 0, 3, 2, 1, so at k = 3
+ *   linear (G(y) = y):       (3/log2(3) + 2/2) / (3 + 2/log2(3) + 1/2)
+ *   table {0, 10, 20, 40}:   (40/log2(3) + 20/2) / (40 + 20/log2(3) + 10/2)
+ * and a table of three gains has none for label 3. */
+static void
+test_metric_ndcg_label_gains(void **state)
+{
+    const size_t gp[] = { 0, 4 };
+    gbr_gain lin, tab, short_tab;
+    gbr_metric m;
+    gbr_error err = { 0, "" };
+    double v = -1;
+
+    (void)state;
+    assert_int_equal(gbr_gain_parse("", 0, &lin, NULL), GBR_OK);
+    assert_int_equal(gbr_gain_parse("0,10,20,40", 1, &tab, NULL), GBR_OK);
+    assert_int_equal(gbr_gain_parse("0,1,3", 1, &short_tab, NULL), GBR_OK);
+    assert_int_equal(gbr_metric_parse("ndcg@3", &m, NULL), GBR_OK);
+    m.gain = &lin;
+    assert_int_equal(gbr_metric_eval(&m, four_label, NULL, 4, gp, 1,
+                                     four_pred, 1, &v, NULL), GBR_OK);
+    assert_near(v, (3 / log2(3) + 1) / (3 + 2 / log2(3) + 0.5));
+    m.gain = &tab;
+    assert_int_equal(gbr_metric_eval(&m, four_label, NULL, 4, gp, 1,
+                                     four_pred, 1, &v, NULL), GBR_OK);
+    assert_near(v, (40 / log2(3) + 10) / (40 + 20 / log2(3) + 5));
+    m.gain = &short_tab;
+    assert_int_equal(gbr_metric_eval(&m, four_label, NULL, 4, gp, 1,
+                                     four_pred, 1, &v, &err), GBR_EPARAM);
+    assert_non_null(strstr(err.msg, "got 3 at row 2"));
+    /* a fractional label has no entry in a table */
+    const float half[] = { 0, 1.5f, 1, 2 };
+
+    m.gain = &tab;
+    assert_int_equal(gbr_metric_eval(&m, half, NULL, 4, gp, 1, four_pred, 1,
+                                     &v, &err), GBR_EPARAM);
+    assert_non_null(strstr(err.msg, "got 1.5 at row 2"));
+}
+
+/* --label-gain lists: numbers >= 0, one per label, nothing else. */
+static void
+test_metric_label_gain_parse(void **state)
+{
+    static const struct {
+        const char *list;
+        const char *msg;
+    } bad[] = {
+        { "0,,3", "the gain of label 1 is empty" },
+        { "0,1,", "the gain of label 2 is empty" },
+        { "0,-1", "label 1 must be a finite number >= 0, got \"-1\"" },
+        { "0,1x", "got \"1x\"" },
+        { "inf", "got \"inf\"" },
+        { "nan", "got \"nan\"" },
+        { "1e999", "got \"1e999\"" },
+    };
+    gbr_gain g;
+    gbr_error err = { 0, "" };
+    char many[600] = "0";
+
+    (void)state;
+    assert_int_equal(gbr_gain_parse("0,1,3.5,1e3", 1, &g, NULL), GBR_OK);
+    assert_int_equal(g.kind, GBR_GAIN_TABLE);
+    assert_int_equal(g.n, 4);
+    assert_true(g.table[2] == 3.5 && g.table[3] == 1000);
+    assert_true(gbr_gain_label_ok(&g, 3) && !gbr_gain_label_ok(&g, 4) &&
+                !gbr_gain_label_ok(&g, 0.5) && !gbr_gain_label_ok(&g, -1));
+    assert_int_equal(gbr_gain_parse("", 1, &g, NULL), GBR_OK);
+    assert_int_equal(g.kind, GBR_GAIN_EXP);
+    assert_true(gbr_gain_of(&g, 3) == 7 && gbr_gain_label_ok(&g, 31) &&
+                !gbr_gain_label_ok(&g, 32));
+    for (size_t i = 0; i < N_OF(bad); i++) {
+        assert_int_equal(gbr_gain_parse(bad[i].list, 1, &g, &err),
+                         GBR_EPARAM);
+        if (!strstr(err.msg, bad[i].msg))
+            fail_msg("\"%s\": %s", bad[i].list, err.msg);
+    }
+    for (int i = 1; i <= GBR_LABEL_GAIN_MAX; i++)
+        strcat(many, ",1");
+    assert_int_equal(gbr_gain_parse(many, 1, &g, &err), GBR_EPARAM);
+    assert_non_null(strstr(err.msg, "more than 128 gains"));
+}
+
 /* Two documents with the same score keep their input order. Labels 0, 1:
  *   DCG = 0/log2(2) + 1/log2(3), IDCG = 1/log2(2), ndcg = 1/log2(3);
  * labels 1, 0 put the relevant one first: ndcg = 1. The same holds when
@@ -609,7 +692,7 @@ test_metric_eval_errors(void **state)
     expect_eval_error("logloss", label, NULL, 4, NULL, 0, pred,
                       "logloss needs labels in [0, 1], got 2 at row 1");
     expect_eval_error("ndcg", neg, NULL, 4, NULL, 0, pred,
-                      "ndcg needs labels >= 0, got -1 at row 0");
+                      "ndcg needs labels in [0, 31], got -1 at row 1");
     expect_eval_error("ndcg", label, NULL, 4, empty_q, 3, pred,
                       "ndcg: query 1 is empty (group_ptr[1] = 2, "
                       "group_ptr[2] = 2)");
@@ -806,6 +889,8 @@ main(void)
         cmocka_unit_test(test_metric_parse_list),
         cmocka_unit_test(test_metric_higher_is_better),
         cmocka_unit_test(test_metric_ndcg_four_documents),
+        cmocka_unit_test(test_metric_ndcg_label_gains),
+        cmocka_unit_test(test_metric_label_gain_parse),
         cmocka_unit_test(test_metric_ndcg_ties_keep_input_order),
         cmocka_unit_test(test_metric_empty_query_rules),
         cmocka_unit_test(test_metric_one_document_query),

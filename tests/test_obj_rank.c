@@ -138,6 +138,17 @@ oracle_order(const double *s, size_t n, size_t *order)
     }
 }
 
+/* G(y): 2^y - 1 (exp_gain 1), y (0), or oracle_table[y] (2). */
+static const double *oracle_table;
+
+static double
+oracle_gain(int exp_gain, double y)
+{
+    if (exp_gain == 2)
+        return oracle_table[(size_t)y];
+    return exp_gain ? exp2(y) - 1 : y;
+}
+
 /* NDCG (whole list, the ideal DCG over the first ideal_depth positions)
  * or AP of the labels in the given order, by the definitions in metric.h;
  * 0 when there is nothing relevant. */
@@ -158,7 +169,7 @@ oracle_metric(int is_map, int exp_gain, const float *y, const size_t *order,
                 v += hits / (double)(p + 1);
             }
         } else {
-            v += (exp_gain ? exp2(yp) - 1 : yp) / log2((double)p + 2);
+            v += oracle_gain(exp_gain, yp) / log2((double)p + 2);
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -171,8 +182,7 @@ oracle_metric(int is_map, int exp_gain, const float *y, const size_t *order,
         sorted[p] = y[i];
     }
     for (size_t p = 0; p < n && p < ideal_depth; p++)
-        ideal += (exp_gain ? exp2(sorted[p]) - 1 : sorted[p]) /
-                 log2((double)p + 2);
+        ideal += oracle_gain(exp_gain, sorted[p]) / log2((double)p + 2);
     free(sorted);
     if (is_map)
         return hits > 0 ? v / hits : 0;
@@ -652,6 +662,112 @@ test_obj_rank_lambda_matches_brute_force(void **state)
             }
 }
 
+/* lambdarank with a label-gain table: {0, 1, 3, 7, 15} is 2^y - 1 and
+ * {0, 1, 2, 3, 4} is y, with the same bits as the closed forms; a table
+ * of doubled 2^y - 1 doubles every |dNDCG| and IDCG alike, so it changes
+ * nothing either; {0, 5, 6, 7, 30} against the oracle with those gains
+ * spelled out (oracle_metric's exp_gain = 2 reads gain_table). A label
+ * beyond the table is refused with its row. */
+static void
+test_obj_rank_label_gain_table(void **state)
+{
+    static const size_t sizes[] = { 6, 9, 5, 12, 2, 8, 10, 7, 3, 11 };
+    static const char *const lists[] = { "0,1,3,7,15", "0,1,2,3,4",
+                                         "0,2,6,14,30" };
+    static const int closed[] = { 1, 0, 1 };
+
+    (void)state;
+    for (size_t c = 0; c < N_OF(lists); c++) {
+        tu_rng rng = { 900 + c };
+        rdata d = { 0 };
+        gbr_rank_params rp = params(GBR_RANK_LAMBDARANK), rt;
+        gbr_gain g;
+
+        rp.top_k = 4;
+        rp.score_norm = 1;
+        rp.query_norm = 1;
+        rp.idcg_top_k = 1;
+        rp.exp_gain = closed[c];
+        rt = rp;
+        assert_int_equal(gbr_gain_parse(lists[c], 1, &g, NULL), GBR_OK);
+        rt.gain = &g;
+        rdata_make(&d, &rng, sizes, N_OF(sizes), 1, 0);
+
+        gbr_rank *rk = rank_new(&rp, &d, 2), *rkt = rank_new(&rt, &d, 1);
+        gbr_gpair *gp = calloc(d.n_rows, sizeof *gp);
+        gbr_gpair *gpt = calloc(d.n_rows, sizeof *gpt);
+
+        assert_non_null(gp);
+        assert_non_null(gpt);
+        gbr_rank_gradients(rk, d.score, gp, 2);
+        gbr_rank_gradients(rkt, d.score, gpt, 1);
+        if (c < 2) {
+            assert_memory_equal(gp, gpt, d.n_rows * sizeof *gp);
+        } else {
+            for (size_t r = 0; r < d.n_rows; r++) {
+                assert_near(gpt[r].g, gp[r].g, 1e-6 * fabs(gp[r].g) + 1e-12);
+                assert_near(gpt[r].h, gp[r].h, 1e-6 * fabs(gp[r].h) + 1e-30);
+            }
+        }
+        free(gp);
+        free(gpt);
+        gbr_rank_free(rk);
+        gbr_rank_free(rkt);
+        rdata_free(&d);
+    }
+
+    static const double table[] = { 0, 5, 6, 7, 30 };
+    tu_rng rng = { 990 };
+    rdata d = { 0 };
+    gbr_rank_params rp = params(GBR_RANK_LAMBDARANK);
+    gbr_gain g;
+
+    assert_int_equal(gbr_gain_parse("0,5,6,7,30", 1, &g, NULL), GBR_OK);
+    rp.gain = &g;
+    rp.top_k = 3;
+    rdata_make(&d, &rng, sizes, N_OF(sizes), 1, 0);
+
+    gbr_rank *rk = rank_new(&rp, &d, 2);
+    gbr_gpair *gp = calloc(d.n_rows, sizeof *gp);
+    double *og = calloc(d.n_rows, sizeof *og);
+    double *oh = calloc(d.n_rows, sizeof *oh);
+
+    assert_non_null(gp);
+    assert_non_null(og);
+    assert_non_null(oh);
+    gbr_rank_gradients(rk, d.score, gp, 2);
+    oracle_table = table;
+    rp.exp_gain = 2;
+    oracle_lambda(&rp, &d, og, oh);
+    oracle_table = NULL;
+    for (size_t r = 0; r < d.n_rows; r++) {
+        assert_near(gp[r].g, og[r], 1e-6 * fabs(og[r]) + 1e-12);
+        assert_near(gp[r].h, oh[r], 1e-6 * fabs(oh[r]) + 1e-30);
+    }
+    free(gp);
+    free(og);
+    free(oh);
+    gbr_rank_free(rk);
+
+    /* label 4 of a four-entry table */
+    gbr_error err = { 0, "" };
+    gbr_rank *bad = NULL;
+
+    assert_int_equal(gbr_gain_parse("0,1,3,7", 1, &g, NULL), GBR_OK);
+    rp.exp_gain = 1;
+    for (size_t r = 0; r < d.n_rows; r++)
+        if (d.label[r] == 4) {
+            assert_int_equal(gbr_rank_create(&rp, d.label, d.weight,
+                                             d.n_rows, d.group_ptr,
+                                             d.n_groups, 1, &bad, &err),
+                             GBR_EPARAM);
+            assert_null(bad);
+            assert_non_null(strstr(err.msg, "label-gain has 4 entries"));
+            break;
+        }
+    rdata_free(&d);
+}
+
 /* Pairwise and lambdarank (with score_norm too): each pair pushes its two
  * documents equally, so a query's gradients sum to 0; and they depend on
  * score differences only, so adding 3 to every score (exactly, as the
@@ -951,6 +1067,7 @@ main(void)
         cmocka_unit_test(test_obj_rank_session_gradients_at_large_scores),
         cmocka_unit_test(test_obj_rank_pairwise_three_documents),
         cmocka_unit_test(test_obj_rank_lambda_matches_brute_force),
+        cmocka_unit_test(test_obj_rank_label_gain_table),
         cmocka_unit_test(test_obj_rank_pair_sums_and_shift),
         cmocka_unit_test(test_obj_rank_top_k),
         cmocka_unit_test_setup_teardown(test_obj_rank_threads_bit_identical,

@@ -50,6 +50,14 @@ GBR_API int gbr_eval_metric(const char *name, const gbr_dataset *ds,
                             const double *pred, size_t n, int n_threads,
                             double *value, gbr_error *err);
 
+/* gbr_eval_metric with b's gain for the ndcg metrics (its label_gain or
+ * ndcg_exp_gain), so that a model is measured as it was trained. */
+GBR_API int gbr_booster_eval_metric(const gbr_booster *b, const char *name,
+                                    const gbr_dataset *ds,
+                                    const double *pred, size_t n,
+                                    int n_threads, double *value,
+                                    gbr_error *err);
+
 /* The metric b reports when none is named: its parameters' metric list,
  * or its objective's own ("rmse", "logloss", "ndcg@10", "map@10"). */
 GBR_API const char *gbr_booster_default_metric(const gbr_booster *b);

@@ -95,6 +95,8 @@ typedef struct gbr_params {
     int early_stop;             /* 0: off */
     int eval_train;             /* enum gbr_eval_train */
     char metric[GBR_METRIC_LIST_SIZE]; /* comma list; "" = objective's */
+    char label_gain[GBR_METRIC_LIST_SIZE]; /* gain per label, comma list;
+                                              "" = from ndcg_exp_gain */
     gbr_log_fn log_fn;          /* NULL: silent */
     void *log_ud;
     gbr_round_fn round_fn;      /* NULL: none */
@@ -109,6 +111,14 @@ GBR_API void gbr_params_init(gbr_params *p);
  * its range and the value given. Thread-safe on distinct p. */
 GBR_API int gbr_params_set(gbr_params *p, const char *name,
                            const char *value, gbr_error *err);
+
+/* With a label_gain table, whether every label of the n in label is a
+ * whole number within it: GBR_OK, or GBR_EPARAM with the first that is
+ * not in *bad_row (from 0) and a message. Without a table, GBR_OK. For
+ * callers that know where rows came from (the CLI names file and line). */
+GBR_API int gbr_params_check_label_gain(const gbr_params *p,
+                                        const float *label, size_t n,
+                                        size_t *bad_row, gbr_error *err);
 
 /* Check all fields and their combinations. GBR_OK or GBR_EPARAM. */
 GBR_API int gbr_params_check(const gbr_params *p, gbr_error *err);

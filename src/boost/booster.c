@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "data/dataset_impl.h"
 #include "data/params_impl.h"
+#include "objective/gain.h"
 #include "objective/metric.h"
 #include "objective/objective.h"
 #include "objective/rank.h"
@@ -136,6 +137,7 @@ struct fit {
     double *pred;               /* transformed predictions, for metrics */
     gbr_metric metrics[GBR_MAX_METRICS];
     size_t n_metrics;
+    gbr_gain gain;              /* lambdarank's and the ndcg metrics' */
     size_t n_valid;
     int with_train;             /* train is the log's first set */
 };
@@ -189,6 +191,7 @@ rank_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
         .score_norm = p->lambdarank_score_norm,
         .query_norm = p->lambdarank_norm,
         .idcg_top_k = p->lambdarank_idcg,
+        .gain = &f->gain,
         .sigma = 1.0,
         .reg = p->bpr_max_reg,
     };
@@ -222,6 +225,47 @@ check_labels(const gbr_params *p, const gbr_dataset *train,
         if ((rc = gbr_objective_check(p->objective, &vd, name, err)) !=
             GBR_OK)
             return rc;
+    }
+    return GBR_OK;
+}
+
+/* Give the ndcg metrics the fit's gain, and check up front that every
+ * label of the sets they will see has one, so that a bad label stops the
+ * fit before its first round rather than after it. */
+static int
+set_metric_gain(struct fit *f, const gbr_dataset *train,
+                const gbr_dataset *const *valid,
+                const char *const *valid_names, size_t n_valid,
+                gbr_error *err)
+{
+    int ndcg = 0;
+
+    for (size_t m = 0; m < f->n_metrics; m++) {
+        f->metrics[m].gain = &f->gain;
+        ndcg |= f->metrics[m].kind == GBR_METRIC_NDCG;
+    }
+    if (!ndcg)
+        return GBR_OK;
+    for (size_t i = 0; i <= n_valid; i++) {
+        const gbr_dataset *ds = i < n_valid ? valid[i] : train;
+        char what[96];
+
+        if (i == n_valid && !f->with_train)
+            break;
+        for (size_t r = 0; r < ds->n_rows; r++) {
+            if (gbr_gain_label_ok(&f->gain, ds->label[r]))
+                continue;
+            gbr_gain_describe(&f->gain, what, sizeof what);
+            if (i == n_valid)
+                return gbr_fail(err, GBR_EPARAM, "training data: ndcg "
+                                "needs %s, got %.9g at row %zu", what,
+                                (double)ds->label[r], r + 1);
+            return gbr_fail(err, GBR_EPARAM, "%.90s: ndcg needs %s, got "
+                            "%.9g at row %zu",
+                            valid_names && valid_names[i] ? valid_names[i]
+                                                          : "validation set",
+                            what, (double)ds->label[r], r + 1);
+        }
     }
     return GBR_OK;
 }
@@ -304,11 +348,16 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
         return gbr_fail(err, GBR_EPARAM, "quantized-grad: %zu rows times "
                         "grad-quant-bins=%d levels overflow the 32-bit sums; "
                         "use fewer levels", n, p->grad_quant_bins);
+    if ((rc = gbr_gain_parse(p->label_gain, p->ndcg_exp_gain, &f->gain,
+                             err)) != GBR_OK)
+        return rc;
     if (gbr_objective_is_rank(p->objective) &&
         (rc = rank_prepare(f, p, train, nt, err)) != GBR_OK)
         return rc;
     if ((rc = gbr_metric_parse_list(mlist, f->metrics, GBR_MAX_METRICS,
                                     &f->n_metrics, err)) != GBR_OK ||
+        (rc = set_metric_gain(f, train, valid, valid_names, n_valid, err)) !=
+            GBR_OK ||
         (rc = check_labels(p, train, valid, valid_names, n_valid, err)) !=
             GBR_OK ||
         (rc = gbr_proposer_create(&f->pr, p, train, nt, err)) != GBR_OK ||

@@ -5,6 +5,7 @@
 #include "common/parallel.h"
 #include "common/util.h"
 #include "data/dataset_impl.h"
+#include "objective/gain.h"
 #include "objective/metric.h"
 #include "objective/objective.h"
 
@@ -54,9 +55,11 @@ gbr_booster_predict(const gbr_booster *b, const gbr_dataset *ds, int margin,
     return GBR_OK;
 }
 
-int
-gbr_eval_metric(const char *name, const gbr_dataset *ds, const double *pred,
-                size_t n, int n_threads, double *value, gbr_error *err)
+/* Metric name on ds at pred, the ndcg metrics with gain g. */
+static int
+eval_metric(const char *name, const gbr_gain *g, const gbr_dataset *ds,
+            const double *pred, size_t n, int n_threads, double *value,
+            gbr_error *err)
 {
     gbr_metric m;
     int rc;
@@ -66,7 +69,29 @@ gbr_eval_metric(const char *name, const gbr_dataset *ds, const double *pred,
                         ds->n_rows);
     if ((rc = gbr_metric_parse(name, &m, err)) != GBR_OK)
         return rc;
+    m.gain = g;
     return gbr_metric_eval(&m, ds->label, ds->weight, ds->n_rows,
                            ds->group_ptr, ds->n_groups, pred,
                            gbr_threads(n_threads), value, err);
+}
+
+int
+gbr_eval_metric(const char *name, const gbr_dataset *ds, const double *pred,
+                size_t n, int n_threads, double *value, gbr_error *err)
+{
+    return eval_metric(name, NULL, ds, pred, n, n_threads, value, err);
+}
+
+int
+gbr_booster_eval_metric(const gbr_booster *b, const char *name,
+                        const gbr_dataset *ds, const double *pred, size_t n,
+                        int n_threads, double *value, gbr_error *err)
+{
+    gbr_gain g;
+    int rc;
+
+    if ((rc = gbr_gain_parse(b->params.label_gain, b->params.ndcg_exp_gain,
+                             &g, err)) != GBR_OK)
+        return rc;
+    return eval_metric(name, &g, ds, pred, n, n_threads, value, err);
 }

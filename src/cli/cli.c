@@ -106,16 +106,57 @@ cli_opt(const char *arg, const char *key, const char **value_out)
     return 1;
 }
 
+/* The line of path that holds data row row (from 0), by the reader's
+ * rule: a line is a row when something other than spaces, tabs and
+ * carriage returns comes before its first '#'. 0 if it cannot tell. */
+static size_t
+row_line(const char *path, size_t row)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t line = 1, rows = 0;
+    int c, content = 0, comment = 0;
+
+    if (!fp)
+        return 0;
+    while ((c = getc(fp)) != EOF) {
+        if (c == '\n') {
+            if (content && rows++ == row)
+                break;
+            line++;
+            content = comment = 0;
+        } else if (c == '#') {
+            comment = 1;
+        } else if (!comment && c != ' ' && c != '\t' && c != '\r') {
+            content = 1;
+        }
+    }
+    if (c == EOF && !(content && rows == row))
+        line = 0;
+    fclose(fp);
+    return line;
+}
+
 int
-cli_load(const char *path, gbr_dataset **out)
+cli_load(const char *path, const gbr_params *p, gbr_dataset **out)
 {
     gbr_csr csr;
     gbr_error err;
+    size_t bad;
     int rc;
 
     *out = NULL;
     if (gbr_libsvm_read(path, &csr, &err) != GBR_OK)
         return cli_error(CLI_FAIL, "%s", err.msg);
+    if (p && gbr_params_check_label_gain(p, csr.label, csr.n_rows, &bad,
+                                         &err) != GBR_OK) {
+        const size_t line = row_line(path, bad);
+
+        gbr_libsvm_free(&csr);
+        if (line)
+            return cli_error(CLI_FAIL, "%s:%zu: %s", path, line, err.msg);
+        return cli_error(CLI_FAIL, "%s: row %zu: %s", path, bad + 1,
+                         err.msg);
+    }
     rc = gbr_dataset_adopt(&csr, out, &err);
     gbr_libsvm_free(&csr);
     if (rc != GBR_OK)
@@ -377,7 +418,7 @@ cli_predict_all(const char *model_path, const char *data_path, int margin,
 
     if (gbr_booster_load(model_path, b, &err) != GBR_OK)
         return cli_error(CLI_FAIL, "%s", err.msg);
-    if (cli_load(data_path, ds) != CLI_OK)
+    if (cli_load(data_path, gbr_booster_params(*b), ds) != CLI_OK)
         return CLI_FAIL;
     n = gbr_dataset_n_rows(*ds);
     *pred = malloc(n * sizeof **pred);

@@ -53,8 +53,9 @@ cmd_eval(int argc, char **argv)
             *comma = '\0';
         names[k] = tok;
         tok = comma ? comma + 1 : NULL;
-        if (gbr_eval_metric(names[k], ds, pred, gbr_dataset_n_rows(ds),
-                            m.n_threads, &values[k], &err) != GBR_OK) {
+        if (gbr_booster_eval_metric(b, names[k], ds, pred,
+                                    gbr_dataset_n_rows(ds), m.n_threads,
+                                    &values[k], &err) != GBR_OK) {
             status = cli_error(CLI_FAIL, "%s", err.msg);
             break;
         }

@@ -11,6 +11,7 @@
 
 #include "common/ptable.h"
 #include "common/util.h"
+#include "objective/gain.h"
 #include "objective/metric.h"
 
 static const char *const objective_names[] = {
@@ -79,8 +80,13 @@ static const gbr_pdef defs[] = {
         "auto: the weighted mean label" },
       GBR_P_AUTO_DOUBLE, OFF(base_score), -INF, INF, 1, 1, NULL },
     { { "ndcg_exp_gain", "choice", "yes", "yes|no",
-        "lambdarank: gain 2^y - 1 (yes) or y (no)" },
+        "lambdarank and the ndcg metrics: gain 2^y - 1 (yes) or y (no)" },
       GBR_P_CHOICE, OFF(ndcg_exp_gain), 0, 0, 0, 0, no_yes },
+    { { "label_gain", "string", "", "comma-separated gains >= 0",
+        "lambdarank and the ndcg metrics: the gain of labels 0, 1, 2, "
+        "...; labels must be whole numbers within the list; empty for "
+        "ndcg-exp-gain's" },
+      GBR_P_STRING, OFF(label_gain), 0, 0, 0, 0, NULL },
     { { "lambdarank_top_k", "int", "30", "[0, 2147483647]",
         "lambdarank, map: only pairs with a document in the top k by "
         "score; 0 for all pairs" },
@@ -190,6 +196,13 @@ gbr_params_check(const gbr_params *p, gbr_error *err)
         if (rc != GBR_OK)
             return rc;
     }
+    if (p->label_gain[0]) {
+        gbr_gain g;
+
+        if ((rc = gbr_gain_parse(p->label_gain, p->ndcg_exp_gain, &g,
+                                 err)) != GBR_OK)
+            return rc;
+    }
     if (p->quantized_grad && (p->proposal == GBR_PROPOSAL_LOCAL ||
                               p->proposal == GBR_PROPOSAL_EXACT))
         return gbr_fail(err, GBR_EPARAM, "quantized-grad works with the "
@@ -245,4 +258,27 @@ gbr_log(const gbr_params *p, int level, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     p->log_fn(level, line, p->log_ud);
+}
+
+int
+gbr_params_check_label_gain(const gbr_params *p, const float *label,
+                            size_t n, size_t *bad_row, gbr_error *err)
+{
+    gbr_gain g;
+    char what[96];
+    int rc;
+
+    if (!p->label_gain[0])
+        return GBR_OK;
+    if ((rc = gbr_gain_parse(p->label_gain, p->ndcg_exp_gain, &g, err)) !=
+        GBR_OK)
+        return rc;
+    for (size_t r = 0; r < n; r++)
+        if (!gbr_gain_label_ok(&g, label[r])) {
+            *bad_row = r;
+            gbr_gain_describe(&g, what, sizeof what);
+            return gbr_fail(err, GBR_EPARAM, "label %.9g has no gain: "
+                            "need %s", (double)label[r], what);
+        }
+    return GBR_OK;
 }

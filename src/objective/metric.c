@@ -346,21 +346,21 @@ query_sort(scored *buf, size_t begin, size_t n, size_t k, const double *pred,
 }
 
 /* NDCG@k of one query: DCG over the top k by score, over IDCG, the same
- * sum with the labels sorted descending. Gain 2^y - 1, discount
+ * sum with the labels sorted descending. Gain G(y) of g, discount
  * 1/log2(i + 2). The second sort reuses the query's slice of the buffer. */
 static double
-query_ndcg(const gbr_metric *m, const float *label, const double *pred,
-           size_t begin, size_t n, size_t k, scored *buf)
+query_ndcg(const gbr_metric *m, const gbr_gain *g, const float *label,
+           const double *pred, size_t begin, size_t n, size_t k, scored *buf)
 {
     double dcg = 0;
     double idcg = 0;
 
     query_sort(buf, begin, n, k, pred, NULL);
     for (size_t i = 0; i < k; i++)
-        dcg += (exp2(label[buf[i].i]) - 1) / log2((double)i + 2);
+        dcg += gbr_gain_of(g, label[buf[i].i]) / log2((double)i + 2);
     query_sort(buf, begin, n, k, NULL, label);
     for (size_t i = 0; i < k; i++)
-        idcg += (exp2(buf[i].s) - 1) / log2((double)i + 2);
+        idcg += gbr_gain_of(g, buf[i].s) / log2((double)i + 2);
     return idcg > 0 ? dcg / idcg : empty_value(m);
 }
 
@@ -407,9 +407,9 @@ query_binary(const gbr_metric *m, const float *label, const double *pred,
  * slice of buf, rows [gp[q], gp[q + 1]), so the threads share nothing and
  * nothing is allocated in the region. */
 static void
-query_values(const gbr_metric *m, const float *label, const double *pred,
-             const size_t *gp, size_t ng, int n_threads, scored *buf,
-             double *val)
+query_values(const gbr_metric *m, const gbr_gain *g, const float *label,
+             const double *pred, const size_t *gp, size_t ng, int n_threads,
+             scored *buf, double *val)
 {
     const int nt = gbr_threads(n_threads);
 
@@ -423,7 +423,8 @@ query_values(const gbr_metric *m, const float *label, const double *pred,
         const size_t k = m->k == 0 || m->k > n ? n : m->k;
 
         if (m->kind == GBR_METRIC_NDCG)
-            val[q] = query_ndcg(m, label, pred, begin, n, k, buf + begin);
+            val[q] = query_ndcg(m, g, label, pred, begin, n, k,
+                                buf + begin);
         else
             val[q] = query_binary(m, label, pred, begin, n, k, buf + begin);
     }
@@ -469,12 +470,19 @@ eval_ranking(const gbr_metric *m, const float *label, const float *weight,
     if (group_ptr &&
         (rc = groups_check(m, group_ptr, n_groups, n_rows, err)) != GBR_OK)
         return rc;
+    const gbr_gain exp_gain = { .kind = GBR_GAIN_EXP };
+    const gbr_gain *g = m->gain ? m->gain : &exp_gain;
+
     if (m->kind == GBR_METRIC_NDCG)
         for (size_t i = 0; i < n_rows; i++)
-            if (!(label[i] >= 0))
+            if (!gbr_gain_label_ok(g, label[i])) {
+                char what[96];
+
+                gbr_gain_describe(g, what, sizeof what);
                 return gbr_fail(err, GBR_EPARAM,
-                                "%s needs labels >= 0, got %.9g at row %zu",
-                                m->name, label[i], i);
+                                "%s needs %s, got %.9g at row %zu", m->name,
+                                what, label[i], i + 1);
+            }
 
     scored *buf = gbr_reallocarray(NULL, n_rows, sizeof *buf);
     double *val = gbr_reallocarray(NULL, ng, sizeof *val);
@@ -483,7 +491,7 @@ eval_ranking(const gbr_metric *m, const float *label, const float *weight,
         rc = gbr_fail(err, GBR_ENOMEM, "%s: no memory for %zu rows",
                       m->name, n_rows);
     } else {
-        query_values(m, label, pred, gp, ng, n_threads, buf, val);
+        query_values(m, g, label, pred, gp, ng, n_threads, buf, val);
         rc = query_mean(m, weight, gp, ng, val, out, err);
     }
     gbr_free(buf);

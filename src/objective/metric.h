@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "gbrank/error.h"
+#include "objective/gain.h"
 
 /* Evaluation metrics. Every metric sees only labels y, weights w, query
  * groups and predictions p (the transformed prediction: a probability for
@@ -35,8 +36,10 @@
  * k = n), a document is relevant when y > 0, and R is the number of
  * relevant documents in the query.
  *   ndcg@k       DCG@k / IDCG@k, where DCG@k = sum over i < k of
- *                (2^y_i - 1) / log2(i + 2), and IDCG@k is the same sum with
- *                the query's labels sorted descending. Labels must be >= 0.
+ *                G(y_i) / log2(i + 2), and IDCG@k is the same sum with
+ *                the query's labels sorted descending. G is the metric's
+ *                gain (gain.h), 2^y - 1 unless set; labels must have a
+ *                gain under it.
  *                A query with IDCG@k = 0 scores 1.
  *   map@k        AP@k = (sum over i < k with document i relevant of
  *                precision@(i + 1)) / min(k, R). R = 0 scores 1.
@@ -74,6 +77,8 @@ typedef struct gbr_metric {
     int empty_is_zero;  /* the trailing '-' form: queries with no relevant
                            document score 0, not 1 */
     char name[32];      /* as the user wrote it, e.g. "ndcg@10" */
+    const gbr_gain *gain; /* ndcg: G(y), borrowed; NULL (as parsed):
+                             2^y - 1 */
 } gbr_metric;
 
 /* Parse one metric name: "rmse", "mae", "logloss", "error", "auc", or a

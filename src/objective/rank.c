@@ -12,8 +12,6 @@
  * pointwise.c, so that a leaf of rows no pair moves keeps a finite
  * value. */
 #define MIN_HESS 1e-16
-/* 2^y - 1 must stay a small exact integer. */
-#define MAX_EXP_LABEL 31
 
 static const char *const kind_name[] = {
     "lambdarank", "map", "pairwise", "top1", "bpr-max", "top1-max"
@@ -38,11 +36,16 @@ double_desc_cmp(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* lambdarank's gain G(y): 2^y - 1 with exp_gain, else y. */
-static double
-gain(const gbr_rank *rk, double y)
+/* The gain lambdarank uses: rp's table, or exp_gain's. */
+static void
+gain_of_params(const gbr_rank_params *rp, gbr_gain *g)
 {
-    return rk->p.exp_gain ? exp2(y) - 1 : y;
+    if (rp->gain) {
+        *g = *rp->gain;
+    } else {
+        memset(g, 0, sizeof *g);
+        g->kind = rp->exp_gain ? GBR_GAIN_EXP : GBR_GAIN_LINEAR;
+    }
 }
 
 /* Parameters, then groups: group_ptr runs from 0 to n_rows without going
@@ -82,30 +85,31 @@ check_shape(const gbr_rank_params *rp, size_t n_rows,
     return GBR_OK;
 }
 
-/* No NaN label; lambdarank needs y >= 0 (gains must not be negative) and,
- * with exp_gain, y <= 31. Every row of a query has the query's weight. */
+/* No NaN label; lambdarank needs a label with a gain (y >= 0, and
+ * y <= 31 for 2^y - 1, or a whole y within a table). Every row of a query
+ * has the query's weight. */
 static int
 check_data(const gbr_rank_params *rp, const float *label, const float *weight,
            const size_t *group_ptr, size_t n_groups, gbr_error *err)
 {
     const char *name = kind_name[rp->kind];
     const int ndcg = rp->kind == GBR_RANK_LAMBDARANK;
-    const double max_y = MAX_EXP_LABEL;
+    gbr_gain g;
 
+    gain_of_params(rp, &g);
     for (size_t r = 0; r < group_ptr[n_groups]; r++) {
         if (isnan(label[r]))
             return gbr_fail(err, GBR_EPARAM,
                             "objective %s: row %zu has label NaN", name,
                             r + 1);
-        if (ndcg && rp->exp_gain && !(label[r] >= 0 && label[r] <= max_y))
+        if (ndcg && !gbr_gain_label_ok(&g, label[r])) {
+            char what[96];
+
+            gbr_gain_describe(&g, what, sizeof what);
             return gbr_fail(err, GBR_EPARAM,
-                            "objective %s with exp_gain (gain 2^y - 1) needs "
-                            "labels in [0, %d], got %.9g at row %zu", name,
-                            MAX_EXP_LABEL, (double)label[r], r + 1);
-        if (ndcg && !(label[r] >= 0))
-            return gbr_fail(err, GBR_EPARAM,
-                            "objective %s needs labels >= 0, got %.9g at "
-                            "row %zu", name, (double)label[r], r + 1);
+                            "objective %s needs %s, got %.9g at row %zu",
+                            name, what, (double)label[r], r + 1);
+        }
     }
     if (!weight)
         return GBR_OK;
@@ -225,7 +229,7 @@ rank_precompute(gbr_rank *rk, const float *weight)
     for (size_t p = 0; p < rk->max_n; p++)
         rk->discount[p] = 1.0 / log2((double)p + 2);
     for (size_t r = 0; r < rk->n_rows; r++)
-        rk->row_gain[r] = gain(rk, rk->label[r]);
+        rk->row_gain[r] = gbr_gain_of(&rk->gain, rk->label[r]);
     (void)nt;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(dynamic)
@@ -259,6 +263,8 @@ gbr_rank_create(const gbr_rank_params *rp, const float *label,
         goto done;
     }
     rk->p = *rp;
+    gain_of_params(rp, &rk->gain);
+    rk->p.gain = &rk->gain;
     rk->n_rows = n_rows;
     rk->n_groups = n_groups;
     rk->n_slots = gbr_threads(nt);

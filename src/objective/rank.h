@@ -6,6 +6,7 @@
 
 #include "gbrank/error.h"
 #include "common/gpair.h"
+#include "objective/gain.h"
 
 /* Ranking objectives over query groups. Each query q, rows
  * [group_ptr[q], group_ptr[q + 1]), is scored on its own and weighted by
@@ -23,7 +24,8 @@
  *                scores: the change in the query's NDCG (over the whole
  *                list) if i and j swapped positions p_i and p_j,
  *                  |G(y_i) - G(y_j)| |D(p_i) - D(p_j)| / IDCG,
- *                G(y) = 2^y - 1 (exp_gain) or y, D(p) = 1 / log2(p + 2),
+ *                G(y) = 2^y - 1 (exp_gain) or y, or gain's when given,
+ *                D(p) = 1 / log2(p + 2),
  *                IDCG the DCG of the labels sorted descending over the
  *                whole list. A query with IDCG = 0 contributes nothing.
  *   map          the same with |dAP_ij|, the exact change in the query's
@@ -86,6 +88,7 @@ typedef struct gbr_rank_params {
                            pairs of 2 |lambda| */
     int idcg_top_k;     /* lambdarank: IDCG over the first top_k positions
                            (when top_k > 0) rather than the whole list */
+    const gbr_gain *gain; /* lambdarank: G(y), copied; NULL: exp_gain's */
 } gbr_rank_params;
 
 /* Labels, groups and per-thread scratch sized by the largest query. */
@@ -98,7 +101,8 @@ typedef struct gbr_rank gbr_rank;
  * GBR_ENOMEM, or GBR_EPARAM with a message in *err (err may be NULL): no
  * groups, malformed groups, a NaN label, a label < 0 for lambdarank or
  * outside [0, 31] with exp_gain, rows of one query with different weights,
- * sigma <= 0 or reg < 0. *out is NULL on failure. Thread-safe. */
+ * sigma <= 0 or reg < 0, a label without a gain in rp->gain. *out is
+ * NULL on failure. Thread-safe. */
 int gbr_rank_create(const gbr_rank_params *rp, const float *label,
                     const float *weight, size_t n_rows,
                     const size_t *group_ptr, size_t n_groups, int nt,

@@ -40,7 +40,8 @@ typedef struct gbr_rank_slot {
 /* What gbr_rank_create keeps: the parameters, copies of the labels and
  * groups, what depends on them alone, and one scratch slot per thread. */
 struct gbr_rank {
-    gbr_rank_params p;
+    gbr_rank_params p;  /* p.gain points at gain below */
+    gbr_gain gain;      /* lambdarank: G(y) */
     size_t n_rows;
     size_t n_groups;
     float *label;       /* n_rows */
