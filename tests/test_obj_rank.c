@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "objective/rank.h"
+#include "common/rng.h"
 #include "testutil.h"
 
 /* The hessian floor of the ranking objectives. */
@@ -189,6 +190,11 @@ oracle_metric(int is_map, int exp_gain, const float *y, const size_t *order,
     return ideal > 0 ? v / ideal : 0;
 }
 
+/* mean pairs: the first row of the query oracle_pair_weights is given,
+ * and the round the draws are for. */
+static size_t oracle_row0;
+static uint64_t oracle_round;
+
 /* The frozen weight of each pair of a query of n documents with labels y,
  * at scores s0, by the definitions in rank.h: wt[i * n + j] for the pair
  * with y_i > y_j that the objective keeps, 0 for every other (i, j).
@@ -227,6 +233,40 @@ oracle_pair_weights(const gbr_rank_params *rp, const float *y,
     const size_t depth = rp->idcg_top_k && rp->top_k ? rp->top_k : n;
     const double m0 = oracle_metric(is_map, rp->exp_gain, y, order, n,
                                     depth);
+
+    if (rp->pairs == GBR_RANK_PAIRS_MEAN) {
+        /* each position's draws, as rank.h defines them */
+        for (size_t a = 0; a < n && n > 1; a++)
+            for (uint32_t t = 0; t < rp->pairs_per_doc; t++) {
+                const uint64_t row = oracle_row0 + order[a];
+                size_t b = (size_t)(gbr_mix64(rp->seed, oracle_round,
+                                              row * rp->pairs_per_doc + t) %
+                                    (n - 1));
+
+                b += b >= a;
+
+                const size_t i = order[a], j = order[b];
+
+                if (y[i] == y[j] || (is_map && (y[i] > 0) == (y[j] > 0)))
+                    continue;
+                order[a] = j;
+                order[b] = i;
+
+                double dz = fabs(oracle_metric(is_map, rp->exp_gain, y,
+                                               order, n, depth) - m0);
+
+                order[a] = i;
+                order[b] = j;
+                if (rp->score_norm && hi != lo)
+                    dz /= 0.01 + fabs(s0[i] - s0[j]);
+                if (y[i] > y[j])
+                    wt[i * n + j] += dz;
+                else
+                    wt[j * n + i] += dz;
+            }
+        free(order);
+        return;
+    }
 
     for (size_t a = 0; a < k; a++)
         for (size_t b = a + 1; b < n; b++) {
@@ -566,6 +606,7 @@ oracle_lambda(const gbr_rank_params *rp, const rdata *d, double *g,
         double *wt = malloc((n * n + 1) * sizeof *wt);
 
         assert_non_null(wt);
+        oracle_row0 = b0;
         oracle_pair_weights(rp, d->label + b0, s, n, wt);
         for (size_t i = 0; i < n; i++) {
             g[b0 + i] = 0;
@@ -766,6 +807,70 @@ test_obj_rank_label_gain_table(void **state)
             break;
         }
     rdata_free(&d);
+}
+
+/* lambdarank-pairs=mean against the brute force with the same draws, for
+ * lambdarank (with every normalisation) and map, 1 and 3 partners, over
+ * three rounds (calls), with 1 and 2 threads giving the same bits; the
+ * draws change from round to round. */
+static void
+test_obj_rank_mean_pairs_match_brute_force(void **state)
+{
+    static const size_t sizes[] = { 1, 6, 9, 5, 12, 2, 8, 10, 7, 3, 11 };
+
+    (void)state;
+    for (int kind = GBR_RANK_LAMBDARANK; kind <= GBR_RANK_MAP; kind++)
+        for (uint32_t m = 1; m <= 3; m += 2) {
+            tu_rng rng = { 1100 + (uint64_t)kind * 7 + m };
+            rdata d = { 0 };
+            gbr_rank_params rp = params(kind);
+
+            rp.pairs = GBR_RANK_PAIRS_MEAN;
+            rp.pairs_per_doc = m;
+            rp.seed = 42 + m;
+            rp.top_k = 3;       /* ignored by mean */
+            rp.score_norm = m == 3;
+            rp.query_norm = 1;
+            rp.idcg_top_k = 1;
+            rdata_make(&d, &rng, sizes, N_OF(sizes), 1, 0);
+
+            gbr_rank *rk = rank_new(&rp, &d, 2), *rk1 = rank_new(&rp, &d, 1);
+            gbr_gpair *gp = calloc(d.n_rows, sizeof *gp);
+            gbr_gpair *gp1 = calloc(d.n_rows, sizeof *gp1);
+            gbr_gpair *prev = calloc(d.n_rows, sizeof *prev);
+            double *g = calloc(d.n_rows, sizeof *g);
+            double *h = calloc(d.n_rows, sizeof *h);
+
+            assert_non_null(gp);
+            assert_non_null(gp1);
+            assert_non_null(prev);
+            assert_non_null(g);
+            assert_non_null(h);
+            for (uint64_t round = 0; round < 3; round++) {
+                gbr_rank_gradients(rk, d.score, gp, 2);
+                gbr_rank_gradients(rk1, d.score, gp1, 1);
+                assert_memory_equal(gp, gp1, d.n_rows * sizeof *gp);
+                oracle_round = round;
+                oracle_lambda(&rp, &d, g, h);
+                for (size_t r = 0; r < d.n_rows; r++) {
+                    assert_near(gp[r].g, g[r], 1e-6 * fabs(g[r]) + 1e-12);
+                    assert_near(gp[r].h, h[r], 1e-6 * fabs(h[r]) + 1e-30);
+                }
+                if (round > 0)
+                    assert_memory_not_equal(gp, prev,
+                                            d.n_rows * sizeof *gp);
+                memcpy(prev, gp, d.n_rows * sizeof *gp);
+            }
+            oracle_round = 0;
+            free(gp);
+            free(gp1);
+            free(prev);
+            free(g);
+            free(h);
+            gbr_rank_free(rk);
+            gbr_rank_free(rk1);
+            rdata_free(&d);
+        }
 }
 
 /* Pairwise and lambdarank (with score_norm too): each pair pushes its two
@@ -1068,6 +1173,7 @@ main(void)
         cmocka_unit_test(test_obj_rank_pairwise_three_documents),
         cmocka_unit_test(test_obj_rank_lambda_matches_brute_force),
         cmocka_unit_test(test_obj_rank_label_gain_table),
+        cmocka_unit_test(test_obj_rank_mean_pairs_match_brute_force),
         cmocka_unit_test(test_obj_rank_pair_sums_and_shift),
         cmocka_unit_test(test_obj_rank_top_k),
         cmocka_unit_test_setup_teardown(test_obj_rank_threads_bit_identical,

@@ -19,6 +19,8 @@ test_params_defaults(void **state)
     assert_int_equal(p.lambdarank_top_k, 30);
     assert_int_equal(p.lambdarank_score_norm, 1);
     assert_int_equal(p.lambdarank_norm, 1);
+    assert_int_equal(p.lambdarank_pairs, 0);
+    assert_int_equal(p.lambdarank_pairs_per_doc, 1);
     assert_int_equal(p.lambdarank_idcg, 1);
     assert_int_equal(p.ndcg_exp_gain, 1);
     assert_int_equal(p.proposal, GBR_PROPOSAL_GLOBAL);

@@ -81,6 +81,8 @@ typedef struct gbr_params {
     double base_score;          /* prediction before any tree; NaN: auto */
     int ndcg_exp_gain;          /* NDCG gain 2^y - 1 (1) or y (0) */
     int lambdarank_top_k;       /* pairs touching the top k only; 0: all */
+    int lambdarank_pairs;       /* top-k pairs (0) or mean (1) */
+    int lambdarank_pairs_per_doc; /* mean: partners per document */
     int lambdarank_score_norm;  /* divide pair weights by the score gap */
     int lambdarank_norm;        /* scale a query's gradients by
                                    log2(1 + S) / S */

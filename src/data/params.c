@@ -22,6 +22,7 @@ static const char *const no_yes[] = { "no", "yes", NULL };
 static const char *const proposal_names[] = {
     "global", "local", "exact", "fixed", NULL
 };
+static const char *const pairs_names[] = { "topk", "mean", NULL };
 static const char *const idcg_names[] = { "all", "top-k", NULL };
 static const char *const grow_names[] = { "depthwise", "lossguide", NULL };
 static const char *const eval_train_names[] = { "auto", "yes", "no", NULL };
@@ -91,6 +92,13 @@ static const gbr_pdef defs[] = {
         "lambdarank, map: only pairs with a document in the top k by "
         "score; 0 for all pairs" },
       GBR_P_INT, OFF(lambdarank_top_k), 0, 2147483647.0, 0, 0, NULL },
+    { { "lambdarank_pairs", "choice", "topk", "topk|mean",
+        "lambdarank, map: the pairs of the top k, or for every document "
+        "lambdarank-pairs-per-doc partners drawn at random from its query" },
+      GBR_P_CHOICE, OFF(lambdarank_pairs), 0, 0, 0, 0, pairs_names },
+    { { "lambdarank_pairs_per_doc", "int", "1", "[1, 1000000]",
+        "lambdarank-pairs=mean: partners drawn per document and round" },
+      GBR_P_INT, OFF(lambdarank_pairs_per_doc), 1, 1e6, 0, 0, NULL },
     { { "lambdarank_score_norm", "choice", "yes", "yes|no",
         "lambdarank, map: divide each pair's weight by 0.01 plus the "
         "pair's score gap" },

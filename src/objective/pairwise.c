@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/compiler.h"
+#include "common/rng.h"
 
 /* XGBoost's lambdarank_score_normalization: pair weight / (eps + |ds|). */
 #define SCORE_NORM_EPS 0.01
@@ -206,6 +207,78 @@ lambda_ndcg_pairs(gbr_rank_slot *sl, const double *disc, size_t n, size_t k,
     return sum_abs;
 }
 
+/* The weight of the pair of positions a and b (any order) of the query in
+ * position order in sl, labels different: |dNDCG| (pgain holds the gains,
+ * inv_idcg the query's 1 / IDCG) or |dAP|, over 0.01 + the score gap with
+ * norm. */
+static double
+pair_weight(const gbr_rank *rk, const gbr_rank_slot *sl, size_t a, size_t b,
+            double inv_idcg, double n_rel, int norm)
+{
+    const double *disc = rk->discount;
+    double dz;
+
+    if (a > b) {
+        const size_t t = a;
+
+        a = b;
+        b = t;
+    }
+    if (rk->p.kind == GBR_RANK_MAP)
+        dz = map_delta(sl->py[a] > 0, a, b, sl->hits, sl->acc, n_rel);
+    else
+        dz = fabs(sl->gain[a] - sl->gain[b]) * (disc[a] - disc[b]) *
+             inv_idcg;
+    if (norm)
+        dz /= SCORE_NORM_EPS + fabs(sl->ps[a] - sl->ps[b]);
+    return dz;
+}
+
+/* The "mean" pairs: each position a draws pairs_per_doc partners among
+ * the other n - 1 positions (see rank.h), in position order, and adds the
+ * pairs of different labels (for map, one relevant and one not) into pg
+ * and ph. Returns the sum of the pairs' |lambda|. */
+static double
+mean_pairs(const gbr_rank *rk, size_t q, size_t n, double n_rel, int norm,
+           int one_exp, gbr_rank_slot *sl)
+{
+    const int is_map = rk->p.kind == GBR_RANK_MAP;
+    const double sigma = rk->p.sigma, inv_idcg = rk->inv_idcg[q];
+    const size_t begin = rk->group_ptr[q];
+    const float *py = sl->py;
+    const double *ps = sl->ps, *pe = sl->pe;
+    double sum_abs = 0;
+
+    for (size_t a = 0; a < n; a++) {
+        const uint64_t row = begin + sl->buf[a].i;
+
+        for (uint32_t t = 0; t < rk->p.pairs_per_doc; t++) {
+            const uint64_t z = gbr_mix64(rk->p.seed, rk->round,
+                                         row * rk->p.pairs_per_doc + t);
+            size_t b = (size_t)(z % (n - 1));
+
+            b += b >= a;
+            if (py[b] == py[a] || (is_map && (py[a] > 0) == (py[b] > 0)))
+                continue;
+
+            const double dz = pair_weight(rk, sl, a, b, inv_idcg, n_rel,
+                                          norm);
+            const size_t hi = py[a] > py[b] ? a : b, lo = a + b - hi;
+
+            if (one_exp) {
+                const double u = 1.0 / (pe[hi] + pe[lo]);
+
+                sum_abs += pair_put(sigma, dz, pe[lo] * u, pe[hi] * u, hi,
+                                    lo, sl->pg, sl->ph);
+            } else {
+                sum_abs += pair_add(sigma, dz, ps[hi] - ps[lo], hi, lo,
+                                    sl->pg, sl->ph);
+            }
+        }
+    }
+    return sum_abs;
+}
+
 /* lambdarank and map: sort the query by score, take the pairs (a, b) of
  * positions a < b with a < k (k = top_k, or n), weight each by |dNDCG| or
  * |dAP| (divided by 0.01 + |s_i - s_j| with score_norm when the query's
@@ -271,6 +344,10 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
     if (one_exp)
         for (size_t a = 0; a < n; a++)
             sl->pe[a] = exp(sigma * (ps[a] - s_max));
+    if (rk->p.pairs == GBR_RANK_PAIRS_MEAN) {
+        sum_abs = mean_pairs(rk, q, n, n_rel, norm, one_exp, sl);
+        goto scatter;
+    }
     if (one_exp && !is_map) {
         sum_abs = lambda_ndcg_pairs(sl, disc, n, k, sigma, inv_idcg, norm);
         goto scatter;

@@ -63,6 +63,10 @@ check_shape(const gbr_rank_params *rp, size_t n_rows,
         return gbr_fail(err, GBR_EPARAM,
                         "objective %s: sigma must be in (0, inf), got %g",
                         name, rp->sigma);
+    if (rp->pairs == GBR_RANK_PAIRS_MEAN && rp->pairs_per_doc < 1)
+        return gbr_fail(err, GBR_EPARAM,
+                        "objective %s: pairs per document must be >= 1",
+                        name);
     if (!(rp->reg >= 0) || isinf(rp->reg))
         return gbr_fail(err, GBR_EPARAM,
                         "objective %s: reg must be in [0, inf), got %g",
@@ -394,4 +398,5 @@ gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp, int nt)
 #endif
     for (size_t q = 0; q < rk->n_groups; q++)
         query_gradients(rk, q, score, gp, &rk->slot[gbr_thread_id()]);
+    rk->round++;
 }

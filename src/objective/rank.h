@@ -42,6 +42,13 @@
  * exact diagonal of L_q with the weights frozen), sum over its pairs:
  *   dL/ds_i = -sigma dZ_ij rho_ij,  dL/ds_j = +sigma dZ_ij rho_ij,
  *   d2L/ds_i^2 = d2L/ds_j^2 = sigma^2 dZ_ij rho_ij (1 - rho_ij).
+ * With pairs = GBR_RANK_PAIRS_MEAN, top_k does not restrict the pairs:
+ * instead the document at each position a draws pairs_per_doc partners b
+ * uniformly (with replacement) from the other n - 1 positions, each draw
+ * a function of (seed, the call's number, the row, the draw) alone, so
+ * that any thread count gives the same pairs; a partner of the same label
+ * adds nothing, and a pair drawn twice counts twice. Each call of
+ * gbr_rank_gradients is one round and draws afresh.
  * With query_norm (lambdarank only), LightGBM's lambdarank_norm: with S
  * the sum over the query's pairs of 2 sigma dZ_ij rho_ij, every gradient
  * and hessian of the query is multiplied by log2(1 + S) / S (S > 0), so
@@ -74,6 +81,14 @@ enum gbr_rank_kind {
     GBR_RANK_TOP1_MAX
 };
 
+/* Which pairs lambdarank and map take: those of the top k (top_k), or
+ * for every document pairs_per_doc partners drawn uniformly from the rest
+ * of its query (XGBoost's "mean"). */
+enum gbr_rank_pairs {
+    GBR_RANK_PAIRS_TOPK,
+    GBR_RANK_PAIRS_MEAN
+};
+
 typedef struct gbr_rank_params {
     int kind;           /* an enum gbr_rank_kind */
     int exp_gain;       /* lambdarank: gain 2^y - 1 (1) or y (0) */
@@ -89,6 +104,9 @@ typedef struct gbr_rank_params {
     int idcg_top_k;     /* lambdarank: IDCG over the first top_k positions
                            (when top_k > 0) rather than the whole list */
     const gbr_gain *gain; /* lambdarank: G(y), copied; NULL: exp_gain's */
+    int pairs;          /* lambdarank, map: an enum gbr_rank_pairs */
+    uint32_t pairs_per_doc; /* mean: partners drawn per document, >= 1 */
+    uint64_t seed;      /* mean: the draws' seed */
 } gbr_rank_params;
 
 /* Labels, groups and per-thread scratch sized by the largest query. */

@@ -54,6 +54,7 @@ struct gbr_rank {
     uint32_t *order;    /* pair kinds: each query's documents (indices
                          * within it) in the order of the last sort, a
                          * head start for the next one */
+    uint64_t round;     /* mean: calls of gbr_rank_gradients so far */
     size_t max_n;       /* documents in the largest query */
     int n_slots;
     gbr_rank_slot *slot; /* n_slots */

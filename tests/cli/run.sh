@@ -1294,6 +1294,27 @@ else
 fi
 end "fit on datasets/default/ltr.train: same model for 1, 2 and 4 threads"
 
+# --lambdarank-pairs=mean draws by seed, round and row: the same model
+# for every thread count, another for another seed.
+begin
+if [ "$have_default" -eq 1 ]; then
+    for nt in 1 2; do
+        g fit --rounds=4 --lambdarank-pairs=mean \
+            --lambdarank-pairs-per-doc=2 --seed=3 --threads=$nt \
+            -o "$tmp/mean.$nt" "$default_data/ltr.train"
+        need "fit --threads=$nt exits 0" status_is 0
+    done
+    g fit --rounds=4 --lambdarank-pairs=mean --lambdarank-pairs-per-doc=2 \
+        --seed=4 -o "$tmp/mean.s4" "$default_data/ltr.train"
+    need "--threads=1 and 2 give the same model bytes" \
+        cmp -s "$tmp/mean.1" "$tmp/mean.2"
+    need "another seed draws other pairs" \
+        sh -c '! cmp -s "$1" "$2"' - "$tmp/mean.1" "$tmp/mean.s4"
+else
+    need "$missing_default" false
+fi
+end "fit --lambdarank-pairs=mean: same model for 1 and 2 threads, another per seed"
+
 if [ "$good" -ne 1 ] && [ "$have_default" -eq 1 ]; then
     diff "$tmp/ltr.1" "$tmp/ltr.2" | head -n 6 | diag
 fi
