@@ -107,14 +107,14 @@ cli_opt(const char *arg, const char *key, const char **value_out)
 }
 
 int
-cli_load(const char *path, gbr_dataset **out)
+cli_load(const char *path, int n_threads, gbr_dataset **out)
 {
     gbr_csr csr;
     gbr_error err;
     int rc;
 
     *out = NULL;
-    if (gbr_libsvm_read(path, &csr, &err) != GBR_OK)
+    if (gbr_libsvm_read_threads(path, n_threads, &csr, &err) != GBR_OK)
         return cli_error(CLI_FAIL, "%s", err.msg);
     rc = gbr_dataset_adopt(&csr, out, &err);
     gbr_libsvm_free(&csr);
@@ -377,7 +377,7 @@ cli_predict_all(const char *model_path, const char *data_path, int margin,
 
     if (gbr_booster_load(model_path, b, &err) != GBR_OK)
         return cli_error(CLI_FAIL, "%s", err.msg);
-    if (cli_load(data_path, ds) != CLI_OK)
+    if (cli_load(data_path, n_threads, ds) != CLI_OK)
         return CLI_FAIL;
     n = gbr_dataset_n_rows(*ds);
     *pred = malloc(n * sizeof **pred);
