@@ -1263,7 +1263,8 @@ test_libsvm_chunks_first_error(void **state)
     }
 }
 
-/* The bad corpus, side files included, reads the same in chunks. */
+/* The bad corpus, side files included, the reader's good files and a read
+ * error read the same in chunks. */
 static void
 test_libsvm_chunks_bad_corpus(void **state)
 {
@@ -1275,6 +1276,9 @@ test_libsvm_chunks_bad_corpus(void **state)
                  bad_cases[i].file);
         assert_int_equal(assert_chunks_match(path), bad_cases[i].code);
     }
+    /* A directory opens, then fails at the first read. */
+    snprintf(path, sizeof path, "%s/bad", data_dir());
+    assert_int_equal(assert_chunks_match(path), GBR_EIO);
     snprintf(path, sizeof path, "%s/reader", data_dir());
     DIR *const dir = opendir(path);
     assert_non_null(dir);

@@ -1216,6 +1216,7 @@ libsvm_read_chunked(struct libsvm_reader *r, int n_threads, size_t chunk)
     char *buf = NULL;
     size_t len = 0, base = 0;
     int eof = 0, rc = GBR_OK;
+    int read_errno = -1;        /* errno of a failed read, once there is one */
 
     if (n_chunks > GBR_LIBSVM_MAX_CHUNKS)
         n_chunks = GBR_LIBSVM_MAX_CHUNKS;
@@ -1249,15 +1250,10 @@ libsvm_read_chunked(struct libsvm_reader *r, int n_threads, size_t chunk)
             errno = 0;
             size_t const got = fread(buf + len, 1, want, r->fp);
             len += got;
-            if (got < want) {
-                if (ferror(r->fp)) {
-                    rc = libsvm_fail(r, GBR_EIO, 0, "read error: %s",
-                                     errno != 0 ? strerror(errno)
-                                                : "unknown");
-                    goto done;
-                }
+            if (got < want && ferror(r->fp))
+                read_errno = errno;
+            else if (got < want)
                 eof = 1;
-            }
         }
         size_t end = len;
         if (eof) {
@@ -1269,6 +1265,10 @@ libsvm_read_chunked(struct libsvm_reader *r, int n_threads, size_t chunk)
         } else {
             while (end > 0 && buf[end - 1] != '\n')
                 end--;
+            /* As in the serial read, the whole lines read before a read
+             * error are parsed, and may fail first. */
+            if (end == 0 && read_errno >= 0)
+                goto read_error;
             if (end == 0) {
                 /* One line fills the block: make room for more of it. */
                 char *const p = cap <= (SIZE_MAX - 1) / 2 ?
@@ -1327,11 +1327,17 @@ libsvm_read_chunked(struct libsvm_reader *r, int n_threads, size_t chunk)
         }
         if (rc != GBR_OK)
             goto done;
+        if (read_errno >= 0)
+            goto read_error;
         memmove(buf, buf + end, len - end);
         len -= end;
         first = 0;
     }
     r->line_no = base;
+    goto done;
+read_error:
+    rc = libsvm_fail(r, GBR_EIO, 0, "read error: %s",
+                     read_errno != 0 ? strerror(read_errno) : "unknown");
 done:
     for (size_t k = 0; ch != NULL && k < n_chunks; k++)
         libsvm_cleanup(&ch[k].r);
