@@ -1122,7 +1122,7 @@ libsvm_chunk_parse(struct libsvm_chunk *c)
 
 /* Append the rows of chunk c, whose first line is line base + 1 of the
  * input, to r, and make room for its entries, which libsvm_chunk_copy
- * then moves (the threads copy at once). Each row goes through the checks
+ * moves later (the threads copy while they parse the next block). Each row goes through the checks
  * that span rows (qid and weight on all rows or none, contiguous qids) on
  * r, in file order, as the serial read makes them. A chunk that stopped
  * at a bad line has r parse that line again once the rows before it are
@@ -1198,23 +1198,45 @@ libsvm_team_size(void)
     return n;
 }
 
+/* Read from fp into buf after its *len bytes until cap bytes are held or
+ * the input ends (*eof set); a failed read sets *read_errno. */
+static inline void
+libsvm_read_more(FILE *fp, char *buf, size_t *len, size_t cap, int *eof,
+                 int *read_errno)
+{
+    if (*eof || *read_errno >= 0 || *len >= cap)
+        return;
+    size_t const want = cap - *len;
+
+    errno = 0;
+    size_t const got = fread(buf + *len, 1, want, fp);
+    *len += got;
+    if (got < want && ferror(fp))
+        *read_errno = errno;
+    else if (got < want)
+        *eof = 1;
+}
+
 /* Read the data lines of r->fp in blocks of n_chunks * chunk bytes, each
  * cut at line starts into n_chunks pieces that n_threads threads parse at
  * once, then joined in file order (libsvm_chunk_join). The result is the
  * serial read's, byte for byte, errors included: lines are cut only at
- * '\n', the checks that span rows run in the join, and a bad line is
- * parsed again there. Only whole lines go to the chunks; the partial line
- * at the end of a block moves to the front of the next, and a line longer
- * than the block grows it, so memory is the block, the chunks' arrays for
- * one block, and the rows read. */
+ * '\n', the checks that span rows run in the join, a bad line is parsed
+ * again there, and the whole lines read before a read error are parsed
+ * before it is reported. Only whole lines go to the chunks; the partial
+ * line at the end of a block moves to the front of the next, and a line
+ * longer than the block grows it, so memory is two blocks (one parsed
+ * while the next is read), the chunks' arrays for one block, and the rows
+ * read. */
 static inline int
 libsvm_read_chunked(struct libsvm_reader *r, int n_threads, size_t chunk)
 {
     int const nt = n_threads > 0 ? n_threads : libsvm_team_size();
     size_t n_chunks = (size_t)nt * GBR_LIBSVM_CHUNKS_PER_THREAD;
     struct libsvm_chunk *ch = NULL;
-    char *buf = NULL;
+    char *buf[2] = { NULL, NULL };
     size_t len = 0, base = 0;
+    size_t n_joined = 0;        /* chunks joined whose entries wait */
     int eof = 0, rc = GBR_OK;
     int read_errno = -1;        /* errno of a failed read, once there is one */
 
@@ -1225,8 +1247,9 @@ libsvm_read_chunked(struct libsvm_reader *r, int n_threads, size_t chunk)
     size_t cap = chunk <= (SIZE_MAX - 1) / n_chunks ? chunk * n_chunks : 0;
     ch = cap > 0 ? (struct libsvm_chunk *)calloc(n_chunks, sizeof *ch)
                  : NULL;
-    buf = ch != NULL ? (char *)malloc(cap + 1) : NULL;
-    if (buf == NULL) {
+    buf[0] = ch != NULL ? (char *)malloc(cap + 1) : NULL;
+    buf[1] = buf[0] != NULL ? (char *)malloc(cap + 1) : NULL;
+    if (buf[1] == NULL) {
         rc = libsvm_nomem(r);
         goto done;
     }
@@ -1242,43 +1265,40 @@ libsvm_read_chunked(struct libsvm_reader *r, int n_threads, size_t chunk)
         s->deferred = 1;
     }
     r->line_no = 0;
+    libsvm_read_more(r->fp, buf[0], &len, cap, &eof, &read_errno);
     /* first: the block starts the input, whose line 1 may have a BOM */
-    for (int first = 1;;) {
-        if (!eof && len < cap) {
-            size_t const want = cap - len;
-
-            errno = 0;
-            size_t const got = fread(buf + len, 1, want, r->fp);
-            len += got;
-            if (got < want && ferror(r->fp))
-                read_errno = errno;
-            else if (got < want)
-                eof = 1;
-        }
+    for (int first = 1, cur = 0;;) {
+        char *const b = buf[cur];
         size_t end = len;
+
         if (eof) {
             if (len == 0)
                 break;
-            if (buf[len - 1] != '\n')
-                buf[len++] = '\n';
+            if (b[len - 1] != '\n')
+                b[len++] = '\n';
             end = len;
         } else {
-            while (end > 0 && buf[end - 1] != '\n')
+            while (end > 0 && b[end - 1] != '\n')
                 end--;
-            /* As in the serial read, the whole lines read before a read
-             * error are parsed, and may fail first. */
             if (end == 0 && read_errno >= 0)
                 goto read_error;
             if (end == 0) {
                 /* One line fills the block: make room for more of it. */
-                char *const p = cap <= (SIZE_MAX - 1) / 2 ?
-                    (char *)realloc(buf, 2 * cap + 1) : NULL;
-                if (p == NULL) {
+                char *p0 = NULL, *p1 = NULL;
+
+                if (cap <= (SIZE_MAX - 1) / 2 &&
+                    (p0 = (char *)realloc(buf[0], 2 * cap + 1)) != NULL)
+                    buf[0] = p0;
+                if (p0 != NULL &&
+                    (p1 = (char *)realloc(buf[1], 2 * cap + 1)) != NULL)
+                    buf[1] = p1;
+                if (p1 == NULL) {
                     rc = libsvm_nomem(r);
                     goto done;
                 }
-                buf = p;
                 cap *= 2;
+                libsvm_read_more(r->fp, buf[cur], &len, cap, &eof,
+                                 &read_errno);
                 continue;
             }
         }
@@ -1290,49 +1310,62 @@ libsvm_read_chunked(struct libsvm_reader *r, int n_threads, size_t chunk)
                 next = at;
             } else if (next < end) {
                 const char *const nl = (const char *)memchr(
-                    buf + next - 1, '\n', end - (next - 1));
-                next = (size_t)(nl - buf) + 1;
+                    b + next - 1, '\n', end - (next - 1));
+                next = (size_t)(nl - b) + 1;
             }
-            ch[k].begin = buf + at;
-            ch[k].end = buf + next;
+            ch[k].begin = b + at;
+            ch[k].end = b + next;
             ch[k].r.bom_line = first && at == 0 ? 1 : 0;
             at = next;
         }
-        /* The threads parse the chunks, one joins their rows in order,
-         * and all copy their entries. Small blocks stay on this thread. */
-        size_t n_joined = 0;
+        /* The partial line at the end goes to the front of the other
+         * buffer, where one thread reads the next block while the others
+         * copy the entries of the block before out of each chunk and
+         * parse the chunk anew; then one thread joins the rows in order.
+         * Nothing waits for the reading, and there are two waits a block,
+         * so that a busy machine, where a wait may cost a time slice,
+         * loses little. Small blocks stay on this thread. */
+        char *const nb = buf[1 - cur];
+        size_t nlen = len - end;
+
+        memcpy(nb, b + end, nlen);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) \
     if (end / n_chunks >= GBR_LIBSVM_PAR_MIN)
 #endif
         {
 #ifdef _OPENMP
+#pragma omp single nowait
+#endif
+            libsvm_read_more(r->fp, nb, &nlen, cap, &eof, &read_errno);
+#ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
-            for (size_t k = 0; k < n_chunks; k++)
+            for (size_t k = 0; k < n_chunks; k++) {
+                if (k < n_joined)
+                    libsvm_chunk_copy(r, &ch[k]);
                 libsvm_chunk_parse(&ch[k]);
-#ifdef _OPENMP
-#pragma omp single
-#endif
-            for (size_t k = 0; k < n_chunks && rc == GBR_OK; k++) {
-                rc = libsvm_chunk_join(r, &ch[k], base);
-                base += ch[k].r.line_no;
-                n_joined += rc == GBR_OK;
             }
 #ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
+#pragma omp single nowait
 #endif
-            for (size_t k = 0; k < n_joined; k++)
-                libsvm_chunk_copy(r, &ch[k]);
+            {
+                n_joined = 0;
+                for (size_t k = 0; k < n_chunks && rc == GBR_OK; k++) {
+                    rc = libsvm_chunk_join(r, &ch[k], base);
+                    base += ch[k].r.line_no;
+                    n_joined += rc == GBR_OK;
+                }
+            }
         }
         if (rc != GBR_OK)
             goto done;
-        if (read_errno >= 0)
-            goto read_error;
-        memmove(buf, buf + end, len - end);
-        len -= end;
+        len = nlen;
+        cur = 1 - cur;
         first = 0;
     }
+    for (size_t k = 0; k < n_joined; k++)
+        libsvm_chunk_copy(r, &ch[k]);
     r->line_no = base;
     goto done;
 read_error:
@@ -1342,7 +1375,8 @@ done:
     for (size_t k = 0; ch != NULL && k < n_chunks; k++)
         libsvm_cleanup(&ch[k].r);
     free(ch);
-    free(buf);
+    free(buf[0]);
+    free(buf[1]);
     return rc;
 }
 
