@@ -1031,6 +1031,269 @@ test_libsvm_free_null(void **state)
     gbr_libsvm_free(&f->csr);
 }
 
+/* Chunk sizes the chunked reads are tried with: cuts inside every token
+ * of short lines, inside long lines, and a block holding all. Files are
+ * kept small, as tiny chunks make a parallel region every few bytes. */
+static const size_t chunk_sizes[] = { 1, 3, 8, 61, 256, 4096 };
+
+static int
+same_array(const void *a, const void *b, size_t n, size_t size)
+{
+    return (a == NULL) == (b == NULL) &&
+           (a == NULL || n == 0 || memcmp(a, b, n * size) == 0);
+}
+
+/* Read path serially and in chunks of every size on 2 threads, and of one
+ * size on 3; the
+ * codes, the messages and the arrays must be the same, byte for byte.
+ * Returns the serial read's code. */
+static int
+assert_chunks_match(const char *path)
+{
+    gbr_csr want, got;
+    gbr_error we, ge;
+
+    memset(&we, 0, sizeof we);
+    int const rc = gbr_libsvm_read(path, &want, &we);
+    for (int nt = 2; nt <= 3; nt++) {
+        for (size_t i = nt == 2 ? 0 : 2;
+             i < (nt == 2 ? sizeof chunk_sizes / sizeof *chunk_sizes : 3);
+             i++) {
+            memset(&ge, 0, sizeof ge);
+            int const grc = libsvm_read_path(path, nt, chunk_sizes[i], &got,
+                                             &ge);
+            if (grc != rc || strcmp(ge.msg, we.msg) != 0)
+                fail_msg("%s, %d threads, chunks of %zu: code %d \"%s\", "
+                         "serially %d \"%s\"", path, nt, chunk_sizes[i],
+                         grc, ge.msg, rc, we.msg);
+            size_t const n = want.n_rows;
+            size_t const nnz = n > 0 ? want.row_ptr[n] : 0;
+            if (got.n_rows != n || got.n_features != want.n_features ||
+                got.n_groups != want.n_groups ||
+                !same_array(got.row_ptr, want.row_ptr, n + 1,
+                            sizeof(size_t)) ||
+                !same_array(got.index, want.index, nnz, sizeof(uint32_t)) ||
+                !same_array(got.value, want.value, nnz, sizeof(float)) ||
+                !same_array(got.label, want.label, n, sizeof(float)) ||
+                !same_array(got.weight, want.weight, n, sizeof(float)) ||
+                !same_array(got.group_ptr, want.group_ptr,
+                            want.n_groups + 1, sizeof(size_t)) ||
+                !same_array(got.group_id, want.group_id, want.n_groups,
+                            sizeof(uint64_t)))
+                fail_msg("%s, %d threads, chunks of %zu: the rows differ",
+                         path, nt, chunk_sizes[i]);
+            gbr_libsvm_free(&got);
+        }
+    }
+    memset(&ge, 0, sizeof ge);
+    assert_int_equal(gbr_libsvm_read_threads(path, 0, &got, &ge), rc);
+    assert_string_equal(ge.msg, we.msg);
+    gbr_libsvm_free(&got);
+    gbr_libsvm_free(&want);
+    return rc;
+}
+
+/* Append a random good data line to t: with or without qid and weight as
+ * asked, the qid changing now and then, entries, spacing, CRLF, comments;
+ * some lines are blank or comments only, a few are long. */
+static void
+random_line(struct text *t, int qid, int weight, unsigned *q)
+{
+    char num[NUM_SIZE];
+    char buf[2 * NUM_SIZE];
+
+    switch (rng_below(12)) {
+    case 0:
+        text_str(t, rng_below(2) ? "\n" : " \t\r\n");
+        return;
+    case 1:
+        text_str(t, "# a comment: 1 2:3 qid:4\n");
+        return;
+    default:
+        break;
+    }
+    snprintf(buf, sizeof buf, "%u", rng_below(5));
+    text_str(t, buf);
+    if (weight) {
+        snprintf(buf, sizeof buf, ":%u.%u", rng_below(3), rng_below(10));
+        text_str(t, buf);
+    }
+    if (qid) {
+        if (rng_below(4) == 0)
+            *q += 1 + rng_below(3);
+        snprintf(buf, sizeof buf, " qid:%u", *q);
+        text_str(t, buf);
+    }
+    unsigned const n = rng_below(40) == 0 ? 200 : rng_below(12);
+    unsigned idx = 0;
+    for (unsigned k = 0; k < n; k++) {
+        idx += 1 + rng_below(3);
+        random_number(num);
+        if (num[0] == 'i' || num[0] == 'I' || num[1] == 'i' ||
+            num[1] == 'I')
+            strcpy(num, "0.5");
+        snprintf(buf, sizeof buf, "%s%u:%s", rng_below(4) ? " " : "\t ",
+                 idx, num);
+        text_str(t, buf);
+    }
+    if (rng_below(6) == 0)
+        text_str(t, " # trailing words");
+    text_str(t, rng_below(5) == 0 ? "\r\n" : "\n");
+}
+
+/* Oracle: random files of every kind, with a BOM or not and the last line
+ * ended or not, read in chunks equal the serial read. */
+static void
+test_libsvm_chunks_match_serial(void **state)
+{
+    struct fixture *const f = *state;
+
+    for (int rep = 0; rep < 24; rep++) {
+        struct text t = { 0 };
+        unsigned q = 0;
+        int const qid = rep & 1, weight = (rep >> 1) & 1;
+        unsigned const n_lines = 1 + rng_below(rep < 4 ? 3 : 60);
+
+        if (rep % 5 == 2)
+            text_str(&t, "\xef\xbb\xbf");
+        for (unsigned l = 0; l < n_lines; l++)
+            random_line(&t, qid, weight, &q);
+        if (rep % 3 == 1 && t.len > 0 && t.s[t.len - 1] == '\n')
+            t.len--;
+        write_bytes(f->path, t.s, t.len);
+        int const rc = assert_chunks_match(f->path);
+        assert_int_equal(rc, GBR_OK);
+        free(t.s);
+    }
+}
+
+/* A file big enough for blocks that the threads share, with an error
+ * near its end: read in chunks, it gives the serial rows and error. */
+static void
+test_libsvm_chunks_threads(void **state)
+{
+    struct fixture *const f = *state;
+    struct text t = { 0 };
+    unsigned q = 0;
+
+    for (unsigned l = 0; l < 4000; l++)
+        random_line(&t, 1, 0, &q);
+    for (int bad = 0; bad < 2; bad++) {
+        if (bad)
+            text_str(&t, "1 qid:999999 2:1 1:1\n");
+        write_bytes(f->path, t.s, t.len);
+        for (int nt = 2; nt <= 3; nt++) {
+            for (size_t chunk = GBR_LIBSVM_PAR_MIN; chunk <= 4 *
+                 GBR_LIBSVM_PAR_MIN; chunk *= 4) {
+                gbr_csr want, got;
+                gbr_error we, ge;
+
+                memset(&we, 0, sizeof we);
+                memset(&ge, 0, sizeof ge);
+                int const rc = gbr_libsvm_read(f->path, &want, &we);
+                assert_int_equal(rc, bad ? GBR_EPARSE : GBR_OK);
+                assert_int_equal(libsvm_read_path(f->path, nt, chunk, &got,
+                                                  &ge), rc);
+                assert_string_equal(ge.msg, we.msg);
+                if (!bad) {
+                    size_t const nnz = want.row_ptr[want.n_rows];
+
+                    assert_int_equal(got.n_rows, want.n_rows);
+                    assert_memory_equal(got.row_ptr, want.row_ptr,
+                                        (want.n_rows + 1) * sizeof(size_t));
+                    assert_memory_equal(got.index, want.index,
+                                        nnz * sizeof(uint32_t));
+                    assert_memory_equal(got.value, want.value,
+                                        nnz * sizeof(float));
+                    assert_memory_equal(got.group_ptr, want.group_ptr,
+                                        (want.n_groups + 1) *
+                                        sizeof(size_t));
+                }
+                gbr_libsvm_free(&got);
+                gbr_libsvm_free(&want);
+            }
+        }
+    }
+    free(t.s);
+}
+
+/* Errors after a good start, at every line of a short file: each chunked
+ * read reports the first bad line in the file, with its number and the
+ * serial message, whether the error is within a line or spans rows, and
+ * whichever chunk holds it. */
+static void
+test_libsvm_chunks_first_error(void **state)
+{
+    static const char *const bad[] = {
+        "1 qid:1 2:x\n", "1 2:1 1:1\n", "1 qid:1 1:1\x01\n", "# \x02\n",
+        "1 1:1\n", "1:2 qid:1 1:1\n", "1 qid:7 1:1\n", "1 qid:1 1:1 9:y\n",
+        "1 qid:1 4294967295:1\n", "1 qid:1 qid:1\n", "x qid:1\n",
+        "1 qid:3 5:1 5:2\n", "\xef\xbb\xbf" "1 qid:1 1:1\n"
+    };
+    struct fixture *const f = *state;
+
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        for (unsigned at = 0; at < 9; at++) {
+            struct text t = { 0 };
+            char line[64];
+
+            for (unsigned l = 0; l < 12; l++) {
+                if (l == at)
+                    text_str(&t, bad[b]);
+                else if (l == at + 2)
+                    text_str(&t, bad[(b + 1) % (sizeof bad / sizeof *bad)]);
+                snprintf(line, sizeof line, "%u qid:%u 1:%u 3:0.5\n", l % 3,
+                         l < 6 ? 1 : 7, l);
+                text_str(&t, line);
+            }
+            write_bytes(f->path, t.s, t.len);
+            memset(&f->err, 0, sizeof f->err);
+            assert_int_equal(assert_chunks_match(f->path), GBR_EPARSE);
+            assert_int_equal(gbr_libsvm_read(f->path, &f->csr, &f->err),
+                             GBR_EPARSE);
+            /* "1 qid:7" is good, the first row decides the kind, and a
+             * BOM is skipped on line 1 only */
+            if (b != 6)
+                assert_message(f->err.msg, f->path,
+                               at > 0 ? at + 1 : b == 4 || b == 5 ? 2
+                                               : b == 12 ? 4 : 1);
+            gbr_libsvm_free(&f->csr);
+            free(t.s);
+        }
+    }
+}
+
+/* The bad corpus, side files included, the reader's good files and a read
+ * error read the same in chunks. */
+static void
+test_libsvm_chunks_bad_corpus(void **state)
+{
+    char path[PATH_SIZE];
+
+    (void)state;
+    for (size_t i = 0; i < N_BAD_CASES; i++) {
+        snprintf(path, sizeof path, "%s/bad/%s", data_dir(),
+                 bad_cases[i].file);
+        assert_int_equal(assert_chunks_match(path), bad_cases[i].code);
+    }
+    /* A directory opens, then fails at the first read. */
+    snprintf(path, sizeof path, "%s/bad", data_dir());
+    assert_int_equal(assert_chunks_match(path), GBR_EIO);
+    snprintf(path, sizeof path, "%s/reader", data_dir());
+    DIR *const dir = opendir(path);
+    assert_non_null(dir);
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        const char *const dot = strrchr(e->d_name, '.');
+        char file[PATH_SIZE + 256];
+
+        if (dot == NULL || strcmp(dot, ".svm") != 0)
+            continue;
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        assert_chunks_match(file);
+    }
+    closedir(dir);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1060,6 +1323,10 @@ main(void)
         TEST(test_libsvm_stream),
         TEST(test_libsvm_message_length),
         TEST(test_libsvm_free_null),
+        TEST(test_libsvm_chunks_match_serial),
+        TEST(test_libsvm_chunks_first_error),
+        TEST(test_libsvm_chunks_threads),
+        TEST(test_libsvm_chunks_bad_corpus),
     };
 
     return cmocka_run_group_tests_name("libsvm", tests, NULL, NULL);

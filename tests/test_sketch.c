@@ -13,6 +13,30 @@
 #include "proposal/global_fine.h"
 #include "sketch/sketch.h"
 
+/* The passes over bare CSR arrays, as the tests hold their rows. */
+static int
+columns_build_csr(gbr_columns *cols, size_t n_rows, uint32_t n_features,
+                  const size_t *row_ptr, const uint32_t *index,
+                  const float *value, int nt, gbr_error *err)
+{
+    const gbr_rows rs = gbr_rows_csr(n_rows, n_features, row_ptr, index,
+                                     value);
+
+    return gbr_columns_build(cols, &rs, nt, err);
+}
+
+static int
+fixed_bin_csr(gbr_binmat *bm, gbr_cuts *cuts, size_t n_rows,
+              uint32_t n_features, const size_t *row_ptr,
+              const uint32_t *index, const float *value, size_t max_bin,
+              int nt, gbr_error *err)
+{
+    const gbr_rows rs = gbr_rows_csr(n_rows, n_features, row_ptr, index,
+                                     value);
+
+    return gbr_fixed_bin(bm, cuts, &rs, max_bin, nt, err);
+}
+
 /* Random sparse rows with ties, NaN and absent values, in CSR form. */
 struct rows {
     size_t n_rows;
@@ -112,7 +136,7 @@ test_sketch_columns_sorted(void **state)
     const struct rows *d = *state;
     gbr_columns cols;
 
-    assert_int_equal(gbr_columns_build(&cols, d->n_rows, d->n_features,
+    assert_int_equal(columns_build_csr(&cols, d->n_rows, d->n_features,
                                        d->row_ptr, d->index, d->value, 2,
                                        NULL), GBR_OK);
     for (uint32_t f = 0; f < d->n_features; f++) {
@@ -191,7 +215,7 @@ test_sketch_weighted_bins_oracle(void **state)
     double *w = malloc(d->n_rows * sizeof *w);
     const size_t max_bins = 16;
 
-    assert_int_equal(gbr_columns_build(&cols, d->n_rows, d->n_features,
+    assert_int_equal(columns_build_csr(&cols, d->n_rows, d->n_features,
                                        d->row_ptr, d->index, d->value, 1,
                                        NULL), GBR_OK);
     assert_int_equal(gbr_cuts_alloc(&cuts, &cols, max_bins, NULL), GBR_OK);
@@ -261,7 +285,7 @@ test_sketch_distinct_values_own_bins(void **state)
     (void)state;
     for (size_t r = 0; r <= 7; r++)
         row_ptr[r] = r;
-    assert_int_equal(gbr_columns_build(&cols, 7, 1, row_ptr, index, vals, 1,
+    assert_int_equal(columns_build_csr(&cols, 7, 1, row_ptr, index, vals, 1,
                                        NULL), GBR_OK);
     assert_int_equal(cols.n_distinct[0], 5);
     assert_int_equal(gbr_cuts_alloc(&cuts, &cols, 256, NULL), GBR_OK);
@@ -319,7 +343,7 @@ test_sketch_binmat_matches_bin(void **state)
     gbr_cuts cuts;
     gbr_binmat bm, bm4;
 
-    assert_int_equal(gbr_columns_build(&cols, d->n_rows, d->n_features,
+    assert_int_equal(columns_build_csr(&cols, d->n_rows, d->n_features,
                                        d->row_ptr, d->index, d->value, 2,
                                        NULL), GBR_OK);
     assert_int_equal(gbr_cuts_alloc(&cuts, &cols, 32, NULL), GBR_OK);
@@ -367,10 +391,10 @@ test_sketch_threads_identical(void **state)
 
     for (size_t r = 0; r < d->n_rows; r++)
         w[r] = rng_unif();
-    assert_int_equal(gbr_columns_build(&c1, d->n_rows, d->n_features,
+    assert_int_equal(columns_build_csr(&c1, d->n_rows, d->n_features,
                                        d->row_ptr, d->index, d->value, 1,
                                        NULL), GBR_OK);
-    assert_int_equal(gbr_columns_build(&c4, d->n_rows, d->n_features,
+    assert_int_equal(columns_build_csr(&c4, d->n_rows, d->n_features,
                                        d->row_ptr, d->index, d->value, 4,
                                        NULL), GBR_OK);
     assert_memory_equal(c1.val, c4.val, c1.col_ptr[8] * sizeof(float));
@@ -402,7 +426,7 @@ test_sketch_fixed_blocks_match_columns(void **state)
 
     (void)state;
     rows_make(&d, 2000, 19, 99);
-    assert_int_equal(gbr_columns_build(&cols, d.n_rows, d.n_features,
+    assert_int_equal(columns_build_csr(&cols, d.n_rows, d.n_features,
                                        d.row_ptr, d.index, d.value, 2, NULL),
                      GBR_OK);
     for (size_t max_bin = 4; max_bin <= 256; max_bin *= 4) {
@@ -414,7 +438,7 @@ test_sketch_fixed_blocks_match_columns(void **state)
                                               d.n_features, max_bin, NULL),
                              GBR_OK);
             gbr_binmat_fill(&bm_want, &cols, &want, 1);
-            assert_int_equal(gbr_fixed_bin(&bm_got, &got, d.n_rows,
+            assert_int_equal(fixed_bin_csr(&bm_got, &got, d.n_rows,
                                               d.n_features, d.row_ptr,
                                               d.index, d.value, max_bin, nt,
                                               NULL), GBR_OK);
@@ -455,7 +479,7 @@ test_sketch_fine_matches_columns(void **state)
         if (d.index[j] < GBR_FEAT_BLOCK)
             d.value[j] = floorf(d.value[j] / 4);
     hess = malloc(d.n_rows * sizeof *hess);
-    assert_int_equal(gbr_columns_build(&cols, d.n_rows, d.n_features,
+    assert_int_equal(columns_build_csr(&cols, d.n_rows, d.n_features,
                                        d.row_ptr, d.index, d.value, 2, NULL),
                      GBR_OK);
     /* Fine bins are used only when they take no more than the columns;
@@ -540,7 +564,7 @@ test_sketch_fine_runs(void **state)
     rows_make(&d, 100000, 5, 11);
     double *hess = malloc(d.n_rows * sizeof *hess);
 
-    assert_int_equal(gbr_columns_build(&cols, d.n_rows, d.n_features,
+    assert_int_equal(columns_build_csr(&cols, d.n_rows, d.n_features,
                                        d.row_ptr, d.index, d.value, 2, NULL),
                      GBR_OK);
     assert_true(cols.n_distinct[1] > 65534 && cols.n_distinct[4] > 65534);

@@ -68,6 +68,10 @@ extern "C" {
 #define GBR_LIBSVM_MAX_POW10 22         /* largest exact power of ten */
 #define GBR_LIBSVM_EXP_CAP 100000000    /* exponents saturate here */
 #define GBR_LIBSVM_QID_SLOTS 64         /* first size of the qid table */
+#define GBR_LIBSVM_CHUNK ((size_t)1 << 20)      /* bytes a thread parses */
+#define GBR_LIBSVM_CHUNKS_PER_THREAD 4  /* chunks of one block per thread */
+#define GBR_LIBSVM_MAX_CHUNKS 256       /* chunks of one block at most */
+#define GBR_LIBSVM_PAR_MIN 4096         /* chunk bytes worth a thread */
 
 /* Byte classes; see libsvm_class. */
 enum {
@@ -117,6 +121,16 @@ struct libsvm_reader {
     int has_qid;                /* -1 before the first row */
     int has_weight;
     size_t first_line;          /* line of the first row */
+    size_t bom_line;            /* the line that may open with a BOM, or 0 */
+
+    /* A chunk's reader (see libsvm_read_chunked) parses its lines alone
+     * and leaves the checks that span rows (qid and weight on every row or
+     * none, contiguous qids) to the join, so it keeps each row's kind, qid
+     * and line, and every row's weight. */
+    int deferred;
+    unsigned char *row_kind;    /* row_cap: has qid | has weight << 1 */
+    uint64_t *row_qid;          /* row_cap */
+    size_t *row_line;           /* row_cap */
 
     uint64_t qid;               /* qid of the current group */
     size_t qid_last_line;
@@ -759,6 +773,21 @@ libsvm_rows_reserve(struct libsvm_reader *r)
             return libsvm_nomem(r);
         r->weight = w;
     }
+    if (r->deferred) {
+        unsigned char *const kind = (unsigned char *)libsvm_realloc(
+            r->row_kind, cap, 1);
+        if (kind != NULL)
+            r->row_kind = kind;
+        uint64_t *const qid = kind != NULL ? (uint64_t *)libsvm_realloc(
+            r->row_qid, cap, sizeof *qid) : NULL;
+        if (qid != NULL)
+            r->row_qid = qid;
+        size_t *const line = qid != NULL ? (size_t *)libsvm_realloc(
+            r->row_line, cap, sizeof *line) : NULL;
+        if (line == NULL)
+            return libsvm_nomem(r);
+        r->row_line = line;
+    }
     r->row_cap = cap;
     return GBR_OK;
 }
@@ -805,7 +834,7 @@ libsvm_data_line(struct libsvm_reader *r, const char *line)
     int rc;
 
     r->line_start = line;
-    if (r->line_no == 1 && (unsigned char)p[0] == 0xef &&
+    if (r->line_no == r->bom_line && (unsigned char)p[0] == 0xef &&
         (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf)
         p += 3;
     p = libsvm_skip_sep(p);
@@ -850,10 +879,17 @@ libsvm_data_line(struct libsvm_reader *r, const char *line)
         has_q = 1;
         p = libsvm_skip_sep(p);
     }
-    if ((rc = libsvm_row_kind(r, has_q, has_w)) != GBR_OK ||
-        (has_q && (rc = libsvm_group_row(r, qid)) != GBR_OK) ||
-        (rc = libsvm_rows_reserve(r)) != GBR_OK)
+    if (r->deferred) {
+        if ((rc = libsvm_rows_reserve(r)) != GBR_OK)
+            return rc;
+        r->row_kind[r->n_rows] = (unsigned char)(has_q | has_w << 1);
+        r->row_qid[r->n_rows] = qid;
+        r->row_line[r->n_rows] = r->line_no;
+    } else if ((rc = libsvm_row_kind(r, has_q, has_w)) != GBR_OK ||
+               (has_q && (rc = libsvm_group_row(r, qid)) != GBR_OK) ||
+               (rc = libsvm_rows_reserve(r)) != GBR_OK) {
         return rc;
+    }
 
     size_t nnz = r->nnz;
     int64_t prev = -1;
@@ -1006,6 +1042,7 @@ libsvm_init(struct libsvm_reader *r, const char *name, gbr_error *err)
     r->data_name = name;
     r->has_qid = -1;
     r->max_index = -1;
+    r->bom_line = 1;
 
     const struct lconv *const lc = localeconv();
     const char *const dp = lc != NULL && lc->decimal_point != NULL &&
@@ -1040,17 +1077,320 @@ libsvm_cleanup(struct libsvm_reader *r)
     free(r->side_ptr);
     free(r->side_line);
     free(r->side_weight);
+    free(r->row_kind);
+    free(r->row_qid);
+    free(r->row_line);
     memset(r, 0, sizeof *r);
 }
 
-/* Read the data lines of r->fp, then check that there were rows and close
- * the qid groups. */
+/* One chunk of a block of the input, and the reader that parses it. */
+struct libsvm_chunk {
+    struct libsvm_reader r;
+    const char *begin, *end;    /* whole lines, the last ending in '\n' */
+    const char *bad;            /* the line parsing stopped at, or NULL */
+    size_t at;                  /* where its entries go in the whole */
+};
+
+/* Parse the lines of c on their own, with line numbers from 1 within the
+ * chunk, into c->r's arrays (emptied first, their room kept for the next
+ * block). Parsing stops at the first bad line, which is kept for the join
+ * to parse again; no message is written here. */
+static inline void
+libsvm_chunk_parse(struct libsvm_chunk *c)
+{
+    struct libsvm_reader *const r = &c->r;
+    const char *p = c->begin;
+
+    r->n_rows = 0;
+    r->nnz = 0;
+    r->max_index = -1;
+    r->line_no = 0;
+    if (r->row_ptr != NULL)
+        r->row_ptr[0] = 0;
+    c->bad = NULL;
+    while (p < c->end) {
+        const char *const nl = (const char *)memchr(p, '\n',
+                                                    (size_t)(c->end - p));
+        r->line_no++;
+        if (libsvm_data_line(r, p) != GBR_OK) {
+            c->bad = p;
+            return;
+        }
+        p = nl + 1;
+    }
+}
+
+/* Append the rows of chunk c, whose first line is line base + 1 of the
+ * input, to r, and make room for its entries, which libsvm_chunk_copy
+ * moves later (the threads copy while they parse the next block). Each row goes through the checks
+ * that span rows (qid and weight on all rows or none, contiguous qids) on
+ * r, in file order, as the serial read makes them. A chunk that stopped
+ * at a bad line has r parse that line again once the rows before it are
+ * in, so that the error is the serial read's: the same message of the
+ * same line, the first bad one in the file. */
 static inline int
-libsvm_read_rows(struct libsvm_reader *r)
+libsvm_chunk_join(struct libsvm_reader *r, struct libsvm_chunk *c,
+                  size_t base)
+{
+    const struct libsvm_reader *const s = &c->r;
+    size_t const nnz0 = r->nnz;
+    int rc;
+
+    c->at = nnz0;
+    if (nnz0 + s->nnz > r->nnz_cap &&
+        (rc = libsvm_entries_reserve(r, nnz0 + s->nnz - 1)) != GBR_OK)
+        return rc;
+    for (size_t i = 0; i < s->n_rows; i++) {
+        int const has_q = s->row_kind[i] & 1;
+
+        r->line_no = base + s->row_line[i];
+        if ((rc = libsvm_row_kind(r, has_q, s->row_kind[i] >> 1)) !=
+                GBR_OK ||
+            (has_q && (rc = libsvm_group_row(r, s->row_qid[i])) != GBR_OK) ||
+            (rc = libsvm_rows_reserve(r)) != GBR_OK)
+            return rc;
+        r->label[r->n_rows] = s->label[i];
+        if (r->has_weight)
+            r->weight[r->n_rows] = s->weight[i];
+        r->row_ptr[r->n_rows + 1] = nnz0 + s->row_ptr[i + 1];
+        r->n_rows++;
+        r->nnz = nnz0 + s->row_ptr[i + 1];
+    }
+    if (s->max_index > r->max_index)
+        r->max_index = s->max_index;
+    if (c->bad == NULL)
+        return GBR_OK;
+    r->line_no = base + s->line_no;
+    rc = libsvm_data_line(r, c->bad);
+    /* Only running out of memory stops a chunk at a good line. */
+    return rc != GBR_OK ? rc : libsvm_nomem(r);
+}
+
+/* Move the entries of a joined chunk c into r. */
+static inline void
+libsvm_chunk_copy(struct libsvm_reader *r, const struct libsvm_chunk *c)
+{
+    const struct libsvm_reader *const s = &c->r;
+
+    if (s->nnz == 0)
+        return;
+    memcpy(r->index + c->at, s->index, s->nnz * sizeof *r->index);
+    memcpy(r->value + c->at, s->value, s->nnz * sizeof *r->value);
+}
+
+/* Threads OpenMP would start for a parallel region without num_threads,
+ * counted in one, so that this header needs no <omp.h>. 1 without
+ * OpenMP. */
+static inline int
+libsvm_team_size(void)
+{
+    int n = 0;
+
+#ifdef _OPENMP
+#pragma omp parallel
+#endif
+    {
+#ifdef _OPENMP
+#pragma omp atomic
+#endif
+        n++;
+    }
+    return n;
+}
+
+/* Read from fp into buf after its *len bytes until cap bytes are held or
+ * the input ends (*eof set); a failed read sets *read_errno. */
+static inline void
+libsvm_read_more(FILE *fp, char *buf, size_t *len, size_t cap, int *eof,
+                 int *read_errno)
+{
+    if (*eof || *read_errno >= 0 || *len >= cap)
+        return;
+    size_t const want = cap - *len;
+
+    errno = 0;
+    size_t const got = fread(buf + *len, 1, want, fp);
+    *len += got;
+    if (got < want && ferror(fp))
+        *read_errno = errno;
+    else if (got < want)
+        *eof = 1;
+}
+
+/* Read the data lines of r->fp in blocks of n_chunks * chunk bytes, each
+ * cut at line starts into n_chunks pieces that n_threads threads parse at
+ * once, then joined in file order (libsvm_chunk_join). The result is the
+ * serial read's, byte for byte, errors included: lines are cut only at
+ * '\n', the checks that span rows run in the join, a bad line is parsed
+ * again there, and the whole lines read before a read error are parsed
+ * before it is reported. Only whole lines go to the chunks; the partial
+ * line at the end of a block moves to the front of the next, and a line
+ * longer than the block grows it, so memory is two blocks (one parsed
+ * while the next is read), the chunks' arrays for one block, and the rows
+ * read. */
+static inline int
+libsvm_read_chunked(struct libsvm_reader *r, int n_threads, size_t chunk)
+{
+    int const nt = n_threads > 0 ? n_threads : libsvm_team_size();
+    size_t n_chunks = (size_t)nt * GBR_LIBSVM_CHUNKS_PER_THREAD;
+    struct libsvm_chunk *ch = NULL;
+    char *buf[2] = { NULL, NULL };
+    size_t len = 0, base = 0;
+    size_t n_joined = 0;        /* chunks joined whose entries wait */
+    int eof = 0, rc = GBR_OK;
+    int read_errno = -1;        /* errno of a failed read, once there is one */
+
+    if (n_chunks > GBR_LIBSVM_MAX_CHUNKS)
+        n_chunks = GBR_LIBSVM_MAX_CHUNKS;
+    if (chunk == 0)
+        chunk = 1;
+    size_t cap = chunk <= (SIZE_MAX - 1) / n_chunks ? chunk * n_chunks : 0;
+    ch = cap > 0 ? (struct libsvm_chunk *)calloc(n_chunks, sizeof *ch)
+                 : NULL;
+    buf[0] = ch != NULL ? (char *)malloc(cap + 1) : NULL;
+    buf[1] = buf[0] != NULL ? (char *)malloc(cap + 1) : NULL;
+    if (buf[1] == NULL) {
+        rc = libsvm_nomem(r);
+        goto done;
+    }
+    for (size_t k = 0; k < n_chunks; k++) {
+        struct libsvm_reader *const s = &ch[k].r;
+
+        s->name = r->name;
+        s->data_name = r->data_name;
+        memcpy(s->dp, r->dp, sizeof s->dp);
+        s->dp_len = r->dp_len;
+        s->has_qid = -1;
+        s->has_weight = 1;
+        s->deferred = 1;
+    }
+    r->line_no = 0;
+    libsvm_read_more(r->fp, buf[0], &len, cap, &eof, &read_errno);
+    /* first: the block starts the input, whose line 1 may have a BOM */
+    for (int first = 1, cur = 0;;) {
+        char *const b = buf[cur];
+        size_t end = len;
+
+        if (eof) {
+            if (len == 0)
+                break;
+            if (b[len - 1] != '\n')
+                b[len++] = '\n';
+            end = len;
+        } else {
+            while (end > 0 && b[end - 1] != '\n')
+                end--;
+            if (end == 0 && read_errno >= 0)
+                goto read_error;
+            if (end == 0) {
+                /* One line fills the block: make room for more of it. */
+                char *p0 = NULL, *p1 = NULL;
+
+                if (cap <= (SIZE_MAX - 1) / 2 &&
+                    (p0 = (char *)realloc(buf[0], 2 * cap + 1)) != NULL)
+                    buf[0] = p0;
+                if (p0 != NULL &&
+                    (p1 = (char *)realloc(buf[1], 2 * cap + 1)) != NULL)
+                    buf[1] = p1;
+                if (p1 == NULL) {
+                    rc = libsvm_nomem(r);
+                    goto done;
+                }
+                cap *= 2;
+                libsvm_read_more(r->fp, buf[cur], &len, cap, &eof,
+                                 &read_errno);
+                continue;
+            }
+        }
+        size_t at = 0;
+        for (size_t k = 0; k < n_chunks; k++) {
+            size_t next = k + 1 < n_chunks ? end / n_chunks * (k + 1) : end;
+
+            if (next <= at) {
+                next = at;
+            } else if (next < end) {
+                const char *const nl = (const char *)memchr(
+                    b + next - 1, '\n', end - (next - 1));
+                next = (size_t)(nl - b) + 1;
+            }
+            ch[k].begin = b + at;
+            ch[k].end = b + next;
+            ch[k].r.bom_line = first && at == 0 ? 1 : 0;
+            at = next;
+        }
+        /* The partial line at the end goes to the front of the other
+         * buffer, where one thread reads the next block while the others
+         * copy the entries of the block before out of each chunk and
+         * parse the chunk anew; then one thread joins the rows in order.
+         * Nothing waits for the reading, and there are two waits a block,
+         * so that a busy machine, where a wait may cost a time slice,
+         * loses little. Small blocks stay on this thread. */
+        char *const nb = buf[1 - cur];
+        size_t nlen = len - end;
+
+        memcpy(nb, b + end, nlen);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) \
+    if (end / n_chunks >= GBR_LIBSVM_PAR_MIN)
+#endif
+        {
+#ifdef _OPENMP
+#pragma omp single nowait
+#endif
+            libsvm_read_more(r->fp, nb, &nlen, cap, &eof, &read_errno);
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+            for (size_t k = 0; k < n_chunks; k++) {
+                if (k < n_joined)
+                    libsvm_chunk_copy(r, &ch[k]);
+                libsvm_chunk_parse(&ch[k]);
+            }
+#ifdef _OPENMP
+#pragma omp single nowait
+#endif
+            {
+                n_joined = 0;
+                for (size_t k = 0; k < n_chunks && rc == GBR_OK; k++) {
+                    rc = libsvm_chunk_join(r, &ch[k], base);
+                    base += ch[k].r.line_no;
+                    n_joined += rc == GBR_OK;
+                }
+            }
+        }
+        if (rc != GBR_OK)
+            goto done;
+        len = nlen;
+        cur = 1 - cur;
+        first = 0;
+    }
+    for (size_t k = 0; k < n_joined; k++)
+        libsvm_chunk_copy(r, &ch[k]);
+    r->line_no = base;
+    goto done;
+read_error:
+    rc = libsvm_fail(r, GBR_EIO, 0, "read error: %s",
+                     read_errno != 0 ? strerror(read_errno) : "unknown");
+done:
+    for (size_t k = 0; ch != NULL && k < n_chunks; k++)
+        libsvm_cleanup(&ch[k].r);
+    free(ch);
+    free(buf[0]);
+    free(buf[1]);
+    return rc;
+}
+
+/* Read the data lines of r->fp, serially when n_threads is 1 and in
+ * chunks of chunk bytes otherwise (libsvm_read_chunked), then check that
+ * there were rows and close the qid groups. */
+static inline int
+libsvm_read_rows(struct libsvm_reader *r, int n_threads, size_t chunk)
 {
     int rc;
 
-    if ((rc = libsvm_each_line(r, libsvm_data_line)) != GBR_OK)
+    if ((rc = n_threads == 1 ? libsvm_each_line(r, libsvm_data_line)
+                             : libsvm_read_chunked(r, n_threads, chunk)) !=
+        GBR_OK)
         return rc;
     if (r->n_rows == 0)
         return libsvm_fail(r, GBR_EPARSE, 0, "no data rows");
@@ -1240,23 +1580,12 @@ libsvm_take(struct libsvm_reader *r, gbr_csr *out)
     r->group_ptr = NULL;
 }
 
-/* Read the libsvm / LETOR file at path into *out, with groups from qid or
- * from <path>.query or <path>.group, and row weights from label:weight or
- * <path>.weight (see the top of this file for the format).
- *
- * On success *out owns its arrays (free them with gbr_libsvm_free): index
- * and value are never NULL, even with no entries; weight is NULL when no
- * weights were given, group_ptr when no groups were. Returns GBR_OK, or
- * GBR_EIO (a file cannot be opened or read; "path: <strerror text>"),
- * GBR_EPARSE (malformed input; "file:line: ..." or, for whole-file
- * problems, "file: ...", naming the data or side file as given) or
- * GBR_ENOMEM, with a message in *err (err may be NULL); *out is then all
- * zero and nothing is left allocated. out must not be NULL.
- *
- * Thread-safe for distinct outputs, as long as no thread changes the
- * locale during the call. */
+/* gbr_libsvm_read with the data lines read serially when n_threads is 1
+ * and in chunks of chunk bytes on n_threads threads otherwise. The tests
+ * call it with small chunks to put the cuts everywhere. */
 static GBR_LIBSVM_UNUSED int
-gbr_libsvm_read(const char *path, gbr_csr *out, gbr_error *err)
+libsvm_read_path(const char *path, int n_threads, size_t chunk, gbr_csr *out,
+                 gbr_error *err)
 {
     struct libsvm_reader r;
     char *side = NULL;
@@ -1268,7 +1597,7 @@ gbr_libsvm_read(const char *path, gbr_csr *out, gbr_error *err)
         (rc = libsvm_open(&r, path, 0, &fp)) != GBR_OK)
         goto done;
     r.fp = fp;
-    rc = libsvm_read_rows(&r);
+    rc = libsvm_read_rows(&r, n_threads, chunk);
     fclose(fp);
     r.fp = NULL;
     if (rc != GBR_OK)
@@ -1288,6 +1617,44 @@ done:
     return rc;
 }
 
+/* Read the libsvm / LETOR file at path into *out, with groups from qid or
+ * from <path>.query or <path>.group, and row weights from label:weight or
+ * <path>.weight (see the top of this file for the format).
+ *
+ * On success *out owns its arrays (free them with gbr_libsvm_free): index
+ * and value are never NULL, even with no entries; weight is NULL when no
+ * weights were given, group_ptr when no groups were. Returns GBR_OK, or
+ * GBR_EIO (a file cannot be opened or read; "path: <strerror text>"),
+ * GBR_EPARSE (malformed input; "file:line: ..." or, for whole-file
+ * problems, "file: ...", naming the data or side file as given) or
+ * GBR_ENOMEM, with a message in *err (err may be NULL); *out is then all
+ * zero and nothing is left allocated. out must not be NULL.
+ *
+ * Thread-safe for distinct outputs, as long as no thread changes the
+ * locale during the call. */
+static GBR_LIBSVM_UNUSED int
+gbr_libsvm_read(const char *path, gbr_csr *out, gbr_error *err)
+{
+    return libsvm_read_path(path, 1, 0, out, err);
+}
+
+/* gbr_libsvm_read on n_threads threads (0: as many as OpenMP gives), when
+ * the caller is compiled with OpenMP; serially otherwise. The data file is
+ * read in blocks of a few GBR_LIBSVM_CHUNK pieces per thread, cut at line
+ * starts, which the threads parse at once and which are then joined in
+ * file order. The result and the errors are gbr_libsvm_read's, byte for
+ * byte, whatever the thread count; memory grows by a block and the
+ * pieces' rows, a few megabytes a thread. */
+static GBR_LIBSVM_UNUSED int
+gbr_libsvm_read_threads(const char *path, int n_threads, gbr_csr *out,
+                        gbr_error *err)
+{
+#ifndef _OPENMP
+    n_threads = 1;
+#endif
+    return libsvm_read_path(path, n_threads, GBR_LIBSVM_CHUNK, out, err);
+}
+
 /* Read libsvm / LETOR text from the open stream fp into *out, as
  * gbr_libsvm_read does but without side files. name (NULL gives
  * "(stream)") stands for the stream in messages. fp is borrowed: it is
@@ -1305,7 +1672,7 @@ gbr_libsvm_read_stream(FILE *fp, const char *name, gbr_csr *out,
         name = "(stream)";
     if ((rc = libsvm_init(&r, name, err)) == GBR_OK) {
         r.fp = fp;
-        if ((rc = libsvm_read_rows(&r)) == GBR_OK)
+        if ((rc = libsvm_read_rows(&r, 1, 0)) == GBR_OK)
             libsvm_take(&r, out);
     }
     libsvm_cleanup(&r);

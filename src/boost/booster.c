@@ -316,12 +316,13 @@ vcodes_prepare(struct fit *f, const gbr_dataset *const *valid,
     f->vcodes = gbr_calloc(n_valid, sizeof *f->vcodes);
     if (!f->vcodes)
         return gbr_fail(err, GBR_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n_valid; i++)
-        if ((rc = gbr_rowcodes_make(&f->vcodes[i], &f->pr.cuts,
-                                    valid[i]->n_rows, valid[i]->row_ptr,
-                                    valid[i]->index, valid[i]->value, nt,
+    for (size_t i = 0; i < n_valid; i++) {
+        const gbr_rows rs = gbr_dataset_rows(valid[i]);
+
+        if ((rc = gbr_rowcodes_make(&f->vcodes[i], &f->pr.cuts, &rs, nt,
                                     err)) != GBR_OK)
             return rc;
+    }
     return GBR_OK;
 }
 

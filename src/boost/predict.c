@@ -25,28 +25,34 @@ gbr_booster_predict(const gbr_booster *b, const gbr_dataset *ds, int margin,
         return gbr_fail(err, GBR_ENOMEM, "out of memory");
     for (size_t i = 0; i < (size_t)nt * nf; i++)
         dense[i] = NAN;
-    /* Each thread spreads a row into its own dense buffer, walks every
-     * tree, then clears the entries it set. */
+    const gbr_rows rs = gbr_dataset_rows(ds);
+    /* Dense rows with every feature the model reads are walked as they
+     * are; otherwise each thread spreads a row into its own dense buffer,
+     * walks every tree, then clears the entries it set. */
+    const int direct = ds->dense && ds->n_features >= nf;
 #pragma omp parallel num_threads(nt)
     {
-        float *x = dense + (size_t)gbr_thread_id() * nf;
+        float *buf = dense + (size_t)gbr_thread_id() * nf;
 
 #pragma omp for schedule(static)
         for (size_t r = 0; r < ds->n_rows; r++) {
-            size_t e = ds->row_ptr[r + 1];
+            const uint32_t *index;
+            const float *value;
+            const size_t e = gbr_rows_get(&rs, r, &index, &value);
+            const float *x = direct ? value : buf;
             double s = b->base_score;
 
-            for (size_t j = ds->row_ptr[r]; j < e; j++)
-                if (ds->index[j] < nf)
-                    x[ds->index[j]] = ds->value[j];
+            for (size_t j = 0; !direct && j < e; j++)
+                if (index[j] < nf)
+                    buf[index[j]] = value[j];
             for (size_t i = 0; i < b->n_trees; i++) {
                 const gbr_tree *t = &b->trees[i];
 
                 s += t->value[gbr_tree_leaf_dense(t, x)];
             }
-            for (size_t j = ds->row_ptr[r]; j < e; j++)
-                if (ds->index[j] < nf)
-                    x[ds->index[j]] = NAN;
+            for (size_t j = 0; !direct && j < e; j++)
+                if (index[j] < nf)
+                    buf[index[j]] = NAN;
             out[r] = margin ? s
                             : gbr_objective_transform(b->params.objective, s);
         }

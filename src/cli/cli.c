@@ -137,7 +137,8 @@ row_line(const char *path, size_t row)
 }
 
 int
-cli_load(const char *path, const gbr_params *p, gbr_dataset **out)
+cli_load(const char *path, const gbr_params *p, int n_threads,
+         gbr_dataset **out)
 {
     gbr_csr csr;
     gbr_error err;
@@ -145,7 +146,7 @@ cli_load(const char *path, const gbr_params *p, gbr_dataset **out)
     int rc;
 
     *out = NULL;
-    if (gbr_libsvm_read(path, &csr, &err) != GBR_OK)
+    if (gbr_libsvm_read_threads(path, n_threads, &csr, &err) != GBR_OK)
         return cli_error(CLI_FAIL, "%s", err.msg);
     if (p && gbr_params_check_label_gain(p, csr.label, csr.n_rows, &bad,
                                          &err) != GBR_OK) {
@@ -418,7 +419,8 @@ cli_predict_all(const char *model_path, const char *data_path, int margin,
 
     if (gbr_booster_load(model_path, b, &err) != GBR_OK)
         return cli_error(CLI_FAIL, "%s", err.msg);
-    if (cli_load(data_path, gbr_booster_params(*b), ds) != CLI_OK)
+    if (cli_load(data_path, gbr_booster_params(*b), n_threads, ds) !=
+        CLI_OK)
         return CLI_FAIL;
     n = gbr_dataset_n_rows(*ds);
     *pred = malloc(n * sizeof **pred);

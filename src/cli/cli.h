@@ -56,10 +56,11 @@ void cli_usage(FILE *fp, const char *name);
  * and return 1, setting *value_out. */
 int cli_opt(const char *arg, const char *key, const char **value_out);
 
-/* Read a libsvm file into a dataset; with p, its labels must have a gain
- * under p's label_gain (an error names the file and line). CLI_OK or
- * CLI_FAIL (message printed). */
-int cli_load(const char *path, const gbr_params *p, gbr_dataset **out);
+/* Read a libsvm file into a dataset, parsing on n_threads threads (0: all
+ * cores); with p, its labels must have a gain under p's label_gain (an
+ * error names the file and line). CLI_OK or CLI_FAIL (message printed). */
+int cli_load(const char *path, const gbr_params *p, int n_threads,
+             gbr_dataset **out);
 
 /* Read a libsvm file as rows (gbr_libsvm_read), and free them. CLI_OK or
  * CLI_FAIL (message printed). */

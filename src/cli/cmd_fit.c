@@ -155,10 +155,11 @@ cmd_fit(int argc, char **argv)
 
         valid_name[i] = slash ? slash + 1 : valid_path[i];
     }
-    if (cli_load(train_path, &p, &train) != CLI_OK)
+    if (cli_load(train_path, &p, p.n_threads, &train) != CLI_OK)
         goto done;
     for (size_t i = 0; i < n_valid; i++)
-        if (cli_load(valid_path[i], &p, &valid[i]) != CLI_OK)
+        if (cli_load(valid_path[i], &p, p.n_threads, &valid[i]) !=
+            CLI_OK)
             goto done;
     /* The log goes to a temporary file from the header on, and is renamed
      * into place when training ends, whether it succeeded or not. */

@@ -75,21 +75,76 @@ copy_array(void **dst, const void *src, size_t n, size_t size, gbr_error *err)
     return GBR_OK;
 }
 
+/* Whether csr's values take less room dense than CSR: at least half of
+ * the n_rows x n_features cells present (4 bytes a cell against 8 an
+ * entry), and the cells countable. */
 static int
-dataset_copy(gbr_dataset *ds, const gbr_csr *csr, gbr_error *err)
+dense_fits(const gbr_csr *csr)
+{
+    const size_t nf = csr->n_features, nnz = csr->row_ptr[csr->n_rows];
+
+    if (nf == 0 || csr->n_rows > SIZE_MAX / sizeof(float) / nf)
+        return 0;
+    return nnz >= csr->n_rows * nf - nnz;
+}
+
+/* 0 .. n_features - 1, the indices of every dense row. */
+static int
+iota_make(gbr_dataset *ds, gbr_error *err)
+{
+    ds->iota = gbr_reallocarray(NULL, ds->n_features, sizeof(uint32_t));
+    if (!ds->iota)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory");
+    for (size_t f = 0; f < ds->n_features; f++)
+        ds->iota[f] = (uint32_t)f;
+    return GBR_OK;
+}
+
+/* The rows of csr as a dense matrix, NaN where a value is absent. */
+static int
+dense_copy(gbr_dataset *ds, const gbr_csr *csr, gbr_error *err)
+{
+    const size_t nf = csr->n_features;
+
+    ds->dense = gbr_reallocarray(NULL, csr->n_rows * nf, sizeof(float));
+    if (!ds->dense)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu x %zu "
+                        "values", csr->n_rows, nf);
+    for (size_t r = 0; r < csr->n_rows; r++) {
+        float *row = ds->dense + r * nf;
+
+        for (size_t f = 0; f < nf; f++)
+            row[f] = NAN;
+        for (size_t j = csr->row_ptr[r]; j < csr->row_ptr[r + 1]; j++)
+            row[csr->index[j]] = csr->value[j];
+    }
+    return iota_make(ds, err);
+}
+
+static int
+dataset_copy(gbr_dataset *ds, const gbr_csr *csr, enum gbr_layout layout,
+             gbr_error *err)
 {
     size_t nnz = csr->row_ptr[csr->n_rows];
     int rc;
 
     ds->n_rows = csr->n_rows;
     ds->n_features = csr->n_features;
-    if ((rc = copy_array((void **)&ds->row_ptr, csr->row_ptr,
-                         csr->n_rows + 1, sizeof(size_t), err)) != GBR_OK ||
-        (rc = copy_array((void **)&ds->index, csr->index, nnz,
-                         sizeof(uint32_t), err)) != GBR_OK ||
-        (rc = copy_array((void **)&ds->value, csr->value, nnz, sizeof(float),
-                         err)) != GBR_OK ||
-        (rc = copy_array((void **)&ds->label, csr->label, csr->n_rows,
+    if (layout == GBR_LAYOUT_AUTO)
+        layout = dense_fits(csr) ? GBR_LAYOUT_DENSE : GBR_LAYOUT_CSR;
+    if (layout == GBR_LAYOUT_DENSE) {
+        if ((rc = dense_copy(ds, csr, err)) != GBR_OK)
+            return rc;
+    } else if ((rc = copy_array((void **)&ds->row_ptr, csr->row_ptr,
+                                csr->n_rows + 1, sizeof(size_t), err)) !=
+                   GBR_OK ||
+               (rc = copy_array((void **)&ds->index, csr->index, nnz,
+                                sizeof(uint32_t), err)) != GBR_OK ||
+               (rc = copy_array((void **)&ds->value, csr->value, nnz,
+                                sizeof(float), err)) != GBR_OK) {
+        return rc;
+    }
+    if ((rc = copy_array((void **)&ds->label, csr->label, csr->n_rows,
                          sizeof(float), err)) != GBR_OK)
         return rc;
     if (csr->weight &&
@@ -126,6 +181,13 @@ dataset_copy(gbr_dataset *ds, const gbr_csr *csr, gbr_error *err)
 int
 gbr_dataset_create(const gbr_csr *csr, gbr_dataset **out, gbr_error *err)
 {
+    return gbr_dataset_make(csr, GBR_LAYOUT_AUTO, out, err);
+}
+
+int
+gbr_dataset_make(const gbr_csr *csr, enum gbr_layout layout,
+                 gbr_dataset **out, gbr_error *err)
+{
     gbr_dataset *ds = NULL;
     int rc;
 
@@ -137,7 +199,7 @@ gbr_dataset_create(const gbr_csr *csr, gbr_dataset **out, gbr_error *err)
         rc = gbr_fail(err, GBR_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = dataset_copy(ds, csr, err)) != GBR_OK)
+    if ((rc = dataset_copy(ds, csr, layout, err)) != GBR_OK)
         goto done;
     *out = ds;
     ds = NULL;
@@ -162,6 +224,35 @@ compact_groups(gbr_dataset *ds)
     ds->n_groups = n;
 }
 
+/* Turn the CSR rows into dense ones within the value array, so that the
+ * peak is the CSR arrays and the growth of one, not CSR and dense side by
+ * side. The array is grown to n_rows x nf floats by realloc (which, for
+ * big blocks, moves pages rather than bytes), then filled from the last
+ * row to the first and each row from its last cell. Row r's entries sit
+ * at [row_ptr[r], row_ptr[r + 1]) and go to [r * nf, (r + 1) * nf); as
+ * row_ptr[r] <= r * nf and the indices increase, an entry at p with index
+ * i has p <= r * nf + i, so each cell written lies after every entry
+ * still to be read, or is the one being read. Returns the dense rows, or
+ * NULL (value then unchanged) when memory runs out. */
+static float *
+csr_expand(float *value, const size_t *row_ptr, const uint32_t *index,
+           size_t n_rows, size_t nf)
+{
+    float *d = gbr_reallocarray(value, n_rows * nf, sizeof(float));
+
+    if (!d)
+        return NULL;
+    for (size_t r = n_rows; r-- > 0;) {
+        const size_t b = row_ptr[r];
+        size_t j = row_ptr[r + 1];
+        float *row = d + r * nf;
+
+        for (size_t f = nf; f-- > 0;)
+            row[f] = j > b && index[j - 1] == f ? d[--j] : NAN;
+    }
+    return d;
+}
+
 int
 gbr_dataset_adopt(gbr_csr *csr, gbr_dataset **out, gbr_error *err)
 {
@@ -179,6 +270,19 @@ gbr_dataset_adopt(gbr_csr *csr, gbr_dataset **out, gbr_error *err)
     ds->row_ptr = csr->row_ptr;
     ds->index = csr->index;
     ds->value = csr->value;
+    /* Dense when it is smaller; CSR stays when memory runs short. */
+    if (dense_fits(csr) && iota_make(ds, NULL) == GBR_OK &&
+        (ds->dense = csr_expand(csr->value, csr->row_ptr, csr->index,
+                                csr->n_rows, csr->n_features)) != NULL) {
+        gbr_free(ds->row_ptr);
+        gbr_free(ds->index);
+        ds->row_ptr = NULL;
+        ds->index = NULL;
+        ds->value = NULL;
+    } else {
+        gbr_free(ds->iota);
+        ds->iota = NULL;
+    }
     ds->label = csr->label;
     ds->weight = csr->weight;
     ds->n_groups = csr->group_ptr ? csr->n_groups : 0;
@@ -201,6 +305,8 @@ gbr_dataset_free(gbr_dataset *ds)
     gbr_free(ds->row_ptr);
     gbr_free(ds->index);
     gbr_free(ds->value);
+    gbr_free(ds->dense);
+    gbr_free(ds->iota);
     gbr_free(ds->label);
     gbr_free(ds->weight);
     gbr_free(ds->group_ptr);
@@ -250,13 +356,22 @@ gbr_dataset_group_id(const gbr_dataset *ds)
     return ds->group_id;
 }
 
+gbr_rows
+gbr_dataset_rows(const gbr_dataset *ds)
+{
+    gbr_rows rs = { ds->n_rows, (uint32_t)ds->n_features, ds->row_ptr,
+                    ds->index, ds->value, ds->dense, ds->iota };
+
+    return rs;
+}
+
 /* The row's indices are sorted and mostly spread evenly over the
  * features (in dense data, index k sits near position k), so the search
  * guesses the place in proportion and walks a few steps from it; rows
  * where that does not land close fall back to a binary search of what
  * remains. */
 float
-gbr_dataset_value(const gbr_dataset *ds, size_t r, uint32_t fid)
+gbr_dataset_csr_value(const gbr_dataset *ds, size_t r, uint32_t fid)
 {
     const size_t b = ds->row_ptr[r], e = ds->row_ptr[r + 1];
     size_t lo = b, hi = e;

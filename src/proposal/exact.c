@@ -333,10 +333,9 @@ exact_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
         return gbr_fail(err, GBR_ENOMEM, "out of memory");
     pr->impl = ex;
     pr->hist_size = train->n_features;
-    if ((rc = gbr_columns_build(&ex->cols, train->n_rows,
-                                (uint32_t)train->n_features, train->row_ptr,
-                                train->index, train->value, pr->nt, err)) !=
-        GBR_OK)
+    const gbr_rows rs = gbr_dataset_rows(train);
+
+    if ((rc = gbr_columns_build(&ex->cols, &rs, pr->nt, err)) != GBR_OK)
         return rc;
     return gbr_exact_init(&ex->lc, &ex->cols, pr->nt, err);
 }

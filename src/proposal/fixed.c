@@ -18,13 +18,16 @@ struct block_buf {
     size_t fill[GATHER_COLS];
 };
 
-/* The first entry of row r whose index is at least f0. */
+/* The first of the n entries of a row whose index is at least f0: f0
+ * itself in a dense row, where entry k is feature k. */
 static size_t
-first_at_least(const size_t *row_ptr, const uint32_t *index, size_t r,
+first_at_least(const gbr_rows *rs, const uint32_t *index, size_t n,
                uint32_t f0)
 {
-    size_t lo = row_ptr[r], hi = row_ptr[r + 1];
+    size_t lo = 0, hi = n;
 
+    if (rs->dense)
+        return f0 < n ? f0 : n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
@@ -72,8 +75,7 @@ fixed_column(gbr_binmat *bm, gbr_cuts *cuts, struct block_buf *bb, size_t c,
  * time. */
 static void
 fixed_block(gbr_binmat *bm, gbr_cuts *cuts, struct block_buf *bb,
-            uint32_t blk, const size_t *row_ptr, const uint32_t *index,
-            const float *value, size_t max_bin)
+            uint32_t blk, const gbr_rows *rs, size_t max_bin)
 {
     const size_t n_rows = bm->n_rows;
     const uint32_t b0 = blk * GBR_FEAT_BLOCK;
@@ -86,8 +88,12 @@ fixed_block(gbr_binmat *bm, gbr_cuts *cuts, struct block_buf *bb,
 
         memset(bb->fill, 0, sizeof bb->fill);
         for (size_t r = 0; r < n_rows; r++) {
-            for (size_t j = first_at_least(row_ptr, index, r, f0);
-                 j < row_ptr[r + 1] && index[j] < f1; j++) {
+            const uint32_t *index;
+            const float *value;
+            const size_t n = gbr_rows_get(rs, r, &index, &value);
+
+            for (size_t j = first_at_least(rs, index, n, f0);
+                 j < n && index[j] < f1; j++) {
                 if (isnan(value[j]))
                     continue;
                 uint32_t c = index[j] - f0;
@@ -103,11 +109,11 @@ fixed_block(gbr_binmat *bm, gbr_cuts *cuts, struct block_buf *bb,
 }
 
 int
-gbr_fixed_bin(gbr_binmat *bm, gbr_cuts *cuts, size_t n_rows,
-                 uint32_t n_features, const size_t *row_ptr,
-                 const uint32_t *index, const float *value, size_t max_bin,
-                 int nt, gbr_error *err)
+gbr_fixed_bin(gbr_binmat *bm, gbr_cuts *cuts, const gbr_rows *rs,
+              size_t max_bin, int nt, gbr_error *err)
 {
+    const size_t n_rows = rs->n_rows;
+    const uint32_t n_features = rs->n_features;
     const uint32_t n_blocks = (n_features + GBR_FEAT_BLOCK - 1) /
                               GBR_FEAT_BLOCK;
     struct block_buf *bb = NULL;
@@ -139,8 +145,7 @@ gbr_fixed_bin(gbr_binmat *bm, gbr_cuts *cuts, size_t n_rows,
     (void)nt;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (uint32_t blk = 0; blk < n_blocks; blk++)
-        fixed_block(bm, cuts, &bb[gbr_thread_id()], blk, row_ptr, index,
-                    value, max_bin);
+        fixed_block(bm, cuts, &bb[gbr_thread_id()], blk, rs, max_bin);
     /* Each feature's cuts were made at f * max_bin; pack them. */
     for (uint32_t f = 0; f < n_features; f++)
         cuts->cut_ptr[f] = (size_t)f * max_bin;
@@ -167,10 +172,9 @@ done:
 static int
 fixed_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
 {
-    int rc = gbr_fixed_bin(&pr->bm, &pr->cuts, train->n_rows,
-                           (uint32_t)train->n_features, train->row_ptr,
-                           train->index, train->value,
-                           (size_t)pr->p->max_bin, pr->nt, err);
+    const gbr_rows rs = gbr_dataset_rows(train);
+    int rc = gbr_fixed_bin(&pr->bm, &pr->cuts, &rs, (size_t)pr->p->max_bin,
+                           pr->nt, err);
 
     pr->hist_size = pr->cuts.cap + train->n_features;
     pr->cuts_fixed = 1;

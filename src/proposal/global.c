@@ -49,9 +49,9 @@ global_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
     if (!(gl = gbr_calloc(1, sizeof *gl)))
         return gbr_fail(err, GBR_ENOMEM, "out of memory");
     pr->impl = gl;
-    if ((rc = gbr_columns_build(&gl->cols, n, (uint32_t)train->n_features,
-                                train->row_ptr, train->index, train->value,
-                                pr->nt, err)) != GBR_OK ||
+    const gbr_rows rs = gbr_dataset_rows(train);
+
+    if ((rc = gbr_columns_build(&gl->cols, &rs, pr->nt, err)) != GBR_OK ||
         (rc = gbr_cuts_alloc(&pr->cuts, &gl->cols, max_bins, err)) !=
             GBR_OK)
         return rc;

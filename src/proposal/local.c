@@ -146,9 +146,9 @@ local_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
     gbr_local_scratch *ns;
     int rc;
 
-    if ((rc = gbr_fixed_bin(&pr->bm, &pr->cuts, train->n_rows,
-                            (uint32_t)train->n_features, train->row_ptr,
-                            train->index, train->value,
+    const gbr_rows rs = gbr_dataset_rows(train);
+
+    if ((rc = gbr_fixed_bin(&pr->bm, &pr->cuts, &rs,
                             local_grid(pr->p, train->n_rows), pr->nt,
                             err)) != GBR_OK)
         return rc;

@@ -62,16 +62,18 @@ cuts_at_or_below(const float *c, uint32_t n, float v)
  * among the feature's cuts up to its absent code. */
 GBR_FORCE_INLINE void
 rowcodes_fill(int width, void *out, const gbr_cuts *cuts, size_t r,
-              const size_t *row_ptr, const uint32_t *index,
-              const float *value)
+              const gbr_rows *rs)
 {
     const uint32_t nf = cuts->n_features;
     void *const o = (unsigned char *)out + (size_t)width * r * nf;
+    const uint32_t *index;
+    const float *value;
+    const size_t n = gbr_rows_get(rs, r, &index, &value);
 
     for (uint32_t f = 0; f < nf; f++)
         gbr_code_put(o, width, f,
                      (uint32_t)(cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]));
-    for (size_t j = row_ptr[r]; j < row_ptr[r + 1]; j++) {
+    for (size_t j = 0; j < n; j++) {
         const uint32_t f = index[j];
 
         if (f >= nf || isnan(value[j]))
@@ -83,10 +85,10 @@ rowcodes_fill(int width, void *out, const gbr_cuts *cuts, size_t r,
 }
 
 int
-gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts, size_t n_rows,
-                  const size_t *row_ptr, const uint32_t *index,
-                  const float *value, int nt, gbr_error *err)
+gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts,
+                  const gbr_rows *rs, int nt, gbr_error *err)
 {
+    const size_t n_rows = rs->n_rows;
     const uint32_t nf = cuts->n_features;
     size_t top = 0;
 
@@ -111,13 +113,13 @@ gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts, size_t n_rows,
     for (size_t r = 0; r < n_rows; r++) {
         switch (rc->width) {
         case 1:
-            rowcodes_fill(1, rc->codes, cuts, r, row_ptr, index, value);
+            rowcodes_fill(1, rc->codes, cuts, r, rs);
             break;
         case 2:
-            rowcodes_fill(2, rc->codes, cuts, r, row_ptr, index, value);
+            rowcodes_fill(2, rc->codes, cuts, r, rs);
             break;
         default:
-            rowcodes_fill(4, rc->codes, cuts, r, row_ptr, index, value);
+            rowcodes_fill(4, rc->codes, cuts, r, rs);
             break;
         }
     }

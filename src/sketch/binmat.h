@@ -104,11 +104,10 @@ typedef struct gbr_rowcodes {
     void *codes;
 } gbr_rowcodes;
 
-/* The codes of the CSR rows under cuts, rows in parallel. GBR_OK or
+/* The codes of the rows under cuts, rows in parallel. GBR_OK or
  * GBR_ENOMEM. */
-int gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts, size_t n_rows,
-                      const size_t *row_ptr, const uint32_t *index,
-                      const float *value, int nt, gbr_error *err);
+int gbr_rowcodes_make(gbr_rowcodes *rc, const gbr_cuts *cuts,
+                      const gbr_rows *rs, int nt, gbr_error *err);
 void gbr_rowcodes_free(gbr_rowcodes *rc);
 
 static inline uint32_t

@@ -64,10 +64,11 @@ gbr_sort_column(float *val, uint32_t *row, float *tmp_val, uint32_t *tmp_row,
 /* Transpose the rows into columns (a counting pass, then a scatter in row
  * order), then sort each column by value, ties by row. */
 int
-gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
-                  const size_t *row_ptr, const uint32_t *index,
-                  const float *value, int nt, gbr_error *err)
+gbr_columns_build(gbr_columns *cols, const gbr_rows *rs, int nt,
+                  gbr_error *err)
 {
+    const size_t n_rows = rs->n_rows;
+    const uint32_t n_features = rs->n_features;
     size_t *fill = NULL, most = 0;
     float *tmp_val = NULL;
     uint32_t *tmp_row = NULL;
@@ -82,9 +83,15 @@ gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
     fill = gbr_calloc((size_t)n_features + 1, sizeof(size_t));
     if (!cols->col_ptr || !cols->n_distinct || !fill)
         goto nomem;
-    for (size_t j = 0; j < row_ptr[n_rows]; j++)
-        if (!isnan(value[j]))
-            cols->col_ptr[index[j] + 1]++;
+    for (size_t r = 0; r < n_rows; r++) {
+        const uint32_t *index;
+        const float *value;
+        const size_t n = gbr_rows_get(rs, r, &index, &value);
+
+        for (size_t k = 0; k < n; k++)
+            if (!isnan(value[k]))
+                cols->col_ptr[index[k] + 1]++;
+    }
     for (uint32_t f = 0; f < n_features; f++) {
         if (cols->col_ptr[f + 1] > most)
             most = cols->col_ptr[f + 1];
@@ -102,11 +109,15 @@ gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
         goto nomem;
     memcpy(fill, cols->col_ptr, ((size_t)n_features + 1) * sizeof(size_t));
     for (size_t r = 0; r < n_rows; r++) {
-        for (size_t j = row_ptr[r]; j < row_ptr[r + 1]; j++) {
-            if (isnan(value[j]))
+        const uint32_t *index;
+        const float *value;
+        const size_t n = gbr_rows_get(rs, r, &index, &value);
+
+        for (size_t k = 0; k < n; k++) {
+            if (isnan(value[k]))
                 continue;
-            cols->val[fill[index[j]]] = value[j];
-            cols->row[fill[index[j]]++] = (uint32_t)r;
+            cols->val[fill[index[k]]] = value[k];
+            cols->row[fill[index[k]]++] = (uint32_t)r;
         }
     }
     (void)nt;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "gbrank/error.h"
+#include "data/dataset_impl.h"
 #include "sketch/quantile.h"
 
 /* The present values of each feature, sorted once per fit: column f holds
@@ -56,11 +57,10 @@ gbr_cut_between(float a, float b)
     return m > a ? m : b;
 }
 
-/* Sort the present values of each feature of the CSR rows. Features run in
+/* Sort the present values of each feature of the rows. Features run in
  * parallel on nt threads. GBR_OK or GBR_ENOMEM. */
-int gbr_columns_build(gbr_columns *cols, size_t n_rows, uint32_t n_features,
-                      const size_t *row_ptr, const uint32_t *index,
-                      const float *value, int nt, gbr_error *err);
+int gbr_columns_build(gbr_columns *cols, const gbr_rows *rs, int nt,
+                      gbr_error *err);
 void gbr_columns_free(gbr_columns *cols);
 
 /* Sort n (value, row) pairs by value, stably, in place; tmp_val and
