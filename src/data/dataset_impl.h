@@ -16,6 +16,7 @@ struct gbr_dataset {
     size_t n_groups;
     size_t *group_ptr;          /* NULL: no groups */
     uint64_t *group_id;         /* NULL: groups without ids */
+    uint32_t *position;         /* NULL: no displayed positions */
 };
 
 /* Value of feature fid in row r, or NaN when the row lacks it. */
