@@ -67,9 +67,7 @@
  * (0 is the paper's estimate; larger p pulls the ratios towards 1). The
  * losses are those of the paper's pairwise loss, without |dZ_ij|: that
  * weight comes from the model's own ranking, which follows the displayed
- * one, and with it the ratios stayed far from the true examination on
- * generated click logs, and NDCG@10 on true relevance fell below plain
- * lambdarank's. A
+ * one, so it would bring the ranker's own position into the estimate. A
  * position without such pairs (L = 0), or all of them when L(k_0) = 0,
  * keeps its ratio. Prediction does not see the ratios: they stand for
  * the position's effect on clicks, which a ranker must leave out.
