@@ -1336,7 +1336,7 @@ test_booster_infinite_values(void **state)
         row_ptr[r + 1] = nnz;
     }
     gbr_csr csr = { train->n_rows, 3, row_ptr, index, value, train->label,
-                    NULL, 0, NULL, NULL };
+                    NULL, 0, NULL, NULL, NULL };
     int rc = gbr_dataset_create(&csr, &ds, &err);
 
     free(row_ptr);

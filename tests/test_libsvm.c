@@ -64,7 +64,8 @@ static int
 teardown(void **state)
 {
     struct fixture *const f = *state;
-    static const char *const suffixes[] = { ".query", ".group", ".weight" };
+    static const char *const suffixes[] = { ".query", ".group", ".weight",
+                                            ".position" };
 
     gbr_libsvm_free(&f->csr);
     remove(f->path);
@@ -757,6 +758,16 @@ test_libsvm_side_files(void **state)
     assert_null(f->csr.weight);
     /* Groups from sizes alone have no ids. */
     assert_null(f->csr.group_id);
+    assert_null(f->csr.position);
+
+    /* Positions from <path>.position, blank lines and comments skipped. */
+    gbr_libsvm_free(&f->csr);
+    write_text(side_path(f, ".position"),
+               "# displayed at\n1\n\n 10 # last\n4294967295\n");
+    assert_int_equal(read_text(f, "1 1:1\n0 1:2\n1 1:3\n"), GBR_OK);
+    static const uint32_t positions[] = { 1, 10, 4294967295u };
+    assert_non_null(f->csr.position);
+    assert_memory_equal(f->csr.position, positions, sizeof positions);
 }
 
 /* qid groups and a side file that agree are accepted. */
@@ -845,6 +856,16 @@ static const struct bad_case bad_cases[] = {
     { "label_weight_negative.svm", GBR_EPARSE, "", 1, "got \"1:-1\"" },
     { "query_trailing.svm", GBR_EPARSE, ".query", 1,
       "expected one group size per line, got \"1\"" },
+    { "position_count.svm", GBR_EPARSE, ".position", 0,
+      "2 positions, expected 3" },
+    { "position_negative.svm", GBR_EPARSE, ".position", 2,
+      "expected a position, got \"-2\"" },
+    { "position_text.svm", GBR_EPARSE, ".position", 3,
+      "expected a position, got \"2.5\"" },
+    { "position_extra.svm", GBR_EPARSE, ".position", 4,
+      "more positions than the 2 rows" },
+    { "position_too_large.svm", GBR_EPARSE, ".position", 1,
+      "expected a position in [0, 4294967295], got \"4294967296\"" },
     { "missing.svm", GBR_EIO, "", 0, NULL }
 };
 
@@ -917,7 +938,8 @@ test_libsvm_bad_corpus_listed(void **state)
         else
             assert_true(strcmp(dot, ".query") == 0 ||
                         strcmp(dot, ".group") == 0 ||
-                        strcmp(dot, ".weight") == 0);
+                        strcmp(dot, ".weight") == 0 ||
+                        strcmp(dot, ".position") == 0);
         const char *const svm = strstr(e->d_name, ".svm");
         assert_non_null(svm);
         snprintf(base, sizeof base, "%.*s", (int)(svm - e->d_name + 4),

@@ -521,9 +521,12 @@ test_obj_rank_gradients_match_differences(void **state)
     for (size_t c = 0; c < N_OF(cfg); c++) {
         tu_rng rng = { 100 + c };
         rdata d = { 0 };
-        const gbr_rank_params rp = { cfg[c].kind, cfg[c].exp_gain,
-                                     cfg[c].top_k, cfg[c].score_norm,
-                                     cfg[c].sigma, cfg[c].reg };
+        const gbr_rank_params rp = { .kind = cfg[c].kind,
+                                     .exp_gain = cfg[c].exp_gain,
+                                     .top_k = cfg[c].top_k,
+                                     .score_norm = cfg[c].score_norm,
+                                     .sigma = cfg[c].sigma,
+                                     .reg = cfg[c].reg };
 
         rdata_make(&d, &rng, sizes, N_OF(sizes), 1, 0);
         check_differences(&rp, &d);
@@ -873,6 +876,206 @@ test_obj_rank_mean_pairs_match_brute_force(void **state)
         }
 }
 
+/* Unbiased lambdarank by brute force, from rank.h: every pair (i, j)
+ * with weight wt_ij (oracle_pair_weights) at positions k_i, k_j (pos,
+ * counted from 1, so that ratio slot k - 1 is position k) takes the
+ * weight wt_ij / (tp[k_i] tm[k_j]) in the gradients, hessians and query
+ * norm of oracle_lambda; and its logistic loss times the query weight,
+ * over tm[k_j], adds to lp[k_i], over tp[k_i] to lm[k_j]. */
+static void
+oracle_unbiased(const gbr_rank_params *rp, const rdata *d,
+                const uint32_t *pos, const double *tp, const double *tm,
+                double *g, double *h, double *lp, double *lm)
+{
+    for (size_t q = 0; q < d->n_groups; q++) {
+        const size_t b0 = d->group_ptr[q];
+        const size_t n = d->group_ptr[q + 1] - b0;
+        const double *s = d->score + b0;
+        const uint32_t *k = pos + b0;
+        const double w = d->weight[b0];
+        double *wt = malloc((n * n + 1) * sizeof *wt);
+        double sum = 0;
+
+        assert_non_null(wt);
+        oracle_pair_weights(rp, d->label + b0, s, n, wt);
+        for (size_t i = 0; i < n; i++) {
+            g[b0 + i] = 0;
+            h[b0 + i] = 0;
+        }
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                if (wt[i * n + j] == 0)
+                    continue;
+                const double tpi = tp[k[i] - 1], tmj = tm[k[j] - 1];
+                const double dz = wt[i * n + j] / (tpi * tmj);
+                const double rho = 1 / (1 + exp(rp->sigma * (s[i] - s[j])));
+                const double l = w * oracle_softplus(-rp->sigma *
+                                                     (s[i] - s[j]));
+
+                g[b0 + i] -= rp->sigma * dz * rho;
+                g[b0 + j] += rp->sigma * dz * rho;
+                h[b0 + i] += rp->sigma * rp->sigma * dz * rho * (1 - rho);
+                h[b0 + j] += rp->sigma * rp->sigma * dz * rho * (1 - rho);
+                sum += 2 * rp->sigma * dz * rho;
+                lp[k[i] - 1] += l / tmj;
+                lm[k[j] - 1] += l / tpi;
+            }
+        const double scale = rp->query_norm && sum > 0 ? log2(1 + sum) / sum
+                                                       : 1.0;
+
+        for (size_t i = 0; i < n; i++) {
+            g[b0 + i] *= scale * w;
+            h[b0 + i] = fmax(scale * h[b0 + i], MIN_HESS) * w;
+        }
+        free(wt);
+    }
+}
+
+/* The ratios from loss sums, as rank.h defines them. */
+static void
+oracle_ratios(const double *l, size_t n_pos, double bias_norm, double *t)
+{
+    for (size_t k = 1; k < n_pos; k++)
+        if (l[0] > 0 && l[k] > 0)
+            t[k] = pow(l[k] / l[0], 1 / (1 + bias_norm));
+}
+
+/* Unbiased lambdarank against the brute force over two calls: the first
+ * at ratios 1, whose losses give the ratios (checked against the oracle's
+ * update) that the second call, at other scores, must use. Positions run
+ * 1..n within each query, so that a short query leaves the last slots to
+ * the long ones; one thread and two give the same bits. */
+static void
+test_obj_rank_unbiased_matches_brute_force(void **state)
+{
+    static const size_t sizes[] = { 1, 6, 9, 5, 12, 2, 8, 10, 7, 3, 11, 15,
+                                    4, 13 };
+
+    (void)state;
+    for (int variant = 0; variant < 4; variant++) {
+        tu_rng rng = { 900 + (uint64_t)variant };
+        rdata d = { 0 };
+        gbr_rank_params rp = params(GBR_RANK_LAMBDARANK);
+
+        rp.unbiased = 1;
+        rp.bias_norm = variant == 1 ? 1.0 : 0.0;
+        rp.top_k = variant == 2 ? 3 : 0;
+        rp.score_norm = variant >= 2;
+        rp.query_norm = variant == 3;
+        rp.idcg_top_k = variant == 3;
+        rdata_make(&d, &rng, sizes, N_OF(sizes), 1, 0);
+
+        uint32_t *pos = malloc(d.n_rows * sizeof *pos);
+        const size_t n_pos = 15;
+        double tp[15], tm[15], lp[15], lm[15];
+        gbr_gpair *gp = calloc(d.n_rows, sizeof *gp);
+        gbr_gpair *gp1 = calloc(d.n_rows, sizeof *gp1);
+        double *g = calloc(d.n_rows, sizeof *g);
+        double *h = calloc(d.n_rows, sizeof *h);
+
+        assert_non_null(pos);
+        assert_non_null(gp);
+        assert_non_null(gp1);
+        assert_non_null(g);
+        assert_non_null(h);
+        for (size_t q = 0; q < d.n_groups; q++)
+            for (size_t r = d.group_ptr[q]; r < d.group_ptr[q + 1]; r++)
+                pos[r] = (uint32_t)(r - d.group_ptr[q] + 1);
+
+        gbr_rank *rk = rank_new(&rp, &d, 2);
+        gbr_rank *rk1 = rank_new(&rp, &d, 1);
+        gbr_error err;
+
+        assert_int_equal(gbr_rank_set_position(rk, pos, &err), GBR_OK);
+        assert_int_equal(gbr_rank_set_position(rk1, pos, &err), GBR_OK);
+        for (size_t k = 0; k < n_pos; k++) {
+            tp[k] = tm[k] = 1;
+            lp[k] = lm[k] = 0;
+        }
+        for (int call = 0; call < 2; call++) {
+            size_t got_n;
+            const double *got_tp, *got_tm;
+
+            gbr_rank_gradients(rk, d.score, gp, 2);
+            gbr_rank_gradients(rk1, d.score, gp1, 1);
+            assert_memory_equal(gp, gp1, d.n_rows * sizeof *gp);
+            oracle_unbiased(&rp, &d, pos, tp, tm, g, h, lp, lm);
+            for (size_t r = 0; r < d.n_rows; r++) {
+                assert_near(gp[r].g, g[r], 1e-6 * fabs(g[r]) + 1e-12);
+                assert_near(gp[r].h, h[r], 1e-6 * fabs(h[r]) + 1e-30);
+            }
+            oracle_ratios(lp, n_pos, rp.bias_norm, tp);
+            oracle_ratios(lm, n_pos, rp.bias_norm, tm);
+            gbr_rank_bias(rk, &got_n, &got_tp, &got_tm);
+            assert_int_equal(got_n, n_pos);
+            for (size_t k = 0; k < n_pos; k++) {
+                assert_near(got_tp[k], tp[k], 1e-9 * tp[k]);
+                assert_near(got_tm[k], tm[k], 1e-9 * tm[k]);
+                lp[k] = lm[k] = 0;
+            }
+            assert_true(got_tp[0] == 1 && got_tm[0] == 1);
+            gbr_rank_bias(rk1, &got_n, &got_tp, &got_tm);
+            assert_memory_equal(got_tp, tp, 0);
+            for (size_t r = 0; r < d.n_rows; r++)
+                d.score[r] += 0.5 * sin((double)r);
+        }
+        gbr_rank_free(rk);
+        gbr_rank_free(rk1);
+        free(pos);
+        free(gp);
+        free(gp1);
+        free(g);
+        free(h);
+        rdata_free(&d);
+    }
+}
+
+/* A hand-made bias update: two queries of two documents at positions 1
+ * and 2 (and 5 and 7 in the second query, so that position values with
+ * gaps share the slots' order), equal scores, so every pair's loss is
+ * log 2. Query 1: clicked at 1, not at 2; query 2: clicked at 7, not at
+ * 5, weight 3. With p = 0: L+ = (log 2, 0, 0, 3 log 2) over slots 1, 2,
+ * 5, 7, so t+(7) = 3; L- = (0, log 2, 3 log 2, 0), L-(1) = 0: t- stays 1
+ * everywhere. */
+static void
+test_obj_rank_unbiased_bias_update(void **state)
+{
+    const float label[] = { 1, 0, 0, 1 };
+    const float weight[] = { 1, 1, 3, 3 };
+    const size_t group_ptr[] = { 0, 2, 4 };
+    const uint32_t pos[] = { 1, 2, 5, 7 };
+    const double score[] = { 0, 0, 0, 0 };
+    gbr_rank_params rp = params(GBR_RANK_LAMBDARANK);
+    gbr_rank *rk = NULL;
+    gbr_gpair gp[4];
+    size_t n;
+    const double *tp, *tm;
+
+    (void)state;
+    rp.unbiased = 1;
+    assert_int_equal(gbr_rank_create(&rp, label, weight, 4, group_ptr, 2, 1,
+                                     &rk, NULL), GBR_OK);
+    gbr_rank_bias(rk, &n, &tp, &tm);
+    assert_int_equal(n, 0);
+    assert_int_equal(gbr_rank_set_position(rk, pos, NULL), GBR_OK);
+    gbr_rank_gradients(rk, score, gp, 1);
+    gbr_rank_bias(rk, &n, &tp, &tm);
+    assert_int_equal(n, 4);
+    assert_float_equal(tp[0], 1, 0);
+    assert_float_equal(tp[1], 1, 0);
+    assert_float_equal(tp[2], 1, 0);
+    assert_float_equal(tp[3], 3, 1e-12);
+    for (size_t k = 0; k < 4; k++)
+        assert_float_equal(tm[k], 1, 0);
+    /* The next call divides query 2's pair by t+(7) = 3. */
+    gbr_gpair gp2[4];
+
+    gbr_rank_gradients(rk, score, gp2, 1);
+    assert_float_equal(gp2[3].g, gp[3].g / 3, 1e-7);
+    assert_float_equal(gp2[0].g, gp[0].g, 0);
+    gbr_rank_free(rk);
+}
+
 /* Pairwise and lambdarank (with score_norm too): each pair pushes its two
  * documents equally, so a query's gradients sum to 0; and they depend on
  * score differences only, so adding 3 to every score (exactly, as the
@@ -1142,6 +1345,28 @@ test_obj_rank_errors(void **state)
     rp.reg = -1;
     expect_error(&rp, ok_label, NULL, 6, group_ptr, 2,
                  "reg must be in [0, inf), got -1");
+    rp.reg = 0;
+    rp.bias_norm = -1;
+    expect_error(&rp, ok_label, NULL, 6, group_ptr, 2,
+                 "bias_norm must be in [0, inf), got -1");
+    rp.bias_norm = 0;
+    rp.unbiased = 1;
+    rp.kind = GBR_RANK_MAP;
+    expect_error(&rp, ok_label, NULL, 6, group_ptr, 2,
+                 "lambdarank-unbiased applies to objective lambdarank, not "
+                 "map");
+    rp.kind = GBR_RANK_LAMBDARANK;
+    {
+        gbr_rank *ub = NULL;
+        gbr_error err = { 0, "" };
+
+        assert_int_equal(gbr_rank_create(&rp, ok_label, NULL, 6, group_ptr,
+                                         2, 1, &ub, NULL), GBR_OK);
+        assert_int_equal(gbr_rank_set_position(ub, NULL, &err), GBR_EPARAM);
+        assert_non_null(strstr(err.msg, "a .position file"));
+        gbr_rank_free(ub);
+    }
+    rp.unbiased = 0;
 
     /* Label 32 is fine with linear gain, and for map; negative labels
      * are fine for pairwise. */
@@ -1174,6 +1399,8 @@ main(void)
         cmocka_unit_test(test_obj_rank_lambda_matches_brute_force),
         cmocka_unit_test(test_obj_rank_label_gain_table),
         cmocka_unit_test(test_obj_rank_mean_pairs_match_brute_force),
+        cmocka_unit_test(test_obj_rank_unbiased_matches_brute_force),
+        cmocka_unit_test(test_obj_rank_unbiased_bias_update),
         cmocka_unit_test(test_obj_rank_pair_sums_and_shift),
         cmocka_unit_test(test_obj_rank_top_k),
         cmocka_unit_test_setup_teardown(test_obj_rank_threads_bit_identical,

@@ -94,7 +94,7 @@ tu_dataset(size_t n_rows, size_t n_features, const float *x,
         row_ptr[r + 1] = nnz;
     }
     gbr_csr csr = { n_rows, n_features, row_ptr, index, value,
-                    (float *)label, (float *)weight, 0, NULL, NULL };
+                    (float *)label, (float *)weight, 0, NULL, NULL, NULL };
 
     int rc = gbr_dataset_create(&csr, &ds, &err);
 

@@ -16,7 +16,10 @@ extern "C" {
  * weight is NULL when every row weighs 1. group_ptr is NULL when the rows
  * form no query groups; otherwise it holds n_groups + 1 prefix sums of the
  * group sizes, from 0 to n_rows. group_id, when not NULL, holds each
- * group's id as the data named it (the qid). */
+ * group's id as the data named it (the qid). position, when not NULL,
+ * holds the position at which each row was displayed in a logged ranking
+ * (smaller is nearer the top), for the objectives that learn position
+ * bias (lambdarank_unbiased); nothing else reads it. */
 typedef struct gbr_csr {
     size_t n_rows;
     size_t n_features;          /* largest index + 1 */
@@ -28,6 +31,7 @@ typedef struct gbr_csr {
     size_t n_groups;
     size_t *group_ptr;          /* n_groups + 1, or NULL */
     uint64_t *group_id;         /* n_groups, or NULL */
+    uint32_t *position;         /* n_rows, or NULL */
 } gbr_csr;
 
 typedef struct gbr_dataset gbr_dataset;
@@ -60,6 +64,10 @@ GBR_API size_t gbr_dataset_n_groups(const gbr_dataset *ds);
 GBR_API const float *gbr_dataset_label(const gbr_dataset *ds);
 GBR_API const float *gbr_dataset_weight(const gbr_dataset *ds);
 GBR_API const size_t *gbr_dataset_group_ptr(const gbr_dataset *ds);
+
+/* Each row's displayed position (a .position file), or NULL when the data
+ * has none. */
+GBR_API const uint32_t *gbr_dataset_position(const gbr_dataset *ds);
 
 /* The id of each group as the data gave it (qid:N), or NULL when the
  * groups came from sizes alone (a .query file). */

@@ -24,8 +24,10 @@
  * qid, all or nothing.
  *
  * Side files (gbr_libsvm_read only): <path>.query or <path>.group holds one
- * group size per line, <path>.weight one row weight per line. Blank lines
- * and '#' comments are skipped there too; a group size of 0 adds no group.
+ * group size per line, <path>.weight one row weight per line and
+ * <path>.position one row's displayed position per line (a decimal integer
+ * in [0, 4294967295], smaller is nearer the top). Blank lines and '#'
+ * comments are skipped there too; a group size of 0 adds no group.
  *
  * The reader needs only the C library; it never calls setlocale. It reads
  * with fread in GBR_LIBSVM_BUF_SIZE chunks, so lines of any length work and
@@ -147,6 +149,8 @@ struct libsvm_reader {
     size_t *side_line;          /* side_cap: the side-file line of each */
     float *side_weight;         /* n_rows, from a .weight file */
     size_t n_side_weight;
+    uint32_t *position;         /* n_rows, from a .position file */
+    size_t n_position;
 };
 
 /* Class of byte c: GBR_LIBSVM_TOKEN, _SEP, _EOL, _HASH or _CTRL. A table
@@ -1031,6 +1035,42 @@ libsvm_weight_line(struct libsvm_reader *r, const char *line)
     return GBR_OK;
 }
 
+/* Parse one line of a .position file: a decimal integer in
+ * [0, UINT32_MAX], or nothing. More positions than rows are reported at
+ * the first extra one. */
+static inline int
+libsvm_position_line(struct libsvm_reader *r, const char *line)
+{
+    const char *p = libsvm_skip_sep(line);
+
+    r->line_start = line;
+    if (libsvm_cls(p) != GBR_LIBSVM_TOKEN)
+        return libsvm_line_rest(r, p);
+    const char *const tok = p;
+    uint64_t v = 0;
+    if (!libsvm_is_digit(*p))
+        return libsvm_bad_token(r, tok, "a position");
+    for (; libsvm_is_digit(*p); p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > UINT32_MAX)
+            return libsvm_bad_token(r, tok, "a position in [0, 4294967295]");
+    }
+    if (!libsvm_is_end(p))
+        return libsvm_bad_token(r, tok, "a position");
+    p = libsvm_skip_sep(p);
+    if (libsvm_cls(p) == GBR_LIBSVM_TOKEN)
+        return libsvm_bad_token(r, p, "one position per line");
+    int const rc = libsvm_line_rest(r, p);
+    if (rc != GBR_OK)
+        return rc;
+    if (r->n_position == r->n_rows)
+        return libsvm_fail(r, GBR_EPARSE, r->line_no,
+                           "more positions than the %zu rows of %s",
+                           r->n_rows, r->data_name);
+    r->position[r->n_position++] = (uint32_t)v;
+    return GBR_OK;
+}
+
 /* Set up r for a read whose messages go to err, and allocate the read
  * buffer (with one byte more for the '\n' after a final line). */
 static inline int
@@ -1080,6 +1120,7 @@ libsvm_cleanup(struct libsvm_reader *r)
     free(r->row_kind);
     free(r->row_qid);
     free(r->row_line);
+    free(r->position);
     memset(r, 0, sizeof *r);
 }
 
@@ -1546,6 +1587,38 @@ libsvm_side_weights(struct libsvm_reader *r, const char *path, char *side)
     return GBR_OK;
 }
 
+/* Take each row's displayed position from <path>.position (side is a
+ * buffer for its name), if it exists: one per row. */
+static inline int
+libsvm_side_positions(struct libsvm_reader *r, const char *path, char *side)
+{
+    FILE *fp;
+    int rc;
+
+    strcpy(side + strlen(path), ".position");
+    if ((rc = libsvm_open(r, side, 1, &fp)) != GBR_OK || fp == NULL)
+        return rc;
+    r->position = (uint32_t *)libsvm_realloc(NULL, r->n_rows,
+                                             sizeof *r->position);
+    if (r->position == NULL) {
+        fclose(fp);
+        return libsvm_nomem(r);
+    }
+    rc = libsvm_read_side(r, side, fp, libsvm_position_line);
+    fclose(fp);
+    if (rc != GBR_OK)
+        return rc;
+    if (r->n_position != r->n_rows) {
+        const char *const keep = r->name;
+
+        r->name = side;
+        rc = libsvm_fail(r, GBR_EPARSE, 0, "%zu positions, expected %zu "
+                         "(the rows of %s)", r->n_position, r->n_rows, path);
+        r->name = keep;
+    }
+    return rc;
+}
+
 /* Hand the arrays over to out, trimmed to their sizes. */
 static inline void
 libsvm_take(struct libsvm_reader *r, gbr_csr *out)
@@ -1578,6 +1651,8 @@ libsvm_take(struct libsvm_reader *r, gbr_csr *out)
     r->index = NULL;
     r->value = NULL;
     r->group_ptr = NULL;
+    out->position = r->position;
+    r->position = NULL;
 }
 
 /* gbr_libsvm_read with the data lines read serially when n_threads is 1
@@ -1602,13 +1677,14 @@ libsvm_read_path(const char *path, int n_threads, size_t chunk, gbr_csr *out,
     r.fp = NULL;
     if (rc != GBR_OK)
         goto done;
-    if (strlen(path) > SIZE_MAX - sizeof ".weight" ||
-        (side = (char *)malloc(strlen(path) + sizeof ".weight")) == NULL) {
+    if (strlen(path) > SIZE_MAX - sizeof ".position" ||
+        (side = (char *)malloc(strlen(path) + sizeof ".position")) == NULL) {
         rc = libsvm_fail(&r, GBR_ENOMEM, 0, "out of memory");
         goto done;
     }
     if ((rc = libsvm_side_groups(&r, path, side)) != GBR_OK ||
-        (rc = libsvm_side_weights(&r, path, side)) != GBR_OK)
+        (rc = libsvm_side_weights(&r, path, side)) != GBR_OK ||
+        (rc = libsvm_side_positions(&r, path, side)) != GBR_OK)
         goto done;
     libsvm_take(&r, out);
 done:
@@ -1618,12 +1694,14 @@ done:
 }
 
 /* Read the libsvm / LETOR file at path into *out, with groups from qid or
- * from <path>.query or <path>.group, and row weights from label:weight or
- * <path>.weight (see the top of this file for the format).
+ * from <path>.query or <path>.group, row weights from label:weight or
+ * <path>.weight, and row positions from <path>.position (see the top of
+ * this file for the format).
  *
  * On success *out owns its arrays (free them with gbr_libsvm_free): index
  * and value are never NULL, even with no entries; weight is NULL when no
- * weights were given, group_ptr when no groups were. Returns GBR_OK, or
+ * weights were given, group_ptr when no groups were, position when there
+ * is no .position file. Returns GBR_OK, or
  * GBR_EIO (a file cannot be opened or read; "path: <strerror text>"),
  * GBR_EPARSE (malformed input; "file:line: ..." or, for whole-file
  * problems, "file: ...", naming the data or side file as given) or
@@ -1693,6 +1771,7 @@ gbr_libsvm_free(gbr_csr *csr)
     free(csr->weight);
     free(csr->group_ptr);
     free(csr->group_id);
+    free(csr->position);
     memset(csr, 0, sizeof *csr);
 }
 

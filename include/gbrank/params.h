@@ -87,6 +87,8 @@ typedef struct gbr_params {
     int lambdarank_norm;        /* scale a query's gradients by
                                    log2(1 + S) / S */
     int lambdarank_idcg;        /* IDCG over the top k (1) or all (0) */
+    int lambdarank_unbiased;    /* learn position bias from .position */
+    double lambdarank_bias_norm; /* its ratios' exponent 1 / (1 + p) */
     double bpr_max_reg;         /* bpr-max's score regulariser */
     double subsample;
     double colsample_bytree;

@@ -195,13 +195,18 @@ rank_prepare(struct fit *f, const gbr_params *p, const gbr_dataset *train,
         .pairs = p->lambdarank_pairs,
         .pairs_per_doc = (uint32_t)p->lambdarank_pairs_per_doc,
         .seed = p->seed,
+        .unbiased = p->lambdarank_unbiased,
+        .bias_norm = p->lambdarank_bias_norm,
         .sigma = 1.0,
         .reg = p->bpr_max_reg,
     };
+    int rc = gbr_rank_create(&rp, train->label, train->weight, train->n_rows,
+                             train->group_ptr, train->n_groups, nt, &f->rank,
+                             err);
 
-    return gbr_rank_create(&rp, train->label, train->weight, train->n_rows,
-                           train->group_ptr, train->n_groups, nt, &f->rank,
-                           err);
+    if (rc == GBR_OK && rp.unbiased)
+        rc = gbr_rank_set_position(f->rank, train->position, err);
+    return rc;
 }
 
 /* Check the labels of train and of each validation set against the

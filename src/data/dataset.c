@@ -151,6 +151,10 @@ dataset_copy(gbr_dataset *ds, const gbr_csr *csr, enum gbr_layout layout,
         (rc = copy_array((void **)&ds->weight, csr->weight, csr->n_rows,
                          sizeof(float), err)) != GBR_OK)
         return rc;
+    if (csr->position &&
+        (rc = copy_array((void **)&ds->position, csr->position, csr->n_rows,
+                         sizeof(uint32_t), err)) != GBR_OK)
+        return rc;
     if (csr->group_ptr) {
         size_t n = 0;
 
@@ -285,6 +289,7 @@ gbr_dataset_adopt(gbr_csr *csr, gbr_dataset **out, gbr_error *err)
     }
     ds->label = csr->label;
     ds->weight = csr->weight;
+    ds->position = csr->position;
     ds->n_groups = csr->group_ptr ? csr->n_groups : 0;
     ds->group_ptr = csr->group_ptr;
     ds->group_id = csr->group_ptr ? csr->group_id : NULL;
@@ -311,6 +316,7 @@ gbr_dataset_free(gbr_dataset *ds)
     gbr_free(ds->weight);
     gbr_free(ds->group_ptr);
     gbr_free(ds->group_id);
+    gbr_free(ds->position);
     gbr_free(ds);
 }
 
@@ -348,6 +354,12 @@ const size_t *
 gbr_dataset_group_ptr(const gbr_dataset *ds)
 {
     return ds->group_ptr;
+}
+
+const uint32_t *
+gbr_dataset_position(const gbr_dataset *ds)
+{
+    return ds->position;
 }
 
 const uint64_t *

@@ -26,6 +26,7 @@ struct gbr_dataset {
     size_t n_groups;
     size_t *group_ptr;          /* NULL: no groups */
     uint64_t *group_id;         /* NULL: groups without ids */
+    uint32_t *position;         /* NULL: no displayed positions */
 };
 
 /* Which layout gbr_dataset_make gives: the smaller (dense when at least

@@ -111,6 +111,16 @@ static const gbr_pdef defs[] = {
         "lambdarank: the ideal DCG that |dNDCG| is divided by, over the "
         "first top-k positions or the whole query" },
       GBR_P_CHOICE, OFF(lambdarank_idcg), 0, 0, 0, 0, idcg_names },
+    { { "lambdarank_unbiased", "choice", "no", "yes|no",
+        "lambdarank: learn the position bias of clicks from the training "
+        "data's .position file jointly with the trees (Unbiased "
+        "LambdaMART) and divide each pair's weight by it" },
+      GBR_P_CHOICE, OFF(lambdarank_unbiased), 0, 0, 0, 0, no_yes },
+    { { "lambdarank_bias_norm", "double", "0", "[0, inf)",
+        "lambdarank-unbiased: the bias ratios are the loss ratios to the "
+        "power 1 / (1 + p); 0 for the plain estimate, larger to shrink "
+        "them towards 1" },
+      GBR_P_DOUBLE, OFF(lambdarank_bias_norm), 0, INF, 0, 1, NULL },
     { { "bpr_max_reg", "double", "1", "[0, inf)",
         "bpr-max: weight of the regulariser of the negatives' scores" },
       GBR_P_DOUBLE, OFF(bpr_max_reg), 0, INF, 0, 1, NULL },
@@ -216,6 +226,11 @@ gbr_params_check(const gbr_params *p, gbr_error *err)
         return gbr_fail(err, GBR_EPARAM, "quantized-grad works with the "
                         "fixed and global proposals, not %s",
                         proposal_names[p->proposal]);
+    if (p->lambdarank_unbiased && p->objective != GBR_OBJ_LAMBDARANK &&
+        p->objective != GBR_OBJ_AUTO)
+        return gbr_fail(err, GBR_EPARAM, "lambdarank-unbiased needs "
+                        "objective lambdarank, not %s",
+                        objective_names[p->objective]);
     if (p->grow == GBR_GROW_DEPTHWISE && p->max_depth == 0)
         return gbr_fail(err, GBR_EPARAM,
                         "max-depth=0 (no limit) needs grow=lossguide");

@@ -40,6 +40,13 @@ pair_add(double sigma, double dz, double d, size_t i, size_t j, double *g,
     return pair_put(sigma, dz, rho, rho_c, i, j, g, h);
 }
 
+/* log(1 + e^x), without overflow for large x. */
+static double
+softplus(double x)
+{
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
 /* pairwise: every pair of the query with different labels, in input
  * order, weight 1. */
 void
@@ -290,7 +297,15 @@ mean_pairs(const gbr_rank *rk, size_t q, size_t n, double n_rel, int norm,
  * pair (i the higher label) is e_j / (e_i + e_j) with
  * e = e^(sigma (s - max s)): one exp per document, not per pair. The sums
  * of each document, made in a fixed pair order, are added into g and h
- * at the end. */
+ * at the end.
+ *
+ * With positions (unbiased), each pair's weight dz is divided by
+ * t+(k_hi) t-(k_lo) (copied into position order as reciprocals), and its
+ * logistic loss log(1 + e^(-sigma (s_hi - s_lo))) over t-(k_lo) goes to
+ * the higher document's share of L+, over t+(k_hi) to the lower one's
+ * share of L-. Those pairs take the general loop rather than the vectorised
+ * one: each needs a log, and plain lambdarank keeps its kernel as it
+ * was. */
 void
 gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
                     const double *s, size_t n, gbr_rank_slot *sl, double *g,
@@ -306,8 +321,12 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
     const double *ps = sl->ps, *pe = sl->pe, *pgain = sl->gain;
     double *pg = sl->pg, *ph = sl->ph;
     double n_rel = 0, s_max = -INFINITY, s_min = INFINITY, sum_abs = 0;
+    const int debias = rk->pos_id != NULL;
+    const size_t begin = rk->group_ptr[q];
+    const double *ptp = sl->ptp, *ptm = sl->ptm;
+    double *plp = sl->plp, *plm = sl->plm;
 
-    uint32_t *order = rk->order + rk->group_ptr[q];
+    uint32_t *order = rk->order + begin;
 
     if (n < 2 || (!is_map && inv_idcg == 0))
         return;
@@ -326,9 +345,17 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
 
         sl->py[a] = y[i];
         sl->ps[a] = s[i];
-        sl->gain[a] = is_map ? 0 : rk->row_gain[rk->group_ptr[q] + i];
+        sl->gain[a] = is_map ? 0 : rk->row_gain[begin + i];
         pg[a] = 0;
         ph[a] = 0;
+        if (debias) {
+            const uint32_t kp = rk->pos_id[begin + i];
+
+            sl->ptp[a] = 1.0 / rk->t_plus[kp];
+            sl->ptm[a] = 1.0 / rk->t_minus[kp];
+            plp[a] = 0;
+            plm[a] = 0;
+        }
         s_max = fmax(s_max, s[i]);
         s_min = fmin(s_min, s[i]);
     }
@@ -348,7 +375,7 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
         sum_abs = mean_pairs(rk, q, n, n_rel, norm, one_exp, sl);
         goto scatter;
     }
-    if (one_exp && !is_map) {
+    if (one_exp && !is_map && !debias) {
         sum_abs = lambda_ndcg_pairs(sl, disc, n, k, sigma, inv_idcg, norm);
         goto scatter;
     }
@@ -376,6 +403,14 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
             /* hi holds the higher label */
             const size_t hi = ya > py[b] ? a : b, lo = a + b - hi;
 
+            if (debias) {
+                const double l = softplus(-sigma * (ps[hi] - ps[lo]));
+
+                plp[hi] += l * ptm[lo];
+                plm[lo] += l * ptp[hi];
+                dz *= ptp[hi] * ptm[lo];
+            }
+
             if (one_exp) {
                 const double t = 1.0 / (pe[hi] + pe[lo]);
 
@@ -397,5 +432,10 @@ scatter:;
         g[buf[a].i] += scale * pg[a];
         h[buf[a].i] += scale * ph[a];
     }
+    if (debias)
+        for (size_t a = 0; a < n; a++) {
+            rk->row_lp[begin + buf[a].i] = plp[a];
+            rk->row_lm[begin + buf[a].i] = plm[a];
+        }
 }
 

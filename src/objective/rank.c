@@ -71,6 +71,17 @@ check_shape(const gbr_rank_params *rp, size_t n_rows,
         return gbr_fail(err, GBR_EPARAM,
                         "objective %s: reg must be in [0, inf), got %g",
                         name, rp->reg);
+    if (rp->unbiased && rp->kind != GBR_RANK_LAMBDARANK)
+        return gbr_fail(err, GBR_EPARAM,
+                        "lambdarank-unbiased applies to objective "
+                        "lambdarank, not %s", name);
+    if (rp->unbiased && rp->pairs == GBR_RANK_PAIRS_MEAN)
+        return gbr_fail(err, GBR_EPARAM,
+                        "lambdarank-unbiased needs lambdarank-pairs=topk");
+    if (!(rp->bias_norm >= 0) || isinf(rp->bias_norm))
+        return gbr_fail(err, GBR_EPARAM,
+                        "objective %s: bias_norm must be in [0, inf), got %g",
+                        name, rp->bias_norm);
     if (!group_ptr || n_groups == 0)
         return gbr_fail(err, GBR_EPARAM,
                         "objective %s needs query groups: qid: in the data "
@@ -182,6 +193,14 @@ rank_alloc(gbr_rank *rk, const float *label, const size_t *group_ptr,
                 !sl->ps || !sl->pe || !sl->pg || !sl->ph ||
                 !sl->pair_g || !sl->pair_h)
                 goto nomem;
+            if (rk->p.unbiased) {
+                sl->ptp = gbr_reallocarray(NULL, m, sizeof *sl->ptp);
+                sl->ptm = gbr_reallocarray(NULL, m, sizeof *sl->ptm);
+                sl->plp = gbr_reallocarray(NULL, m, sizeof *sl->plp);
+                sl->plm = gbr_reallocarray(NULL, m, sizeof *sl->plm);
+                if (!sl->ptp || !sl->ptm || !sl->plp || !sl->plm)
+                    goto nomem;
+            }
         } else {
             sl->neg = gbr_reallocarray(NULL, m, sizeof *sl->neg);
             if (!sl->neg)
@@ -287,6 +306,98 @@ done:
     return rc;
 }
 
+/* What gbr_rank_set_position made; rk is then without positions. */
+static void
+position_free(gbr_rank *rk)
+{
+    gbr_free(rk->pos_id);
+    gbr_free(rk->t_plus);
+    gbr_free(rk->t_minus);
+    gbr_free(rk->row_lp);
+    gbr_free(rk->row_lm);
+    gbr_free(rk->sum_lp);
+    gbr_free(rk->sum_lm);
+    rk->pos_id = NULL;
+    rk->t_plus = rk->t_minus = NULL;
+    rk->row_lp = rk->row_lm = NULL;
+    rk->sum_lp = rk->sum_lm = NULL;
+    rk->n_pos = 0;
+}
+
+/* qsort's comparison for uint32_t in increasing order. */
+static int
+u32_cmp(const void *a, const void *b)
+{
+    const uint32_t x = *(const uint32_t *)a;
+    const uint32_t y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The distinct positions, sorted, name the ratios' slots, so that any
+ * numbering of the log (from 0 or 1, with gaps) gives the same model and
+ * a huge position value costs no memory. Each row finds its slot by a
+ * binary search of the sorted distinct values. */
+int
+gbr_rank_set_position(gbr_rank *rk, const uint32_t *position, gbr_error *err)
+{
+    const size_t n = rk->n_rows;
+    uint32_t *val;
+
+    if (!rk->p.unbiased)
+        return gbr_fail(err, GBR_EPARAM, "objective %s: positions are for "
+                        "lambdarank-unbiased only", kind_name[rk->p.kind]);
+    if (!position)
+        return gbr_fail(err, GBR_EPARAM, "lambdarank-unbiased needs each "
+                        "row's displayed position: a .position file beside "
+                        "the training data");
+    position_free(rk);
+    val = gbr_reallocarray(NULL, n + 1, sizeof *val);
+    rk->pos_id = gbr_reallocarray(NULL, n + 1, sizeof *rk->pos_id);
+    rk->row_lp = gbr_calloc(n + 1, sizeof *rk->row_lp);
+    rk->row_lm = gbr_calloc(n + 1, sizeof *rk->row_lm);
+    if (!val || !rk->pos_id || !rk->row_lp || !rk->row_lm)
+        goto nomem;
+    memcpy(val, position, n * sizeof *val);
+    qsort(val, n, sizeof *val, u32_cmp);
+    for (size_t r = 0; r < n; r++)
+        if (rk->n_pos == 0 || val[r] != val[rk->n_pos - 1])
+            val[rk->n_pos++] = val[r];
+    rk->t_plus = gbr_reallocarray(NULL, rk->n_pos + 1, sizeof *rk->t_plus);
+    rk->t_minus = gbr_reallocarray(NULL, rk->n_pos + 1,
+                                   sizeof *rk->t_minus);
+    rk->sum_lp = gbr_calloc(rk->n_pos + 1, sizeof *rk->sum_lp);
+    rk->sum_lm = gbr_calloc(rk->n_pos + 1, sizeof *rk->sum_lm);
+    if (!rk->t_plus || !rk->t_minus || !rk->sum_lp || !rk->sum_lm)
+        goto nomem;
+    for (size_t k = 0; k < rk->n_pos; k++) {
+        rk->t_plus[k] = 1;
+        rk->t_minus[k] = 1;
+    }
+    for (size_t r = 0; r < n; r++) {
+        const uint32_t *at = bsearch(&position[r], val, rk->n_pos,
+                                     sizeof *val, u32_cmp);
+
+        rk->pos_id[r] = (uint32_t)(at - val);
+    }
+    gbr_free(val);
+    return GBR_OK;
+nomem:
+    gbr_free(val);
+    position_free(rk);
+    return gbr_fail(err, GBR_ENOMEM, "objective %s: no memory for the "
+                    "positions of %zu rows", kind_name[rk->p.kind], n);
+}
+
+void
+gbr_rank_bias(const gbr_rank *rk, size_t *n_pos, const double **t_plus,
+              const double **t_minus)
+{
+    *n_pos = rk->n_pos;
+    *t_plus = rk->t_plus;
+    *t_minus = rk->t_minus;
+}
+
 /* The slots' arrays, then rk's own; any of them may be NULL after a
  * failed create. */
 void
@@ -310,7 +421,12 @@ gbr_rank_free(gbr_rank *rk)
             gbr_free(rk->slot[s].pair_g);
             gbr_free(rk->slot[s].pair_h);
             gbr_free(rk->slot[s].neg);
+            gbr_free(rk->slot[s].ptp);
+            gbr_free(rk->slot[s].ptm);
+            gbr_free(rk->slot[s].plp);
+            gbr_free(rk->slot[s].plm);
         }
+    position_free(rk);
     gbr_free(rk->slot);
     gbr_free(rk->label);
     gbr_free(rk->group_ptr);
@@ -360,6 +476,11 @@ query_gradients(const gbr_rank *rk, size_t q, const double *score,
     const size_t n = rk->group_ptr[q + 1] - begin;
     const double w = rk->qweight[q];
 
+    if (rk->pos_id)
+        for (size_t i = 0; i < n; i++) {
+            rk->row_lp[begin + i] = 0;
+            rk->row_lm[begin + i] = 0;
+        }
     if (w == 0) {
         for (size_t i = 0; i < n; i++) {
             gp[begin + i].g = 0;
@@ -378,6 +499,43 @@ query_gradients(const gbr_rank *rk, size_t q, const double *score,
         gp[begin + i].g = (float)(w * sl->g[i]);
         gp[begin + i].h = (float)(w * h);
     }
+}
+
+/* One side's ratios from its loss sums: t(k) = (L(k) / L(0))^e, where
+ * both are positive and finite; otherwise t(k) is kept. */
+static void
+ratio_update(double *t, const double *sum, size_t n_pos, double e)
+{
+    if (!(sum[0] > 0) || isinf(sum[0]))
+        return;
+    for (size_t k = 1; k < n_pos; k++)
+        if (sum[k] > 0 && !isinf(sum[k]))
+            t[k] = pow(sum[k] / sum[0], e);
+}
+
+/* Unbiased LambdaMART's re-estimate of the bias ratios (see rank.h): the
+ * rows' shares of the loss sums, times their query's weight, summed per
+ * position in row order, so that the sums do not depend on the thread
+ * count; then both sides from the same old ratios. */
+static void
+bias_update(gbr_rank *rk)
+{
+    const double e = 1.0 / (1.0 + rk->p.bias_norm);
+
+    for (size_t k = 0; k < rk->n_pos; k++) {
+        rk->sum_lp[k] = 0;
+        rk->sum_lm[k] = 0;
+    }
+    for (size_t q = 0; q < rk->n_groups; q++) {
+        const double w = rk->qweight[q];
+
+        for (size_t r = rk->group_ptr[q]; r < rk->group_ptr[q + 1]; r++) {
+            rk->sum_lp[rk->pos_id[r]] += w * rk->row_lp[r];
+            rk->sum_lm[rk->pos_id[r]] += w * rk->row_lm[r];
+        }
+    }
+    ratio_update(rk->t_plus, rk->sum_lp, rk->n_pos, e);
+    ratio_update(rk->t_minus, rk->sum_lm, rk->n_pos, e);
 }
 
 /* Pattern 3 of the style guide: dynamic scheduling over queries, query q
@@ -399,4 +557,6 @@ gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp, int nt)
     for (size_t q = 0; q < rk->n_groups; q++)
         query_gradients(rk, q, score, gp, &rk->slot[gbr_thread_id()]);
     rk->round++;
+    if (rk->pos_id)
+        bias_update(rk);
 }

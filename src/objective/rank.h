@@ -55,6 +55,32 @@
  * that a query's pull grows with the log of its pairs' rather than
  * linearly, and a long query does not outweigh many short ones.
  *
+ * With unbiased (lambdarank only, Unbiased LambdaMART: Hu et al., WWW
+ * 2019) each row also has the position k at which a logged ranking
+ * displayed it (gbr_rank_set_position), and the labels are clicks biased
+ * by it. Each position k has two bias ratios, t+(k) for a document that
+ * is the higher of a pair there and t-(k) for one that is the lower, and
+ * a pair (i, j) with y_i > y_j, at positions k_i and k_j, has the weight
+ *   dZ_ij / (t+(k_i) t-(k_j))
+ * in place of dZ_ij, in the loss, the gradients, the hessians and query
+ * norm's S alike. The ratios start at 1. Each call of gbr_rank_gradients
+ * uses the ratios of the one before and then re-estimates them from the
+ * pairs' logistic losses at the current scores, l_ij = w_q
+ * log(1 + e^(-sigma (s_i - s_j))), over the pairs lambdarank takes in
+ * every query:
+ *   t+(k) = (L+(k) / L+(k_0))^(1 / (1 + p)),  L+(k) = sum_{k_i = k}
+ *                                                  l_ij / t-(k_j),
+ *   t-(k) = (L-(k) / L-(k_0))^(1 / (1 + p)),  L-(k) = sum_{k_j = k}
+ *                                                  l_ij / t+(k_i),
+ * k_0 the smallest position of the data (the top), p = bias_norm >= 0
+ * (0 is the paper's estimate; larger p pulls the ratios towards 1). The
+ * losses are those of the paper's pairwise loss, without |dZ_ij|: that
+ * weight comes from the model's own ranking, which follows the displayed
+ * one, so it would bring the ranker's own position into the estimate. A
+ * position without such pairs (L = 0), or all of them when L(k_0) = 0,
+ * keeps its ratio. Prediction does not see the ratios: they stand for
+ * the position's effect on clicks, which a ranker must leave out.
+ *
  * Session objectives (Hidasi & Karatzoglou, CIKM 2018): the positives P of
  * a query are its documents with a label above the query's lowest label,
  * the negatives N the rest; a query without either contributes nothing.
@@ -107,6 +133,9 @@ typedef struct gbr_rank_params {
     int pairs;          /* lambdarank, map: an enum gbr_rank_pairs */
     uint32_t pairs_per_doc; /* mean: partners drawn per document, >= 1 */
     uint64_t seed;      /* mean: the draws' seed */
+    int unbiased;       /* lambdarank: learn position bias ratios and
+                           divide each pair's weight by them */
+    double bias_norm;   /* unbiased: the ratios' exponent 1 / (1 + p) */
 } gbr_rank_params;
 
 /* Labels, groups and per-thread scratch sized by the largest query. */
@@ -119,12 +148,29 @@ typedef struct gbr_rank gbr_rank;
  * GBR_ENOMEM, or GBR_EPARAM with a message in *err (err may be NULL): no
  * groups, malformed groups, a NaN label, a label < 0 for lambdarank or
  * outside [0, 31] with exp_gain, rows of one query with different weights,
- * sigma <= 0 or reg < 0, a label without a gain in rp->gain. *out is
- * NULL on failure. Thread-safe. */
+ * sigma <= 0, reg < 0, a label without a gain in rp->gain, unbiased for
+ * another kind than lambdarank or with mean pairs, or bias_norm < 0. *out
+ * is NULL on failure. Thread-safe. */
 int gbr_rank_create(const gbr_rank_params *rp, const float *label,
                     const float *weight, size_t n_rows,
                     const size_t *group_ptr, size_t n_groups, int nt,
                     gbr_rank **out, gbr_error *err);
+
+/* Give an unbiased rk each row's displayed position (n_rows entries,
+ * copied; smaller is nearer the top): position values index the bias
+ * ratios in increasing order, whatever their gaps, and the ratios restart
+ * at 1. Returns GBR_OK, GBR_ENOMEM, or GBR_EPARAM when position is NULL
+ * (the message asks for a .position file) or rk is not unbiased. Until
+ * it is called, an unbiased rk gives plain lambdarank's gradients. */
+int gbr_rank_set_position(gbr_rank *rk, const uint32_t *position,
+                          gbr_error *err);
+
+/* The bias ratios of an unbiased rk after the last gbr_rank_gradients:
+ * *n_pos distinct positions, in increasing order of position value, with
+ * t+ in t_plus and t- in t_minus (valid until the next call or
+ * gbr_rank_free). *n_pos is 0, and the arrays NULL, without positions. */
+void gbr_rank_bias(const gbr_rank *rk, size_t *n_pos,
+                   const double **t_plus, const double **t_minus);
 
 /* Free rk; NULL is fine. */
 void gbr_rank_free(gbr_rank *rk);
@@ -132,8 +178,9 @@ void gbr_rank_free(gbr_rank *rk);
 /* Gradient and hessian of every row at score (n_rows entries), as defined
  * above, times its query's weight, into gp. Queries run in parallel on at
  * most the nt of gbr_rank_create, each writing only its own rows, so the
- * result is the same bits for any nt. Uses rk's scratch: one call at a
- * time per rk. */
+ * result is the same bits for any nt. With unbiased and positions, the
+ * bias ratios are then re-estimated, serially. Uses rk's scratch: one call
+ * at a time per rk. */
 void gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp,
                         int nt);
 

@@ -34,6 +34,10 @@ typedef struct gbr_rank_slot {
     double *pair_h;     /* and hessians, by the other position */
     double *hits;       /* map: relevant documents in positions 0..p */
     double *acc;        /* map: sum of rel / (position + 1) over 0..p */
+    double *ptp;        /* unbiased: per position, 1 / t+ and 1 / t- of */
+    double *ptm;        /* the document's displayed position, */
+    double *plp;        /* and its shares of L+ and L- */
+    double *plm;
     gbr_rank_neg *neg;  /* session kinds: the negatives */
 } gbr_rank_slot;
 
@@ -55,6 +59,15 @@ struct gbr_rank {
                          * within it) in the order of the last sort, a
                          * head start for the next one */
     uint64_t round;     /* mean: calls of gbr_rank_gradients so far */
+    uint32_t *pos_id;   /* unbiased: each row's displayed position, as an
+                         * index into t_plus and t_minus; NULL: none */
+    size_t n_pos;       /* distinct positions */
+    double *t_plus;     /* unbiased: the bias ratios, n_pos each */
+    double *t_minus;
+    double *row_lp;     /* unbiased: each row's share of L+ and L- in the */
+    double *row_lm;     /* last gradients, before its query's weight */
+    double *sum_lp;     /* unbiased: L+ and L- per position, n_pos */
+    double *sum_lm;
     size_t max_n;       /* documents in the largest query */
     int n_slots;
     gbr_rank_slot *slot; /* n_slots */
@@ -84,9 +97,11 @@ void gbr_rank_pairwise_add(const gbr_rank *rk, const float *y,
                            const double *s, size_t n, double *g, double *h);
 
 /* lambdarank and map for query q, n >= 2 documents: the same, with the
- * pair weights and top_k's pairs of the current scores. Uses sl and
- * updates q's slice of rk->order (the last sort); nothing else of rk is
- * written, so queries may run in parallel. */
+ * pair weights and top_k's pairs of the current scores, and with
+ * positions the bias ratios and each row's shares of L+ and L-. Uses sl
+ * and updates q's slices of rk->order (the last sort) and of row_lp and
+ * row_lm; nothing else of rk is written, so queries may run in
+ * parallel. */
 void gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
                          const double *s, size_t n, gbr_rank_slot *sl,
                          double *g, double *h);

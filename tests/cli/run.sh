@@ -857,7 +857,7 @@ for f in "$data"/bad/*; do
     [ -f "$f" ] || continue
     base=${f##*/}
     case $base in
-    *.query | *.group | *.weight | README*) continue ;;
+    *.query | *.group | *.weight | *.position | README*) continue ;;
     esac
     n_bad=$((n_bad + 1))
     begin
@@ -869,7 +869,7 @@ for f in "$data"/bad/*; do
     need "fit: stderr is one gbrank: line" one_line_msg
     need "fit: the message names $base or its side file, then ':'" \
         grep -q -F -e "$base:" -e "$base.query:" -e "$base.group:" \
-        -e "$base.weight:" "$tmp/err"
+        -e "$base.weight:" -e "$base.position:" "$tmp/err"
     need "fit: no model written" test ! -e "$work/bad.model"
     if [ "$good" -eq 1 ]; then
         (cd "$data/bad" && "$gbrank" predict --model="$tmp/tiny.model" \
