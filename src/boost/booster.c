@@ -131,6 +131,7 @@ struct fit {
     gbr_rank *rank;             /* ranking objectives' state */
     double *margin;             /* per row of train */
     uint8_t *in_tree;           /* rows drawn for the current tree */
+    uint8_t *q_on;              /* subsample_by=query: its queries */
     double **valid_margin;
     gbr_rowcodes *vcodes;       /* fixed cuts: each valid set's codes */
     double *pred;               /* transformed predictions, for metrics */
@@ -150,6 +151,7 @@ fit_free(struct fit *f)
     gbr_rank_free(f->rank);
     gbr_free(f->margin);
     gbr_free(f->in_tree);
+    gbr_free(f->q_on);
     for (size_t i = 0; f->valid_margin && i < f->n_valid; i++)
         gbr_free(f->valid_margin[i]);
     gbr_free(f->valid_margin);
@@ -302,6 +304,15 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
         return gbr_fail(err, GBR_EPARAM, "quantized-grad: %zu rows times "
                         "grad-quant-bins=%d levels overflow the 32-bit sums; "
                         "use fewer levels", n, p->grad_quant_bins);
+    if (p->subsample_by == GBR_SUBSAMPLE_BY_QUERY) {
+        if (!train->group_ptr || train->n_groups == 0)
+            return gbr_fail(err, GBR_EPARAM, "subsample-by=query needs "
+                            "query groups: qid: in the data or a .query "
+                            "file");
+        if (!(f->q_on = gbr_calloc(train->n_groups, 1)))
+            return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu "
+                            "queries", train->n_groups);
+    }
     if (gbr_objective_is_rank(p->objective) &&
         (rc = rank_prepare(f, p, train, nt, err)) != GBR_OK)
         return rc;
@@ -356,9 +367,12 @@ eval_set(const gbr_booster *b, struct fit *f, const gbr_dataset *ds,
     return GBR_OK;
 }
 
-/* One round's tree: gradients at the current margins, the rows and
- * features drawn for the tree, the proposal's start of a tree, the
- * rounded pairs for quantized-grad, then growth. */
+/* One round's tree: the rows drawn for the tree, gradients at the current
+ * margins, the proposal's start of a tree, the features drawn, the rounded
+ * pairs for quantized-grad, then growth. The rows come first so that,
+ * drawn by query, a ranking objective computes the gradients of the drawn
+ * queries only (the others' rows get zeros), and that work, like the
+ * tree's, follows the fraction drawn. */
 static int
 fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
           size_t round, gbr_tree **out, gbr_error *err)
@@ -369,8 +383,14 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     const gbr_objdata od = objdata_of(train);
     int rc;
 
+    const size_t n_in =
+        f->q_on ? gbr_sample_queries(p, round, train->group_ptr,
+                                     train->n_groups, f->q_on, f->in_tree,
+                                     f->ws.rows)
+                : gbr_sample_rows(p, round, n, f->in_tree, f->ws.rows, nt);
+
     if (f->rank)
-        gbr_rank_gradients(f->rank, f->margin, f->gp, nt);
+        gbr_rank_gradients_masked(f->rank, f->margin, f->q_on, f->gp, nt);
     else
         gbr_objective_gradients(p->objective, &od, f->margin, f->gp, nt);
     gbr_grow_data gd = {
@@ -380,9 +400,6 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     };
 
     gbr_proposer_begin_tree(&f->pr, &gd);
-    const size_t n_in = gbr_sample_rows(p, round, n, f->in_tree, f->ws.rows,
-                                        nt);
-
     gbr_sample_features(p, round, f->ws.n_features, f->ws.feat_on);
     gbr_tree *t = gbr_booster_push_tree(b);
 
