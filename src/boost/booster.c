@@ -132,6 +132,8 @@ struct fit {
     double *margin;             /* per row of train */
     uint8_t *in_tree;           /* rows drawn for the current tree */
     uint8_t *q_on;              /* subsample_by=query: its queries */
+    size_t *q_next;             /* and each query's first tree not yet in
+                                   its margins, when subsample < 1 */
     double **valid_margin;
     gbr_rowcodes *vcodes;       /* fixed cuts: each valid set's codes */
     double *pred;               /* transformed predictions, for metrics */
@@ -152,6 +154,7 @@ fit_free(struct fit *f)
     gbr_free(f->margin);
     gbr_free(f->in_tree);
     gbr_free(f->q_on);
+    gbr_free(f->q_next);
     for (size_t i = 0; f->valid_margin && i < f->n_valid; i++)
         gbr_free(f->valid_margin[i]);
     gbr_free(f->valid_margin);
@@ -309,7 +312,10 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
             return gbr_fail(err, GBR_EPARAM, "subsample-by=query needs "
                             "query groups: qid: in the data or a .query "
                             "file");
-        if (!(f->q_on = gbr_calloc(train->n_groups, 1)))
+        f->q_on = gbr_calloc(train->n_groups, 1);
+        if (p->subsample < 1)
+            f->q_next = gbr_calloc(train->n_groups, sizeof *f->q_next);
+        if (!f->q_on || (p->subsample < 1 && !f->q_next))
             return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu "
                             "queries", train->n_groups);
     }
@@ -367,6 +373,71 @@ eval_set(const gbr_booster *b, struct fit *f, const gbr_dataset *ds,
     return GBR_OK;
 }
 
+/* The leaf of training row r in tree t, walked on the training bins under
+ * fixed cuts: a row of bin k of feature f holds a value v with
+ * cut_val[k - 1] <= v < cut_val[k], and the node's threshold is one of the
+ * cuts, so v < threshold exactly when cut_val[k] <= threshold. The same
+ * leaf as walking on the row's values, with a lookup per level in place of
+ * a search of the row's entries. */
+static size_t
+leaf_of_bins(const gbr_tree *t, const gbr_cuts *cuts, const gbr_binmat *bm,
+             size_t r)
+{
+    size_t n = 0;
+
+    while (t->feature[n] >= 0) {
+        const uint32_t f = (uint32_t)t->feature[n];
+        const uint32_t bin = gbr_binmat_get(bm, r, f);
+        const int left = bin == cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]
+                             ? t->default_left[n]
+                             : cuts->cut_val[cuts->cut_ptr[f] + bin] <=
+                                   t->threshold[n];
+
+        n = (size_t)(left ? t->left[n] : t->right[n]);
+    }
+    return n;
+}
+
+/* subsample_by=query: bring the margins of the queries drawn for this
+ * round (every query when all) up to the trees before tree upto. A query
+ * outside a tree needs that tree in its margins only when its gradients
+ * are next computed, so a tree's out-of-tree rows are not walked when it
+ * is grown but when their query is next drawn, all the trees it missed at
+ * once: the walks are as many, but over one query's rows, whose bins stay
+ * in cache from tree to tree, rather than over every row for each tree,
+ * which reads the whole bin matrix per round. A row still adds its trees
+ * in their order, so its margin has the same bits as when added at once,
+ * and each query writes only its rows, so any thread count gives the
+ * same. */
+static void
+margins_catch_up(struct fit *f, const gbr_booster *b,
+                 const gbr_dataset *train, size_t upto, int all)
+{
+    const int nt = f->ws.nt;
+    const int bins = f->pr.cuts_fixed;
+
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 16) \
+    if (train->n_rows >= GBR_PAR_MIN)
+    for (size_t q = 0; q < train->n_groups; q++) {
+        if (!all && !f->q_on[q])
+            continue;
+        const size_t begin = train->group_ptr[q];
+        const size_t end = train->group_ptr[q + 1];
+
+        for (size_t k = f->q_next[q]; k < upto; k++) {
+            const gbr_tree *t = &b->trees[k];
+
+            for (size_t r = begin; r < end; r++)
+                f->margin[r] +=
+                    t->value[bins ? leaf_of_bins(t, &f->pr.cuts, &f->pr.bm,
+                                                 r)
+                                  : gbr_tree_leaf_row(t, train, r)];
+        }
+        f->q_next[q] = upto;
+    }
+}
+
 /* One round's tree: the rows drawn for the tree, gradients at the current
  * margins, the proposal's start of a tree, the features drawn, the rounded
  * pairs for quantized-grad, then growth. The rows come first so that,
@@ -388,6 +459,9 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
                                      train->n_groups, f->q_on, f->in_tree,
                                      f->ws.rows)
                 : gbr_sample_rows(p, round, n, f->in_tree, f->ws.rows, nt);
+
+    if (f->q_next)
+        margins_catch_up(f, b, train, b->n_trees, 0);
 
     if (f->rank)
         gbr_rank_gradients_masked(f->rank, f->margin, f->q_on, f->gp, nt);
@@ -437,7 +511,8 @@ leaf_of_codes(const gbr_tree *t, const gbr_node *nodes, const gbr_cuts *cuts,
 }
 
 /* Add tree t to the margins: rows in the tree by their leaf's slice of the
- * row list, the others (and every validation row) by walking the tree. */
+ * row list, the others (and every validation row) by walking the tree;
+ * drawn by query, the rows outside the tree wait (margins_catch_up). */
 static void
 update_margins(struct fit *f, const gbr_tree *t, const gbr_dataset *train,
                const gbr_dataset *const *valid)
@@ -456,7 +531,10 @@ update_margins(struct fit *f, const gbr_tree *t, const gbr_dataset *train,
         for (size_t i = nd->begin; i < nd->end; i++)
             f->margin[f->ws.rows[i]] += t->value[nid];
     }
-    if (f->ws.p->subsample < 1) {
+    if (f->q_next) {
+        for (size_t q = 0; q < train->n_groups; q++)
+            f->q_next[q] += f->q_on[q];
+    } else if (f->ws.p->subsample < 1) {
 #pragma omp parallel for num_threads(nt) schedule(static) \
     if (train->n_rows >= GBR_PAR_MIN / 8)
         for (size_t r = 0; r < train->n_rows; r++)
@@ -490,6 +568,8 @@ eval_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     double *row = gbr_evallog_row(&b->log, round);
     int rc;
 
+    if (f->with_train && f->q_next)
+        margins_catch_up(f, b, train, b->n_trees, 1);
     if (f->with_train &&
         (rc = eval_set(b, f, train, f->margin, row, err)) != GBR_OK)
         return rc;
