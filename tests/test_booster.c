@@ -1492,9 +1492,9 @@ check_lazy_margins(const gbr_params *p, const set *train, const char *text,
 }
 
 /* Fits drawn by query, for ranking and pointwise objectives and every
- * proposal: the same model bytes on 1, 2 and 3 threads, the model file
- * names subsample_by, and the margins are those of walking every tree
- * (check_lazy_margins). */
+ * proposal (and quantized-grad on the binned ones): the same model bytes
+ * on 1, 2 and 3 threads, the model file names subsample_by, and the
+ * margins are those of walking every tree (check_lazy_margins). */
 static void
 test_booster_query_sampled_fits(void **state)
 {
@@ -1508,19 +1508,28 @@ test_booster_query_sampled_fits(void **state)
     (void)state;
     set_group(train, 3);
     for (size_t i = 0; i < N_OF(objectives); i++)
-        for (size_t j = 0; j < N_OF(proposals); j++) {
+        for (size_t j = 0; j < 2 * N_OF(proposals); j++) {
             char *want = NULL, what[64];
             size_t want_size = 0;
             gbr_params p;
 
-            base_params(&p, objectives[i], proposals[j]);
+            /* quantized-grad, on the binned proposals that take it */
+            const int quantized = j >= N_OF(proposals);
+
+            if (quantized && proposals[j % N_OF(proposals)] !=
+                                 GBR_PROPOSAL_FIXED &&
+                proposals[j % N_OF(proposals)] != GBR_PROPOSAL_GLOBAL)
+                continue;
+            base_params(&p, objectives[i], proposals[j % N_OF(proposals)]);
+            p.quantized_grad = quantized;
             p.n_rounds = 6;
             p.subsample = 0.4;
             p.subsample_by = GBR_SUBSAMPLE_BY_QUERY;
             p.eval_train = GBR_EVAL_TRAIN_YES;
             strcpy(p.metric, "rmse,mae");
-            snprintf(what, sizeof what, "objective %d, proposal %d",
-                     objectives[i], proposals[j]);
+            snprintf(what, sizeof what, "objective %d, proposal %d%s",
+                     objectives[i], p.proposal,
+                     quantized ? ", quantized" : "");
             for (int nt = 1; nt <= 3; nt++) {
                 p.n_threads = nt;
                 gbr_booster *b = fit(&p, train, NULL);

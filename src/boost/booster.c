@@ -467,6 +467,14 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
         gbr_rank_gradients_masked(f->rank, f->margin, f->q_on, f->gp, nt);
     else
         gbr_objective_gradients(p->objective, &od, f->margin, f->gp, nt);
+    /* Drawn by query, the other queries' rows weigh nothing in the round
+     * (the global proposal's sketch, quantized-grad's scales), as the
+     * masked ranking gradients give them: their margins may lag behind
+     * (margins_catch_up), and would otherwise shape the model. */
+    if (f->q_next && !f->rank)
+        for (size_t r = 0; r < n; r++)
+            if (!f->in_tree[r])
+                f->gp[r] = (gbr_gpair){ 0, 0 };
     gbr_grow_data gd = {
         .ds = train,
         .gp = f->gp,
