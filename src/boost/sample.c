@@ -6,8 +6,8 @@
 #include "common/parallel.h"
 #include "common/rng.h"
 
-/* Salts of the draws, so that rows, features and roundings of the same
- * round and index are independent. */
+/* Salts of the draws, so that rows, queries, features and roundings of
+ * the same round and index are independent. */
 enum { SALT_ROWS = 0, SALT_FEATURES = 1, SALT_QUANTIZE = 3,
        SALT_QUERIES = 4 };
 
