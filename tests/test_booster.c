@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "boost/booster_impl.h"
+#include "boost/sample.h"
 #include "objective/objective.h"
 #include "testutil.h"
 
@@ -1366,6 +1367,227 @@ test_booster_infinite_values(void **state)
     set_free(train);
 }
 
+/* Query groups of 1 to 40 rows on s (the last one takes what is left),
+ * and labels 0..4 for the ranking objectives. */
+static void
+set_group(set *s, uint64_t seed)
+{
+    gbr_dataset *ds = s->ds;
+    tu_rng rng = { seed };
+    size_t n = 0;
+
+    ds->group_ptr = malloc((ds->n_rows + 1) * sizeof *ds->group_ptr);
+    assert_non_null(ds->group_ptr);
+    ds->group_ptr[0] = 0;
+    while (ds->group_ptr[n] < ds->n_rows) {
+        const size_t size = 1 + tu_below(&rng, 40);
+        const size_t left = ds->n_rows - ds->group_ptr[n];
+
+        ds->group_ptr[n + 1] = ds->group_ptr[n] + (size < left ? size : left);
+        n++;
+    }
+    ds->n_groups = n;
+    for (size_t r = 0; r < ds->n_rows; r++)
+        ds->label[r] = floorf(fminf(fmaxf(ds->label[r] * 2.5f, 0), 4));
+}
+
+/* subsample_by=query draws whole queries: every row of a query is in the
+ * tree or out of it with its query, the row list is the flagged rows in
+ * order, about the fraction of the queries is drawn, the draws change
+ * from round to round, and a fraction of 1 draws everything. */
+static void
+test_booster_query_sample_whole_queries(void **state)
+{
+    enum { N_GROUPS = 3000, N_ROUNDS = 10 };
+    size_t *group_ptr = malloc((N_GROUPS + 1) * sizeof *group_ptr);
+    tu_rng rng = { 5 };
+    gbr_params p;
+
+    (void)state;
+    assert_non_null(group_ptr);
+    group_ptr[0] = 0;
+    for (size_t q = 0; q < N_GROUPS; q++)
+        group_ptr[q + 1] = group_ptr[q] + tu_below(&rng, 21);
+    const size_t n = group_ptr[N_GROUPS];
+    uint8_t *q_on = malloc(N_GROUPS), *prev = calloc(N_GROUPS, 1);
+    uint8_t *in_tree = malloc(n);
+    uint32_t *rows = malloc(n * sizeof *rows);
+    size_t drawn = 0, changed = 0;
+
+    assert_non_null(q_on);
+    assert_non_null(prev);
+    assert_non_null(in_tree);
+    assert_non_null(rows);
+    gbr_params_init(&p);
+    p.subsample = 0.3;
+    p.subsample_by = GBR_SUBSAMPLE_BY_QUERY;
+    for (size_t round = 0; round < N_ROUNDS; round++) {
+        const size_t n_in = gbr_sample_queries(&p, round, group_ptr,
+                                               N_GROUPS, q_on, in_tree, rows);
+        size_t k = 0;
+
+        for (size_t q = 0; q < N_GROUPS; q++) {
+            assert_true(q_on[q] <= 1);
+            for (size_t r = group_ptr[q]; r < group_ptr[q + 1]; r++) {
+                if (in_tree[r] != q_on[q])
+                    fail_msg("round %zu: row %zu of query %zu is %s, its "
+                             "query %s", round, r, q,
+                             in_tree[r] ? "in" : "out",
+                             q_on[q] ? "in" : "out");
+                if (in_tree[r])
+                    assert_int_equal(rows[k++], r);
+            }
+            drawn += q_on[q];
+            changed += round > 0 && q_on[q] != prev[q];
+        }
+        assert_int_equal(k, n_in);
+        memcpy(prev, q_on, N_GROUPS);
+    }
+    const double frac = (double)drawn / (N_GROUPS * N_ROUNDS);
+
+    if (!(fabs(frac - 0.3) < 0.02))
+        fail_msg("drew %.4f of the queries, want 0.3", frac);
+    assert_true(changed > N_GROUPS);
+    p.subsample = 1;
+    assert_int_equal(gbr_sample_queries(&p, 0, group_ptr, N_GROUPS, q_on,
+                                        in_tree, rows), n);
+    for (size_t r = 0; r < n; r++)
+        assert_true(in_tree[r] == 1 && rows[r] == r);
+    free(group_ptr);
+    free(q_on);
+    free(prev);
+    free(in_tree);
+    free(rows);
+}
+
+/* The margins of the queries outside a tree are brought up to date when
+ * they are drawn again, or every round before the training set is
+ * evaluated: with p (which evaluates it), the logged training metrics
+ * equal those of the predictions bit for bit, and without the
+ * evaluation the trees of the model are the same bytes as in text, p's
+ * model. */
+static void
+check_lazy_margins(const gbr_params *p, const set *train, const char *text,
+                   const char *what)
+{
+    gbr_params q = *p;
+    gbr_booster *b = fit(p, train, NULL);
+    size_t size;
+
+    check_train_log(b, train, what);
+    gbr_booster_free(b);
+    q.eval_train = GBR_EVAL_TRAIN_NO;
+    b = fit(&q, train, NULL);
+    char *lazy = model_text(b, &size);
+    const char *t0 = strstr(text, "\nn_trees="), *t1 = strstr(lazy,
+                                                               "\nn_trees=");
+
+    assert_non_null(t0);
+    assert_non_null(t1);
+    if (strcmp(t0, t1) != 0)
+        fail_msg("%s: other trees without the training set's evaluation",
+                 what);
+    free(lazy);
+    gbr_booster_free(b);
+}
+
+/* Fits drawn by query, for a ranking and a pointwise objective and every
+ * proposal (and quantized-grad on the binned ones): the same model bytes
+ * on 1 and 3 threads, the model file names subsample_by, and the
+ * margins are those of walking every tree (check_lazy_margins). */
+static void
+test_booster_query_sampled_fits(void **state)
+{
+    static const int objectives[] = { GBR_OBJ_LAMBDARANK,
+                                      GBR_OBJ_SQUARED_ERROR };
+    static const int proposals[] = { GBR_PROPOSAL_FIXED, GBR_PROPOSAL_GLOBAL,
+                                     GBR_PROPOSAL_LOCAL,
+                                     GBR_PROPOSAL_EXACT };
+    set *train = set_make(2000, 8, 0.1, LABEL_REGRESSION, 23);
+
+    (void)state;
+    set_group(train, 3);
+    for (size_t i = 0; i < N_OF(objectives); i++)
+        for (size_t j = 0; j < 2 * N_OF(proposals); j++) {
+            char *want = NULL, what[64];
+            size_t want_size = 0;
+            gbr_params p;
+
+            /* quantized-grad, on the binned proposals that take it */
+            const int quantized = j >= N_OF(proposals);
+
+            if (quantized && proposals[j % N_OF(proposals)] !=
+                                 GBR_PROPOSAL_FIXED &&
+                proposals[j % N_OF(proposals)] != GBR_PROPOSAL_GLOBAL)
+                continue;
+            base_params(&p, objectives[i], proposals[j % N_OF(proposals)]);
+            p.quantized_grad = quantized;
+            p.n_rounds = 5;
+            p.subsample = 0.4;
+            p.subsample_by = GBR_SUBSAMPLE_BY_QUERY;
+            p.eval_train = GBR_EVAL_TRAIN_YES;
+            strcpy(p.metric, "rmse,mae");
+            snprintf(what, sizeof what, "objective %d, proposal %d%s",
+                     objectives[i], p.proposal,
+                     quantized ? ", quantized" : "");
+            for (int nt = 1; nt <= 3; nt += 2) {
+                p.n_threads = nt;
+                gbr_booster *b = fit(&p, train, NULL);
+                size_t size;
+                char *text = model_text(b, &size);
+
+                gbr_booster_free(b);
+                if (nt == 1) {
+                    assert_non_null(strstr(text,
+                                           "param.subsample_by=query\n"));
+                    check_lazy_margins(&p, train, text, what);
+                    want = text;
+                    want_size = size;
+                    continue;
+                }
+                if (size != want_size || memcmp(text, want, size) != 0)
+                    fail_msg("%s: %d threads give another model than 1",
+                             what, nt);
+                free(text);
+            }
+            free(want);
+        }
+    set_free(train);
+}
+
+/* subsample_by=query on data without query groups fails at the start of
+ * the fit, naming what is missing; drawing rows leaves the parameter out
+ * of the model file. */
+static void
+test_booster_query_sample_needs_groups(void **state)
+{
+    set *train = set_make(300, 4, 0, LABEL_REGRESSION, 9);
+    gbr_booster *b = NULL;
+    gbr_error err = { 0, "" };
+    gbr_params p;
+    size_t size;
+
+    (void)state;
+    base_params(&p, GBR_OBJ_SQUARED_ERROR, GBR_PROPOSAL_FIXED);
+    p.subsample = 0.5;
+    p.subsample_by = GBR_SUBSAMPLE_BY_QUERY;
+    assert_int_equal(gbr_booster_create(&p, &b, &err), GBR_OK);
+    assert_int_equal(gbr_booster_fit(b, train->ds, NULL, NULL, 0, &err),
+                     GBR_EPARAM);
+    assert_non_null(strstr(err.msg, "subsample-by=query"));
+    assert_non_null(strstr(err.msg, "query groups"));
+    assert_int_equal(gbr_booster_n_trees(b), 0);
+    gbr_booster_free(b);
+    p.subsample_by = GBR_SUBSAMPLE_BY_ROW;
+    b = fit(&p, train, NULL);
+    char *text = model_text(b, &size);
+
+    assert_null(strstr(text, "subsample_by"));
+    free(text);
+    gbr_booster_free(b);
+    set_free(train);
+}
+
 #define WITH_BIG(f) cmocka_unit_test_setup_teardown(f, setup_big, \
                                                     teardown_set)
 #define WITH_BIN(f) cmocka_unit_test_setup_teardown(f, setup_big_binary, \
@@ -1414,6 +1636,9 @@ main(void)
         cmocka_unit_test(test_booster_logistic_rejects_labels),
         cmocka_unit_test(test_booster_predict_checks_size),
         cmocka_unit_test(test_booster_infinite_values),
+        cmocka_unit_test(test_booster_query_sample_whole_queries),
+        cmocka_unit_test(test_booster_query_sampled_fits),
+        cmocka_unit_test(test_booster_query_sample_needs_groups),
     };
 
     return cmocka_run_group_tests_name("booster", tests, NULL, NULL);

@@ -1245,6 +1245,61 @@ test_obj_rank_threads_bit_identical(void **state)
     }
 }
 
+/* With a mask of queries, every objective gives the drawn queries' rows
+ * the same bits as the unmasked computation, on 1 and 3 threads, and the
+ * other rows g = h = 0 (whatever gp held before). */
+static void
+test_obj_rank_mask_matches_unmasked(void **state)
+{
+    const rdata *d = *state;
+    uint8_t *q_on = malloc(d->n_groups);
+    gbr_gpair *all = calloc(d->n_rows, sizeof *all);
+    gbr_gpair *some = malloc(d->n_rows * sizeof *some);
+    tu_rng rng = { 7 };
+    size_t n_on = 0;
+
+    assert_non_null(q_on);
+    assert_non_null(all);
+    assert_non_null(some);
+    for (size_t q = 0; q < d->n_groups; q++)
+        n_on += q_on[q] = (uint8_t)(tu_below(&rng, 3) == 0);
+    assert_true(n_on > 0 && n_on < d->n_groups);
+    for (int kind = GBR_RANK_LAMBDARANK; kind <= GBR_RANK_TOP1_MAX; kind++) {
+        gbr_rank_params rp = params(kind);
+
+        rp.top_k = kind == GBR_RANK_LAMBDARANK ? 10 : 0;
+        rp.reg = 0.1;
+
+        gbr_rank *rk = rank_new(&rp, d, 3);
+
+        gbr_rank_gradients(rk, d->score, all, 1);
+        for (int nt = 1; nt <= 3; nt += 2) {
+            memset(some, 0x5a, d->n_rows * sizeof *some);
+            gbr_rank_gradients_masked(rk, d->score, q_on, some, nt);
+            for (size_t q = 0; q < d->n_groups; q++)
+                for (size_t r = d->group_ptr[q]; r < d->group_ptr[q + 1];
+                     r++) {
+                    if (q_on[q]) {
+                        assert_memory_equal(&some[r], &all[r],
+                                            sizeof some[r]);
+                        continue;
+                    }
+                    if (!(some[r].g == 0 && some[r].h == 0))
+                        fail_msg("%s, %d threads: row %zu of query %zu, "
+                                 "not drawn, has g %g h %g",
+                                 kind_name[kind], nt, r, q,
+                                 (double)some[r].g, (double)some[r].h);
+                }
+        }
+        gbr_rank_gradients_masked(rk, d->score, NULL, some, 2);
+        assert_memory_equal(some, all, d->n_rows * sizeof *some);
+        gbr_rank_free(rk);
+    }
+    free(q_on);
+    free(all);
+    free(some);
+}
+
 /* One query of 20,000 documents: lambdarank and map with top_k 30, and the
  * session losses with 20 positives, give finite gradients and positive
  * hessians. */
@@ -1404,6 +1459,8 @@ main(void)
         cmocka_unit_test(test_obj_rank_pair_sums_and_shift),
         cmocka_unit_test(test_obj_rank_top_k),
         cmocka_unit_test_setup_teardown(test_obj_rank_threads_bit_identical,
+                                        det_setup, det_teardown),
+        cmocka_unit_test_setup_teardown(test_obj_rank_mask_matches_unmasked,
                                         det_setup, det_teardown),
         cmocka_unit_test(test_obj_rank_large_query),
         cmocka_unit_test(test_obj_rank_errors),

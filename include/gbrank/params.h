@@ -34,6 +34,11 @@ enum gbr_grow {
     GBR_GROW_LOSSGUIDE
 };
 
+enum gbr_subsample_by {
+    GBR_SUBSAMPLE_BY_ROW = 0,   /* each row on its own */
+    GBR_SUBSAMPLE_BY_QUERY      /* each query group whole */
+};
+
 enum gbr_eval_train {
     GBR_EVAL_TRAIN_AUTO = 0,    /* when there is no validation set */
     GBR_EVAL_TRAIN_YES,
@@ -91,6 +96,7 @@ typedef struct gbr_params {
     double lambdarank_bias_norm; /* its ratios' exponent 1 / (1 + p) */
     double bpr_max_reg;         /* bpr-max's score regulariser */
     double subsample;
+    int subsample_by;           /* enum gbr_subsample_by */
     double colsample_bytree;
     int quantized_grad;         /* integer gradients and histograms */
     int grad_quant_bins;        /* levels of the quantised hessian */

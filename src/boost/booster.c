@@ -132,6 +132,9 @@ struct fit {
     gbr_rank *rank;             /* ranking objectives' state */
     double *margin;             /* per row of train */
     uint8_t *in_tree;           /* rows drawn for the current tree */
+    uint8_t *q_on;              /* subsample_by=query: its queries */
+    size_t *q_next;             /* and each query's first tree not yet in
+                                   its margins, when subsample < 1 */
     double **valid_margin;
     gbr_rowcodes *vcodes;       /* fixed cuts: each valid set's codes */
     double *pred;               /* transformed predictions, for metrics */
@@ -152,6 +155,8 @@ fit_free(struct fit *f)
     gbr_rank_free(f->rank);
     gbr_free(f->margin);
     gbr_free(f->in_tree);
+    gbr_free(f->q_on);
+    gbr_free(f->q_next);
     for (size_t i = 0; f->valid_margin && i < f->n_valid; i++)
         gbr_free(f->valid_margin[i]);
     gbr_free(f->valid_margin);
@@ -360,6 +365,18 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
     if ((rc = gbr_gain_parse(p->label_gain, p->ndcg_exp_gain, &f->gain,
                              err)) != GBR_OK)
         return rc;
+    if (p->subsample_by == GBR_SUBSAMPLE_BY_QUERY) {
+        if (!train->group_ptr || train->n_groups == 0)
+            return gbr_fail(err, GBR_EPARAM, "subsample-by=query needs "
+                            "query groups: qid: in the data or a .query "
+                            "file");
+        f->q_on = gbr_calloc(train->n_groups, 1);
+        if (p->subsample < 1)
+            f->q_next = gbr_calloc(train->n_groups, sizeof *f->q_next);
+        if (!f->q_on || (p->subsample < 1 && !f->q_next))
+            return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu "
+                            "queries", train->n_groups);
+    }
     if (gbr_objective_is_rank(p->objective) &&
         (rc = rank_prepare(f, p, train, nt, err)) != GBR_OK)
         return rc;
@@ -416,9 +433,77 @@ eval_set(const gbr_booster *b, struct fit *f, const gbr_dataset *ds,
     return GBR_OK;
 }
 
-/* One round's tree: gradients at the current margins, the rows and
- * features drawn for the tree, the proposal's start of a tree, the
- * rounded pairs for quantized-grad, then growth. */
+/* The leaf of training row r in tree t, walked on the training bins under
+ * fixed cuts: a row of bin k of feature f holds a value v with
+ * cut_val[k - 1] <= v < cut_val[k], and the node's threshold is one of the
+ * cuts, so v < threshold exactly when cut_val[k] <= threshold. The same
+ * leaf as walking on the row's values, with a lookup per level in place of
+ * a search of the row's entries. */
+static size_t
+leaf_of_bins(const gbr_tree *t, const gbr_cuts *cuts, const gbr_binmat *bm,
+             size_t r)
+{
+    size_t n = 0;
+
+    while (t->feature[n] >= 0) {
+        const uint32_t f = (uint32_t)t->feature[n];
+        const uint32_t bin = gbr_binmat_get(bm, r, f);
+        const int left = bin == cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]
+                             ? t->default_left[n]
+                             : cuts->cut_val[cuts->cut_ptr[f] + bin] <=
+                                   t->threshold[n];
+
+        n = (size_t)(left ? t->left[n] : t->right[n]);
+    }
+    return n;
+}
+
+/* subsample_by=query: bring the margins of the queries drawn for this
+ * round (every query when all) up to the trees before tree upto. A query
+ * outside a tree needs that tree in its margins only when its gradients
+ * are next computed, so a tree's out-of-tree rows are not walked when it
+ * is grown but when their query is next drawn, all the trees it missed at
+ * once: the walks are as many, but over one query's rows, whose bins stay
+ * in cache from tree to tree, rather than over every row for each tree,
+ * which reads the whole bin matrix per round. A row still adds its trees
+ * in their order, so its margin has the same bits as when added at once,
+ * and each query writes only its rows, so any thread count gives the
+ * same. */
+static void
+margins_catch_up(struct fit *f, const gbr_booster *b,
+                 const gbr_dataset *train, size_t upto, int all)
+{
+    const int nt = f->ws.nt;
+    const int bins = f->pr.cuts_fixed;
+
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 16) \
+    if (train->n_rows >= GBR_PAR_MIN)
+    for (size_t q = 0; q < train->n_groups; q++) {
+        if (!all && !f->q_on[q])
+            continue;
+        const size_t begin = train->group_ptr[q];
+        const size_t end = train->group_ptr[q + 1];
+
+        for (size_t k = f->q_next[q]; k < upto; k++) {
+            const gbr_tree *t = &b->trees[k];
+
+            for (size_t r = begin; r < end; r++)
+                f->margin[r] +=
+                    t->value[bins ? leaf_of_bins(t, &f->pr.cuts, &f->pr.bm,
+                                                 r)
+                                  : gbr_tree_leaf_row(t, train, r)];
+        }
+        f->q_next[q] = upto;
+    }
+}
+
+/* One round's tree: the rows drawn for the tree, gradients at the current
+ * margins, the proposal's start of a tree, the features drawn, the rounded
+ * pairs for quantized-grad, then growth. The rows come first so that,
+ * drawn by query, a ranking objective computes the gradients of the drawn
+ * queries only (the others' rows get zeros), and that work, like the
+ * tree's, follows the fraction drawn. */
 static int
 fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
           size_t round, gbr_tree **out, gbr_error *err)
@@ -429,10 +514,27 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     const gbr_objdata od = objdata_of(train);
     int rc;
 
+    const size_t n_in =
+        f->q_on ? gbr_sample_queries(p, round, train->group_ptr,
+                                     train->n_groups, f->q_on, f->in_tree,
+                                     f->ws.rows)
+                : gbr_sample_rows(p, round, n, f->in_tree, f->ws.rows, nt);
+
+    if (f->q_next)
+        margins_catch_up(f, b, train, b->n_trees, 0);
+
     if (f->rank)
-        gbr_rank_gradients(f->rank, f->margin, f->gp, nt);
+        gbr_rank_gradients_masked(f->rank, f->margin, f->q_on, f->gp, nt);
     else
         gbr_objective_gradients(p->objective, &od, f->margin, f->gp, nt);
+    /* Drawn by query, the other queries' rows weigh nothing in the round
+     * (the global proposal's sketch, quantized-grad's scales), as the
+     * masked ranking gradients give them: their margins may lag behind
+     * (margins_catch_up), and would otherwise shape the model. */
+    if (f->q_next && !f->rank)
+        for (size_t r = 0; r < n; r++)
+            if (!f->in_tree[r])
+                f->gp[r] = (gbr_gpair){ 0, 0 };
     gbr_grow_data gd = {
         .ds = train,
         .gp = f->gp,
@@ -440,9 +542,6 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     };
 
     gbr_proposer_begin_tree(&f->pr, &gd);
-    const size_t n_in = gbr_sample_rows(p, round, n, f->in_tree, f->ws.rows,
-                                        nt);
-
     gbr_sample_features(p, round, f->ws.n_features, f->ws.feat_on);
     gbr_tree *t = gbr_booster_push_tree(b);
 
@@ -480,7 +579,8 @@ leaf_of_codes(const gbr_tree *t, const gbr_node *nodes, const gbr_cuts *cuts,
 }
 
 /* Add tree t to the margins: rows in the tree by their leaf's slice of the
- * row list, the others (and every validation row) by walking the tree. */
+ * row list, the others (and every validation row) by walking the tree;
+ * drawn by query, the rows outside the tree wait (margins_catch_up). */
 static void
 update_margins(struct fit *f, const gbr_tree *t, const gbr_dataset *train,
                const gbr_dataset *const *valid)
@@ -499,7 +599,10 @@ update_margins(struct fit *f, const gbr_tree *t, const gbr_dataset *train,
         for (size_t i = nd->begin; i < nd->end; i++)
             f->margin[f->ws.rows[i]] += t->value[nid];
     }
-    if (f->ws.p->subsample < 1) {
+    if (f->q_next) {
+        for (size_t q = 0; q < train->n_groups; q++)
+            f->q_next[q] += f->q_on[q];
+    } else if (f->ws.p->subsample < 1) {
 #pragma omp parallel for num_threads(nt) schedule(static) \
     if (train->n_rows >= GBR_PAR_MIN / 8)
         for (size_t r = 0; r < train->n_rows; r++)
@@ -533,6 +636,8 @@ eval_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     double *row = gbr_evallog_row(&b->log, round);
     int rc;
 
+    if (f->with_train && f->q_next)
+        margins_catch_up(f, b, train, b->n_trees, 1);
     if (f->with_train &&
         (rc = eval_set(b, f, train, f->margin, row, err)) != GBR_OK)
         return rc;

@@ -1,13 +1,15 @@
 #include "boost/sample.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "common/parallel.h"
 #include "common/rng.h"
 
-/* Salts of the draws, so that rows, features and roundings of the same
- * round and index are independent. */
-enum { SALT_ROWS = 0, SALT_FEATURES = 1, SALT_QUANTIZE = 3 };
+/* Salts of the draws, so that rows, queries, features and roundings of
+ * the same round and index are independent. */
+enum { SALT_ROWS = 0, SALT_FEATURES = 1, SALT_QUANTIZE = 3,
+       SALT_QUERIES = 4 };
 
 /* Whether item is drawn, with probability fraction. */
 static int
@@ -39,6 +41,32 @@ gbr_sample_rows(const gbr_params *p, size_t round, size_t n,
         in_tree[r] = (uint8_t)draw(p->seed, round, r, SALT_ROWS,
                                    p->subsample);
         if (in_tree[r])
+            rows[n_in++] = (uint32_t)r;
+    }
+    return n_in;
+}
+
+/* One draw per query rather than per row, so a query's rows are in or
+ * out together: the rows of a drawn query are flagged with a memset and
+ * listed in increasing order, and so is the query in q_on. The work is
+ * one draw per query and one pass over the flags; only the rows of drawn
+ * queries are listed. */
+size_t
+gbr_sample_queries(const gbr_params *p, size_t round, const size_t *group_ptr,
+                   size_t n_groups, uint8_t *q_on, uint8_t *in_tree,
+                   uint32_t *rows)
+{
+    size_t n_in = 0;
+
+    for (size_t q = 0; q < n_groups; q++) {
+        const size_t begin = group_ptr[q], end = group_ptr[q + 1];
+
+        q_on[q] = (uint8_t)draw(p->seed, round, q, SALT_QUERIES,
+                                p->subsample);
+        memset(in_tree + begin, q_on[q], end - begin);
+        if (!q_on[q])
+            continue;
+        for (size_t r = begin; r < end; r++)
             rows[n_in++] = (uint32_t)r;
     }
     return n_in;

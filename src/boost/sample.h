@@ -17,6 +17,15 @@
 size_t gbr_sample_rows(const gbr_params *p, size_t round, size_t n,
                        uint8_t *in_tree, uint32_t *rows, int nt);
 
+/* The rows of round's tree drawn by query (subsample_by=query): each of
+ * the n_groups queries, rows [group_ptr[q], group_ptr[q + 1]), whole with
+ * probability p->subsample (all when it is 1), flagged in q_on, its rows
+ * flagged in in_tree (group_ptr[n_groups] entries) and listed in
+ * increasing order in rows; returns how many rows. */
+size_t gbr_sample_queries(const gbr_params *p, size_t round,
+                          const size_t *group_ptr, size_t n_groups,
+                          uint8_t *q_on, uint8_t *in_tree, uint32_t *rows);
+
 /* The features of round's tree: each of n_features with probability
  * p->colsample_bytree, flagged in feat_on. */
 void gbr_sample_features(const gbr_params *p, size_t round,

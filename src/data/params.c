@@ -25,6 +25,7 @@ static const char *const proposal_names[] = {
 static const char *const pairs_names[] = { "topk", "mean", NULL };
 static const char *const idcg_names[] = { "all", "top-k", NULL };
 static const char *const grow_names[] = { "depthwise", "lossguide", NULL };
+static const char *const subsample_by_names[] = { "row", "query", NULL };
 static const char *const eval_train_names[] = { "auto", "yes", "no", NULL };
 
 #define OFF(field) offsetof(gbr_params, field)
@@ -127,6 +128,10 @@ static const gbr_pdef defs[] = {
     { { "subsample", "double", "1", "(0, 1]",
         "fraction of rows drawn for each tree" },
       GBR_P_DOUBLE, OFF(subsample), 0, 1, 1, 0, NULL },
+    { { "subsample_by", "choice", "row", "row|query",
+        "what subsample draws: each row on its own, or each query group "
+        "whole (needs query groups)" },
+      GBR_P_CHOICE, OFF(subsample_by), 0, 0, 0, 0, subsample_by_names },
     { { "colsample_bytree", "double", "1", "(0, 1]",
         "fraction of features drawn for each tree" },
       GBR_P_DOUBLE, OFF(colsample_bytree), 0, 1, 1, 0, NULL },

@@ -466,10 +466,10 @@ query_add(const gbr_rank *rk, size_t q, const double *score, gbr_rank_slot *sl,
 }
 
 /* Query q's rows of gp: the sums of query_add, the hessian raised to
- * MIN_HESS, both times the query's weight. A query of weight 0 skips the
- * work and writes zeros. */
+ * MIN_HESS, both times the query's weight. A query of weight 0, or one the
+ * round did not draw (drawn 0), skips the work and writes zeros. */
 static void
-query_gradients(const gbr_rank *rk, size_t q, const double *score,
+query_gradients(const gbr_rank *rk, size_t q, const double *score, int drawn,
                 gbr_gpair *gp, gbr_rank_slot *sl)
 {
     const size_t begin = rk->group_ptr[q];
@@ -481,7 +481,7 @@ query_gradients(const gbr_rank *rk, size_t q, const double *score,
             rk->row_lp[begin + i] = 0;
             rk->row_lm[begin + i] = 0;
         }
-    if (w == 0) {
+    if (w == 0 || !drawn) {
         for (size_t i = 0; i < n; i++) {
             gp[begin + i].g = 0;
             gp[begin + i].h = 0;
@@ -541,9 +541,10 @@ bias_update(gbr_rank *rk)
 /* Pattern 3 of the style guide: dynamic scheduling over queries, query q
  * writing only its rows of gp and using only its thread's slot. Each
  * query's sums run in a fixed order on one thread, so any nt gives the
- * same bits. */
+ * same bits, and a drawn query's rows the same bits as without q_on. */
 void
-gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp, int nt)
+gbr_rank_gradients_masked(gbr_rank *rk, const double *score,
+                          const uint8_t *q_on, gbr_gpair *gp, int nt)
 {
     nt = gbr_threads(nt);
     if (nt > rk->n_slots)
@@ -555,8 +556,15 @@ gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp, int nt)
 #pragma omp parallel for num_threads(nt) schedule(dynamic)
 #endif
     for (size_t q = 0; q < rk->n_groups; q++)
-        query_gradients(rk, q, score, gp, &rk->slot[gbr_thread_id()]);
+        query_gradients(rk, q, score, !q_on || q_on[q], gp,
+                        &rk->slot[gbr_thread_id()]);
     rk->round++;
     if (rk->pos_id)
         bias_update(rk);
+}
+
+void
+gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp, int nt)
+{
+    gbr_rank_gradients_masked(rk, score, NULL, gp, nt);
 }

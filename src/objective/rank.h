@@ -184,4 +184,12 @@ void gbr_rank_free(gbr_rank *rk);
 void gbr_rank_gradients(gbr_rank *rk, const double *score, gbr_gpair *gp,
                         int nt);
 
+/* gbr_rank_gradients for the queries q with q_on[q] set (n_groups flags;
+ * NULL: every query): their rows get the same bits as from
+ * gbr_rank_gradients, the rows of the other queries g = h = 0, at the
+ * cost of writing them only. For query-level sampling, where a round's
+ * tree sees only the rows of the queries it drew. */
+void gbr_rank_gradients_masked(gbr_rank *rk, const double *score,
+                               const uint8_t *q_on, gbr_gpair *gp, int nt);
+
 #endif

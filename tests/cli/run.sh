@@ -1319,6 +1319,28 @@ if [ "$good" -ne 1 ] && [ "$have_default" -eq 1 ]; then
     diff "$tmp/ltr.1" "$tmp/ltr.2" | head -n 6 | diag
 fi
 
+begin
+if [ "$have_default" -eq 1 ]; then
+    for nt in 1 2; do
+        g fit --rounds=4 --subsample=0.3 --subsample-by=query --seed=7 \
+            --threads=$nt -o "$tmp/ltr.q$nt" "$default_data/ltr.train"
+        need "fit --subsample-by=query --threads=$nt exits 0" status_is 0
+    done
+    need "--subsample-by=query: --threads=1 and 2 give the same model bytes" \
+        cmp -s "$tmp/ltr.q1" "$tmp/ltr.q2"
+    need "the model file says subsample_by=query" \
+        grep -q -x "param.subsample_by=query" "$tmp/ltr.q1"
+    need "the model drawn by row does not name subsample_by" \
+        test -z "$(grep subsample_by "$tmp/ltr.1")"
+else
+    need "$missing_default" false
+fi
+g fit --subsample=0.5 --subsample-by=query -o "$tmp/noq" "$tiny"
+need "fit --subsample-by=query without query groups: exit 1" status_is 1
+need "a gbrank: message naming subsample-by=query and query groups" \
+    msg_has subsample-by=query "query groups"
+end "fit --subsample-by=query: same model for 1 and 2 threads, an error without groups"
+
 # predict --ranked: every row once, each query's rows by score, ranks 1..n.
 begin
 g fit --rounds=5 --threads=1 -o "$tmp/rank.model" "$default_data/ltr.train"
