@@ -6,10 +6,13 @@
 # prints the seconds to load and prepare (a fit of one round less the time
 # of a round; both tools also load the test set and evaluate NDCG@10 on it
 # every round), the seconds per round (the difference between fits of
-# ROUNDS and of 1 round, over ROUNDS - 1), each the median over RUNS runs
-# in which the tools take turns, the peak resident memory of the ROUNDS
-# fit, the test NDCG@10, and gbrank/XGBoost (for time, the median of the
-# runs' own ratios). With QUANTIZED=1, gbrank is also run with
+# ROUNDS and of 1 round, over ROUNDS - 1), the seconds of the whole
+# ROUNDS fit a user runs ("run s", loading included), each the median
+# over RUNS runs in which the tools take turns, the peak resident memory
+# of the ROUNDS fit, the test NDCG@10, and gbrank/XGBoost (for time, the
+# median of the runs' own ratios). gbrank runs with its own defaults
+# beyond the shared settings below (lambdarank's pairs and normalisation
+# included). With QUANTIZED=1, gbrank is also run with
 # --quantized-grad (row "gbrank-q"). For ranking data, XGBoost's
 # rank:pairwise is fitted once more for its NDCG@10 (row "xgb-pair"); with
 # more than one thread count, the last row of a size compares gbrank's
@@ -85,8 +88,8 @@ if [ -n "$lightgbm" ]; then
     }
     have_lgb=1
 fi
-printf '%-9s %-3s %-9s %9s %9s %9s %9s\n' rows thr tool "load s" "s/round" \
-    "peak MB" "$metric"
+printf '%-9s %-3s %-9s %9s %9s %9s %9s %9s\n' rows thr tool "load s" \
+    "s/round" "run s" "peak MB" "$metric"
 
 # the gbrank fit with the given extra options, less -o FILE --rounds=N
 gbrank_fit() {
@@ -115,7 +118,12 @@ medians() {
                 per[NR] /= xp; load[NR] /= $c - xp
             }
         }
-        END { printf "%f %f\n", med(load, NR), med(per, NR) }' "$work/runs"
+        {
+            whole[NR] = c ? $b / $d : $b
+        }
+        END {
+            printf "%f %f %f\n", med(load, NR), med(per, NR), med(whole, NR)
+        }' "$work/runs"
 }
 
 # an XGBoost configuration of $1 rounds, objective $2
@@ -250,11 +258,12 @@ for n in $sizes; do
         done
         # shellcheck disable=SC2046 # two numbers, split on purpose
         set -- $(medians 1 2)
-        gload=$1 gper=$2
+        gload=$1 gper=$2 gwhole=$3
         gm=$("$gbrank" eval --model="$work/gn.model" --metric=$metric \
             "$data.test" | cut -f2)
-        printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" "$threads" \
-            gbrank "$gload" "$gper" "$((gpeak / 1024))" "$gm"
+        printf '%-9s %-3s %-9s %9.3f %9.3f %9.2f %9.0f %9.6f\n' "$n" \
+            "$threads" gbrank "$gload" "$gper" "$gwhole" "$((gpeak / 1024))" \
+            "$gm"
         [ -n "$first_per" ] || first_per=$gper
         last_per=$gper
         if [ "$quantized" = 1 ]; then
@@ -262,37 +271,38 @@ for n in $sizes; do
             set -- $(medians 3 4)
             qm=$("$gbrank" eval --model="$work/qn.model" --metric=$metric \
                 "$data.test" | cut -f2)
-            printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" \
-                "$threads" gbrank-q "$1" "$2" "$((qpeak / 1024))" "$qm"
+            printf '%-9s %-3s %-9s %9.3f %9.3f %9.2f %9.0f %9.6f\n' "$n" \
+                "$threads" gbrank-q "$1" "$2" "$3" "$((qpeak / 1024))" "$qm"
         fi
         if [ "$have_xgb" -eq 1 ]; then
             # shellcheck disable=SC2046 # two numbers, split on purpose
             set -- $(medians 5 6)
-            printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" \
-                "$threads" xgboost "$1" "$2" "$((xpeak / 1024))" "$xm"
+            printf '%-9s %-3s %-9s %9.3f %9.3f %9.2f %9.0f %9.6f\n' "$n" \
+                "$threads" xgboost "$1" "$2" "$3" "$((xpeak / 1024))" "$xm"
             # shellcheck disable=SC2046 # two numbers, split on purpose
             set -- $(medians 1 2 5 6)
-            printf '%-9s %-3s %-9s %9.2f %9.2f %9.2f %+9.6f\n' "$n" \
-                "$threads" ratio "$1" "$2" \
+            printf '%-9s %-3s %-9s %9.2f %9.2f %9.2f %9.2f %+9.6f\n' "$n" \
+                "$threads" ratio "$1" "$2" "$3" \
                 "$(echo "$gpeak / $xpeak" | bc -l)" \
                 "$(echo "$gm - $xm" | bc -l)"
         fi
         [ "$have_lgb" -eq 1 ] || continue
         # shellcheck disable=SC2046 # two numbers, split on purpose
         set -- $(medians 7 8)
-        printf '%-9s %-3s %-9s %9.3f %9.3f %9.0f %9.6f\n' "$n" "$threads" \
-            lightgbm "$1" "$2" "$((lpeak / 1024))" "$lm"
+        printf '%-9s %-3s %-9s %9.3f %9.3f %9.2f %9.0f %9.6f\n' "$n" \
+            "$threads" lightgbm "$1" "$2" "$3" "$((lpeak / 1024))" "$lm"
         # shellcheck disable=SC2046 # two numbers, split on purpose
         set -- $(medians 1 2 7 8)
-        printf '%-9s %-3s %-9s %9.2f %9.2f %9.2f %+9.6f\n' "$n" "$threads" \
-            ratio-lgb "$1" "$2" "$(echo "$gpeak / $lpeak" | bc -l)" \
+        printf '%-9s %-3s %-9s %9.2f %9.2f %9.2f %9.2f %+9.6f\n' "$n" \
+            "$threads" ratio-lgb "$1" "$2" "$3" \
+            "$(echo "$gpeak / $lpeak" | bc -l)" \
             "$(echo "$gm - $lm" | bc -l)"
     done
     if [ "$have_xgb" -eq 1 ] && [ "$task" = ltr ]; then
         xconf "$rounds" rank:pairwise
         timed xgboost "$work/x$rounds.conf"
-        printf '%-9s %-3s %-9s %9s %9s %9s %9.6f\n' "$n" "$threads" \
-            xgb-pair - - - \
+        printf '%-9s %-3s %-9s %9s %9s %9s %9s %9.6f\n' "$n" "$threads" \
+            xgb-pair - - - - \
             "$(tail -n 1 "$work/err" | sed "s/.*test-$metric://")"
     fi
     if [ "$first_per" != "$last_per" ]; then

@@ -16,8 +16,8 @@ test_params_defaults(void **state)
     (void)state;
     gbr_params_init(&p);
     assert_int_equal(p.objective, GBR_OBJ_AUTO);
-    assert_int_equal(p.lambdarank_top_k, 30);
-    assert_int_equal(p.lambdarank_score_norm, 1);
+    assert_int_equal(p.lambdarank_top_k, 40);
+    assert_int_equal(p.lambdarank_score_norm, 0);
     assert_int_equal(p.lambdarank_norm, 1);
     assert_int_equal(p.lambdarank_pairs, 0);
     assert_int_equal(p.lambdarank_pairs_per_doc, 1);
@@ -29,7 +29,7 @@ test_params_defaults(void **state)
     assert_true(p.learning_rate == 0.3);
     assert_int_equal(p.max_depth, 6);
     assert_int_equal(p.max_bin, 256);
-    assert_true(p.sketch_eps == 0.03);
+    assert_true(p.sketch_eps == 0.005);
     assert_true(p.lambda == 1.0);
     assert_true(p.min_child_weight == 1.0);
     assert_string_equal(p.metric, "");

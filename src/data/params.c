@@ -62,7 +62,7 @@ static const gbr_pdef defs[] = {
         "most bins per feature for the fixed proposal, counting the bin "
         "of absent values" },
       GBR_P_INT, OFF(max_bin), 2, 65535, 0, 0, NULL },
-    { { "sketch_eps", "double", "0.03", "(0, 1)",
+    { { "sketch_eps", "double", "0.005", "(0, 1)",
         "rank accuracy of the global and local quantile sketches" },
       GBR_P_DOUBLE, OFF(sketch_eps), 0, 1, 1, 1, NULL },
     { { "lambda", "double", "1", "[0, inf)",
@@ -89,7 +89,7 @@ static const gbr_pdef defs[] = {
         "...; labels must be whole numbers within the list; empty for "
         "ndcg-exp-gain's" },
       GBR_P_STRING, OFF(label_gain), 0, 0, 0, 0, NULL },
-    { { "lambdarank_top_k", "int", "30", "[0, 2147483647]",
+    { { "lambdarank_top_k", "int", "40", "[0, 2147483647]",
         "lambdarank, map: only pairs with a document in the top k by "
         "score; 0 for all pairs" },
       GBR_P_INT, OFF(lambdarank_top_k), 0, 2147483647.0, 0, 0, NULL },
@@ -100,7 +100,7 @@ static const gbr_pdef defs[] = {
     { { "lambdarank_pairs_per_doc", "int", "1", "[1, 1000000]",
         "lambdarank-pairs=mean: partners drawn per document and round" },
       GBR_P_INT, OFF(lambdarank_pairs_per_doc), 1, 1e6, 0, 0, NULL },
-    { { "lambdarank_score_norm", "choice", "yes", "yes|no",
+    { { "lambdarank_score_norm", "choice", "no", "yes|no",
         "lambdarank, map: divide each pair's weight by 0.01 plus the "
         "pair's score gap" },
       GBR_P_CHOICE, OFF(lambdarank_score_norm), 0, 0, 0, 0, no_yes },
