@@ -782,6 +782,38 @@ test_rec_dae_step(void **state)
     step_check(0);
 }
 
+/* The draws of eps made by the pass's row blocks from the batch's streams
+ * against the same draws made beforehand and given as eps: the same loss
+ * and gradient to the bit, for 1 and 2 threads. */
+static void
+test_rec_vae_eps_stream(void **state)
+{
+    uint64_t stream[BN];
+    big_case c;
+    double loss;
+    float *g2;
+
+    (void)state;
+    big_case_init(&c, 1);
+    g2 = malloc(c.net.n_par * sizeof *g2);
+    assert_non_null(g2);
+    for (size_t r = 0; r < BN; r++) {
+        stream[r] = 0x5eed0000u + 7 * r;
+        gbr_nn_normal(stream[r], c.eps + r * BL, BL, 1.0);
+    }
+    loss = gbr_nn_net_grad(&c.net, c.par, &c.b, c.grad, &c.w, 1);
+    c.b.eps = NULL;
+    c.b.eps_stream = stream;
+    for (int nt = 1; nt <= 2; nt++) {
+        memset(g2, 0, c.net.n_par * sizeof *g2);
+        assert_true(gbr_nn_net_grad(&c.net, c.par, &c.b, g2, &c.w, nt) ==
+                    loss);
+        assert_true(memcmp(g2, c.grad, c.net.n_par * sizeof *g2) == 0);
+    }
+    free(g2);
+    big_case_free(&c);
+}
+
 /* ---- Adam --------------------------------------------------------------- */
 
 /* Two steps worked by hand: lr 0.01, w 0.5, gradients 0.2 then -0.1.
@@ -1236,6 +1268,7 @@ main(void)
         cmocka_unit_test(test_rec_dae_blocked_grad),
         cmocka_unit_test(test_rec_vae_step),
         cmocka_unit_test(test_rec_dae_step),
+        cmocka_unit_test(test_rec_vae_eps_stream),
         cmocka_unit_test(test_rec_vae_adam_step),
         cmocka_unit_test(test_rec_vae_threads),
         cmocka_unit_test(test_rec_dae_threads),

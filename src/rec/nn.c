@@ -657,6 +657,7 @@ gbr_nn_work_free(gbr_nn_work *w)
     gbr_free(w->d_h);
     gbr_free(w->d_a2);
     gbr_free(w->d_z);
+    gbr_free(w->eps);
     gbr_free(w->tptr);
     gbr_free(w->trow);
     gbr_free(w->tval);
@@ -693,6 +694,7 @@ gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
     w->d_h = gbr_reallocarray(NULL, n * net->hidden, sizeof(float));
     w->d_a2 = gbr_reallocarray(NULL, n * net->enc_out, sizeof(float));
     w->d_z = gbr_reallocarray(NULL, n * net->latent, sizeof(float));
+    w->eps = gbr_reallocarray(NULL, n * net->latent, sizeof(float));
     w->tptr = gbr_reallocarray(NULL, net->n_items + 1, sizeof(size_t));
     w->trow = gbr_reallocarray(NULL, nnz, sizeof(uint32_t));
     w->tval = gbr_reallocarray(NULL, nnz, sizeof(float));
@@ -701,8 +703,8 @@ gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
     w->sq = gbr_reallocarray(NULL, n_sq, sizeof(double));
     w->d_h1 = gbr_reallocarray(NULL, n * net->hidden, sizeof(float));
     if (!w->h1 || !w->a2 || !w->z || !w->h3 || !w->logits || !w->d_h ||
-        !w->d_a2 || !w->d_z || !w->tptr || !w->trow || !w->tval ||
-        !w->loss || !w->kl || !w->sq || !w->d_h1) {
+        !w->d_a2 || !w->d_z || !w->eps || !w->tptr || !w->trow ||
+        !w->tval || !w->loss || !w->kl || !w->sq || !w->d_h1) {
         gbr_nn_work_free(w);
         return GBR_ENOMEM;
     }
@@ -779,10 +781,11 @@ adam_block(const net_upd *u, size_t off, size_t rows, size_t cols,
     return sq;
 }
 
-/* Rows [r0, r1) of the batch, on the calling thread: the forward pass,
- * the likelihood, and the backward pass down to the gradients of the
- * layers' outputs (d_h of h3, d_z or d_a2 of the code, d_h1 of h1), all
- * of which are row by row. */
+/* Rows [r0, r1) of the batch, on the calling thread: the draws of eps
+ * when the batch gives their streams, the forward pass, the likelihood,
+ * and the backward pass down to the gradients of the layers' outputs (d_h
+ * of h3, d_z or d_a2 of the code, d_h1 of h1), all of which are row by
+ * row. */
 static void
 rows_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
           gbr_nn_work *w, size_t r0, size_t r1)
@@ -798,6 +801,13 @@ rows_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
     const float *eps = b->eps ? b->eps + r0 * l : NULL;
     gbr_nn_sparse xs = b->x, ts = b->target;
 
+    if (var && b->eps_stream) {
+        float *er = w->eps + r0 * l;
+
+        for (size_t r = r0; r < r1; r++)
+            gbr_nn_normal(b->eps_stream[r], er + (r - r0) * l, l, 1.0);
+        eps = er;
+    }
     xs.n_rows = ts.n_rows = nr;
     xs.ptr = b->x.ptr + r0;
     ts.ptr = b->target.ptr + r0;

@@ -166,11 +166,16 @@ void gbr_nn_net_init(const gbr_nn_net *net, float *par, uint64_t seed);
 
 /* A training batch: x the normalised (and dropped-out) input, target the
  * binary rows of the same users, eps (n x latent) the draws of the
- * reparameterisation (NULL: z = mu), beta the KL weight. */
+ * reparameterisation (NULL: z = mu), beta the KL weight. With
+ * eps_stream (n entries) instead of eps, row r's draws are
+ * gbr_nn_normal(eps_stream[r], ..., latent, 1), made by the pass itself
+ * in its row blocks (into the work's buffer), so that they cost no
+ * parallel region of their own. */
 typedef struct gbr_nn_batch {
     gbr_nn_sparse x;
     gbr_nn_sparse target;
     const float *eps;
+    const uint64_t *eps_stream;
     double beta;
 } gbr_nn_batch;
 
@@ -180,6 +185,7 @@ typedef struct gbr_nn_batch {
 typedef struct gbr_nn_work {
     size_t max_rows, max_nnz;
     float *h1, *a2, *z, *h3, *logits, *d_h, *d_a2, *d_z;
+    float *eps;                 /* max_rows x latent: eps_stream's draws */
     size_t *tptr;               /* n_items + 1: the input's transpose */
     uint32_t *trow;
     float *tval;

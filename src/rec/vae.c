@@ -104,7 +104,7 @@ typedef struct fit_work {
     size_t *tptr, *xptr;        /* batch + 1 */
     uint32_t *tidx, *xidx;      /* max_nnz */
     float *xval;
-    float *eps;                 /* batch x latent (VAE) */
+    uint64_t *stream;           /* batch: the streams of eps (VAE) */
     float *grad, *m, *v, *best; /* n_par; best with early stopping */
     gbr_nn_work nn;
 } fit_work;
@@ -118,7 +118,7 @@ fit_work_free(fit_work *w)
     gbr_free(w->tidx);
     gbr_free(w->xidx);
     gbr_free(w->xval);
-    gbr_free(w->eps);
+    gbr_free(w->stream);
     gbr_free(w->grad);
     gbr_free(w->m);
     gbr_free(w->v);
@@ -144,14 +144,14 @@ fit_work_init(fit_work *w, const gbr_rec_csr *mat, const gbr_nn_net *net,
     w->tidx = gbr_reallocarray(NULL, nnz, sizeof *w->tidx);
     w->xidx = gbr_reallocarray(NULL, nnz, sizeof *w->xidx);
     w->xval = gbr_reallocarray(NULL, nnz, sizeof *w->xval);
-    w->eps = gbr_reallocarray(NULL, batch * net->latent, sizeof *w->eps);
+    w->stream = gbr_reallocarray(NULL, batch, sizeof *w->stream);
     w->grad = gbr_reallocarray(NULL, np, sizeof *w->grad);
     w->m = gbr_calloc(np, sizeof *w->m);
     w->v = gbr_calloc(np, sizeof *w->v);
     if (keep_best)
         w->best = gbr_reallocarray(NULL, np, sizeof *w->best);
     if (!w->tptr || !w->xptr || !w->tidx || !w->xidx || !w->xval ||
-        !w->eps || !w->grad || !w->m || !w->v || (keep_best && !w->best))
+        !w->stream || !w->grad || !w->m || !w->v || (keep_best && !w->best))
         return GBR_ENOMEM;
     return gbr_nn_work_init(&w->nn, net, batch, nnz);
 }
@@ -193,21 +193,14 @@ batch_rows(const gbr_rec_csr *mat, const size_t *users, size_t n,
     }
 }
 
-/* eps of row r from the stream of (seed, update t, user). */
+/* The stream of row r's eps, (seed, update t, user); the draws are made
+ * in the pass's row blocks (gbr_nn_batch). */
 static void
-batch_eps(const size_t *users, size_t n, size_t latent, uint64_t seed,
-          uint64_t t, float *eps, int n_threads)
+batch_streams(const size_t *users, size_t n, uint64_t seed, uint64_t t,
+              uint64_t *stream)
 {
-    const long nr = (long)n;
-    const int nt = gbr_threads(n_threads);
-
-    (void)nt;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
-#endif
-    for (long r = 0; r < nr; r++)
-        gbr_nn_normal(gbr_mix64(gbr_mix64(seed, STREAM_EPS, t), users[r], 0),
-                      eps + (size_t)r * latent, latent, 1.0);
+    for (size_t r = 0; r < n; r++)
+        stream[r] = gbr_mix64(gbr_mix64(seed, STREAM_EPS, t), users[r], 0);
 }
 
 /* A fresh permutation of the users for epoch ep (Fisher and Yates). */
@@ -281,12 +274,11 @@ vae_fit(void **state, const gbr_rec_csr *mat, const gbr_rec_params *p,
 
             batch_rows(mat, w.order + b0, n, keep, p->seed, t, &w);
             b.x.n_rows = b.target.n_rows = n;
-            b.eps = NULL;
+            b.eps_stream = NULL;
             b.beta = 0;
             if (variational) {
-                batch_eps(w.order + b0, n, s->net.latent, p->seed, t, w.eps,
-                          p->n_threads);
-                b.eps = w.eps;
+                batch_streams(w.order + b0, n, p->seed, t, w.stream);
+                b.eps_stream = w.stream;
                 b.beta = p->anneal_cap *
                          (steps > 0 && (double)t < steps ? (double)t / steps
                                                           : 1.0);
