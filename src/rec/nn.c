@@ -939,7 +939,9 @@ net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
     const size_t n = b->x.n_rows, ni = net->n_items;
     const size_t nc = ni < GBR_NN_OUT_CHUNKS ? ni : GBR_NN_OUT_CHUNKS;
     const size_t ng = ni < GBR_NN_W1_GROUPS ? ni : GBR_NN_W1_GROUPS;
-    const long n_blocks = (long)((n + GBR_NN_ROWS - 1) / GBR_NN_ROWS);
+    const size_t nb_rows = (n + GBR_NN_ROWS - 1) / GBR_NN_ROWS;
+    const long n_blocks = (long)(nb_rows == 1 && n >= 2 * GBR_NN_MIN_ROWS
+                                     ? 2 : nb_rows);
     double sum_nll = 0, sum_kl = 0, sq_t[MAX_TASKS];
     grad_task tasks[MAX_TASKS];
     long n_tasks = 0;
@@ -974,10 +976,8 @@ net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
 #pragma omp for schedule(dynamic, 1)
 #endif
         for (long bi = 0; bi < n_blocks; bi++) {
-            const size_t r0 = (size_t)bi * GBR_NN_ROWS;
-
-            rows_pass(net, par, b, w, r0,
-                      n - r0 < GBR_NN_ROWS ? n : r0 + GBR_NN_ROWS);
+            rows_pass(net, par, b, w, n * (size_t)bi / (size_t)n_blocks,
+                      n * (size_t)(bi + 1) / (size_t)n_blocks);
         }
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)

@@ -198,15 +198,19 @@ int gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
                      size_t max_nnz);
 void gbr_nn_work_free(gbr_nn_work *w);
 
-/* The batch's rows are cut into blocks of GBR_NN_ROWS (the last one
- * shorter), each one thread's through the whole forward pass and the
- * backward pass down to the input layer's outputs: those steps are row by
- * row. The weight gradients, sums over the rows, are then made in fixed
+/* The batch's rows are cut into the fewest blocks of at most GBR_NN_ROWS
+ * rows, their lengths equal but for one row, so that two threads finish
+ * them together (and at least two blocks from 2 GBR_NN_MIN_ROWS rows on,
+ * so that the short last batch of an epoch is shared too): a function of
+ * the batch's length alone. Each block is one thread's through the whole
+ * forward pass and the backward pass down to the input layer's outputs:
+ * those steps are row by row. The weight gradients, sums over the rows, are then made in fixed
  * tasks (GBR_NN_OUT_CHUNKS chunks of W4's columns, GBR_NN_W1_GROUPS
  * groups of W1's rows, and one task per small tensor), each one thread's.
  * So a batch is one parallel region with one barrier in it, and its sums
  * do not depend on the thread count. */
 #define GBR_NN_ROWS 128
+#define GBR_NN_MIN_ROWS 16
 #define GBR_NN_OUT_CHUNKS 8
 #define GBR_NN_W1_GROUPS 16
 
