@@ -927,7 +927,10 @@ grad_task_run(const gbr_nn_net *net, const gbr_nn_batch *b, float *grad,
 
 /* One batch as one parallel region: the row blocks (rows_pass), a
  * barrier, then the tasks of the weight gradients (grad_task_run), both
- * shared out dynamically. The input's transpose, for W1's gradient, is
+ * shared out dynamically. The barriers are gates (common/parallel.h),
+ * which yield the processor while they wait, and the tasks end at one
+ * too, so that the runtime's own barrier at the end of the region, which
+ * spins, has nothing left to wait for. The input's transpose, for W1's gradient, is
  * made before. With u, every parameter is updated by its task; par, read
  * through the const pointer, is then the memory u->par writes, and W4
  * and W1, which the row blocks read, are written only after the barrier.
@@ -946,6 +949,7 @@ net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
     grad_task tasks[MAX_TASKS];
     long n_tasks = 0;
     gbr_nn_sparse xt;
+    gbr_gate rows_done = 0, tasks_done = 0;
     int nt;
 
     if (n == 0)
@@ -973,17 +977,19 @@ net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
 #endif
     {
 #ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
 #endif
         for (long bi = 0; bi < n_blocks; bi++) {
             rows_pass(net, par, b, w, n * (size_t)bi / (size_t)n_blocks,
                       n * (size_t)(bi + 1) / (size_t)n_blocks);
         }
+        gbr_gate_wait(&rows_done);
 #ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
 #endif
         for (long k = 0; k < n_tasks; k++)
             sq_t[k] = grad_task_run(net, b, grad, w, &xt, u, &tasks[k]);
+        gbr_gate_wait(&tasks_done);
     }
     if (u) {
         u->sq = 0;

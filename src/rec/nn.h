@@ -207,8 +207,9 @@ void gbr_nn_work_free(gbr_nn_work *w);
  * those steps are row by row. The weight gradients, sums over the rows, are then made in fixed
  * tasks (GBR_NN_OUT_CHUNKS chunks of W4's columns, GBR_NN_W1_GROUPS
  * groups of W1's rows, and one task per small tensor), each one thread's.
- * So a batch is one parallel region with one barrier in it, and its sums
- * do not depend on the thread count. */
+ * So a batch is one parallel region with one barrier in it (a gbr_gate,
+ * which waits by yielding the processor), and its sums do not depend on
+ * the thread count. */
 #define GBR_NN_ROWS 128
 #define GBR_NN_MIN_ROWS 16
 #define GBR_NN_OUT_CHUNKS 8
