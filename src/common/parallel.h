@@ -46,23 +46,40 @@ gbr_team_size(void)
 #endif
 }
 
-/* A barrier for one use inside a parallel region, set to 0 before it:
- * each thread of the team adds itself and waits until all have. It waits
- * by giving the processor away (sched_yield) rather than by spinning, as
- * the OpenMP runtime does for a while at its own barriers: on a machine
- * busy with other jobs a spinning thread takes the time that the thread
- * it waits for needs, and on an idle one yielding costs a system call.
- * Its atomics order the writes before it before the reads after it. */
-typedef atomic_int gbr_gate;
+/* A barrier of the threads of a parallel region, for any number of
+ * uses: each thread adds itself to count, and the last one to come
+ * resets it and opens the next generation, which the others wait for.
+ * They wait by giving the processor away (sched_yield) rather than by
+ * spinning, as the OpenMP runtime does for a long while at its own
+ * barriers: on a machine busy with other jobs a spinning thread takes
+ * the time that the thread it waits for needs, and on an idle one a
+ * yield costs only a system call. Its atomics order the writes before it
+ * before the reads after it. Outside a region it does nothing. */
+typedef struct gbr_barrier {
+    atomic_int count, gen;
+} gbr_barrier;
 
 static inline void
-gbr_gate_wait(gbr_gate *g)
+gbr_barrier_init(gbr_barrier *b)
+{
+    atomic_init(&b->count, 0);
+    atomic_init(&b->gen, 0);
+}
+
+static inline void
+gbr_barrier_wait(gbr_barrier *b)
 {
     const int n = gbr_team_size();
+    const int gen = atomic_load(&b->gen);
 
-    if (atomic_fetch_add(g, 1) + 1 >= n)
+    if (n <= 1)
         return;
-    while (atomic_load(g) < n)
+    if (atomic_fetch_add(&b->count, 1) + 1 == n) {
+        atomic_store(&b->count, 0);
+        atomic_fetch_add(&b->gen, 1);
+        return;
+    }
+    while (atomic_load(&b->gen) == gen)
         sched_yield();
 }
 

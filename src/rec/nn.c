@@ -665,6 +665,7 @@ gbr_nn_work_free(gbr_nn_work *w)
     gbr_free(w->kl);
     gbr_free(w->sq);
     gbr_free(w->d_h1);
+    gbr_free(w->task_sq);
     memset(w, 0, sizeof *w);
 }
 
@@ -702,9 +703,12 @@ gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
     w->kl = gbr_reallocarray(NULL, n, sizeof(double));
     w->sq = gbr_reallocarray(NULL, n_sq, sizeof(double));
     w->d_h1 = gbr_reallocarray(NULL, n * net->hidden, sizeof(float));
+    w->task_sq = gbr_reallocarray(NULL, GBR_NN_TASKS, sizeof(double));
+    gbr_barrier_init(&w->bar);
     if (!w->h1 || !w->a2 || !w->z || !w->h3 || !w->logits || !w->d_h ||
         !w->d_a2 || !w->d_z || !w->eps || !w->tptr || !w->trow ||
-        !w->tval || !w->loss || !w->kl || !w->sq || !w->d_h1) {
+        !w->tval || !w->loss || !w->kl || !w->sq || !w->d_h1 ||
+        !w->task_sq) {
         gbr_nn_work_free(w);
         return GBR_ENOMEM;
     }
@@ -842,7 +846,6 @@ typedef struct grad_task {
     size_t lo, hi;              /* W4's columns, W1's rows */
 } grad_task;
 
-#define MAX_TASKS (GBR_NN_OUT_CHUNKS + GBR_NN_W1_GROUPS + 3)
 
 /* One task of the weight gradients of the batch (n rows) into grad, and
  * with u, Adam's update of the same parameters right after (W4 by
@@ -925,19 +928,23 @@ grad_task_run(const gbr_nn_net *net, const gbr_nn_batch *b, float *grad,
     return sq;
 }
 
-/* One batch as one parallel region: the row blocks (rows_pass), a
- * barrier, then the tasks of the weight gradients (grad_task_run), both
- * shared out dynamically. The barriers are gates (common/parallel.h),
- * which yield the processor while they wait, and the tasks end at one
- * too, so that the runtime's own barrier at the end of the region, which
- * spins, has nothing left to wait for. The input's transpose, for W1's gradient, is
- * made before. With u, every parameter is updated by its task; par, read
- * through the const pointer, is then the memory u->par writes, and W4
- * and W1, which the row blocks read, are written only after the barrier.
- * The sums of squares of the tasks are added up in task order. */
+/* One batch, run by every thread of the enclosing parallel region (or by
+ * the caller alone outside one): the row blocks (rows_pass), a barrier,
+ * then the tasks of the weight gradients (grad_task_run), both shared out
+ * dynamically, and a barrier at the end. The barriers are w's gbr_barrier
+ * (common/parallel.h), which yields the processor while it waits rather
+ * than spinning. The input's transpose, for W1's gradient, is made by the
+ * first thread before its row blocks. With u, every parameter is updated
+ * by its task; par, read through the const pointer, is then the memory
+ * u->par writes, and W4 and W1, which the row blocks read, are written
+ * only after the barrier. Every thread returns the loss and, with u, sets
+ * u->sq, the sums of squares of the tasks added up in task order; after
+ * the last barrier they read only w's sums, so the caller may make its
+ * next batch as soon as it has its own result. */
 static double
-net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
-         float *grad, gbr_nn_work *w, net_upd *u, int n_threads)
+net_pass_team(const gbr_nn_net *net, const float *par,
+              const gbr_nn_batch *b, float *grad, gbr_nn_work *w,
+              net_upd *u)
 {
     const size_t n = b->x.n_rows, ni = net->n_items;
     const size_t nc = ni < GBR_NN_OUT_CHUNKS ? ni : GBR_NN_OUT_CHUNKS;
@@ -945,12 +952,11 @@ net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
     const size_t nb_rows = (n + GBR_NN_ROWS - 1) / GBR_NN_ROWS;
     const long n_blocks = (long)(nb_rows == 1 && n >= 2 * GBR_NN_MIN_ROWS
                                      ? 2 : nb_rows);
-    double sum_nll = 0, sum_kl = 0, sq_t[MAX_TASKS];
-    grad_task tasks[MAX_TASKS];
+    const double beta = b->beta;
+    double sum_nll = 0, sum_kl = 0;
+    grad_task tasks[GBR_NN_TASKS];
     long n_tasks = 0;
     gbr_nn_sparse xt;
-    gbr_gate rows_done = 0, tasks_done = 0;
-    int nt;
 
     if (n == 0)
         return 0;
@@ -963,38 +969,30 @@ net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
         tasks[n_tasks++] = (grad_task){ TASK_W1, ni * g / ng,
                                         ni * (g + 1) / ng };
     tasks[n_tasks++] = (grad_task){ TASK_B1, 0, 0 };
-    gbr_nn_sparse_transpose(&b->x, w->tptr, w->trow, w->tval);
+    if (gbr_thread_id() == 0)
+        gbr_nn_sparse_transpose(&b->x, w->tptr, w->trow, w->tval);
     xt.n_rows = ni;
     xt.n_cols = n;
     xt.ptr = w->tptr;
     xt.idx = w->trow;
     xt.val = w->tval;
-    gbr_blas_single_thread();
-    nt = loop_threads(n_threads, n * net->hidden * ni);
-    (void)nt;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt)
-#endif
-    {
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1) nowait
 #endif
-        for (long bi = 0; bi < n_blocks; bi++) {
-            rows_pass(net, par, b, w, n * (size_t)bi / (size_t)n_blocks,
-                      n * (size_t)(bi + 1) / (size_t)n_blocks);
-        }
-        gbr_gate_wait(&rows_done);
+    for (long bi = 0; bi < n_blocks; bi++)
+        rows_pass(net, par, b, w, n * (size_t)bi / (size_t)n_blocks,
+                  n * (size_t)(bi + 1) / (size_t)n_blocks);
+    gbr_barrier_wait(&w->bar);
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1) nowait
 #endif
-        for (long k = 0; k < n_tasks; k++)
-            sq_t[k] = grad_task_run(net, b, grad, w, &xt, u, &tasks[k]);
-        gbr_gate_wait(&tasks_done);
-    }
+    for (long k = 0; k < n_tasks; k++)
+        w->task_sq[k] = grad_task_run(net, b, grad, w, &xt, u, &tasks[k]);
+    gbr_barrier_wait(&w->bar);
     if (u) {
         u->sq = 0;
         for (long k = 0; k < n_tasks; k++)
-            u->sq += sq_t[k];
+            u->sq += w->task_sq[k];
         if (!(u->l2 > 0))
             u->sq = 0;
     }
@@ -1003,7 +1001,37 @@ net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
         if (net->variational)
             sum_kl += w->kl[r];
     }
-    return (sum_nll + b->beta * sum_kl) / (double)n;
+    return (sum_nll + beta * sum_kl) / (double)n;
+}
+
+/* The batch in a parallel region of its own. */
+static double
+net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
+         float *grad, gbr_nn_work *w, net_upd *u, int n_threads)
+{
+    const int nt = loop_threads(n_threads,
+                                b->x.n_rows * net->hidden * net->n_items);
+    double loss = 0;
+
+    gbr_blas_single_thread();
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+    {
+        net_upd mine;
+        double l;
+
+        if (u)
+            mine = *u;
+        l = net_pass_team(net, par, b, grad, w, u ? &mine : NULL);
+        if (gbr_thread_id() == 0) {
+            loss = l;
+            if (u)
+                u->sq = mine.sq;
+        }
+    }
+    return loss;
 }
 
 double
@@ -1028,6 +1056,26 @@ gbr_nn_net_step(const gbr_nn_net *net, float *par, const gbr_nn_batch *b,
     u.l2 = l2;
     u.sq = 0;
     loss = net_pass(net, par, b, grad, w, &u, nt);
+    *sq = u.sq;
+    return loss;
+}
+
+double
+gbr_nn_net_step_team(const gbr_nn_net *net, float *par,
+                     const gbr_nn_batch *b, float *grad, float *m, float *v,
+                     const gbr_nn_adam *a, double l2, double *sq,
+                     gbr_nn_work *w)
+{
+    net_upd u;
+    double loss;
+
+    u.a = a;
+    u.par = par;
+    u.m = m;
+    u.v = v;
+    u.l2 = l2;
+    u.sq = 0;
+    loss = net_pass_team(net, par, b, grad, w, &u);
     *sq = u.sq;
     return loss;
 }

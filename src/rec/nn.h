@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/parallel.h"
 #include "gbrank/error.h"
 
 /* The layers of the recommenders' neural networks (Multi-VAE and
@@ -192,6 +193,8 @@ typedef struct gbr_nn_work {
     double *loss, *kl;          /* max_rows */
     double *sq;                 /* per-row sums of squares for Adam */
     float *d_h1;                /* max_rows x hidden */
+    double *task_sq;            /* GBR_NN_TASKS: the tasks' sums of squares */
+    gbr_barrier bar;            /* the batch's barriers */
 } gbr_nn_work;
 
 int gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
@@ -214,6 +217,7 @@ void gbr_nn_work_free(gbr_nn_work *w);
 #define GBR_NN_MIN_ROWS 16
 #define GBR_NN_OUT_CHUNKS 8
 #define GBR_NN_W1_GROUPS 16
+#define GBR_NN_TASKS (GBR_NN_OUT_CHUNKS + GBR_NN_W1_GROUPS + 3)
 
 /* The mean loss of the batch,
  *     (1/n) sum_r (nll_r + beta kl_r)     (nll_r alone for the DAE),
@@ -246,6 +250,19 @@ double gbr_nn_net_step(const gbr_nn_net *net, float *par,
                        const gbr_nn_batch *b, float *grad, float *m,
                        float *v, const gbr_nn_adam *a, double l2,
                        double *sq, gbr_nn_work *w, int nt);
+
+/* gbr_nn_net_step for a caller inside a parallel region, called by every
+ * thread of its team with the same arguments (the batch made, and
+ * gbr_nn_adam_begin called, before a barrier that they have all passed;
+ * gbr_blas_single_thread called before the region): the same loss,
+ * updated parameters and *sq, to the bit, for every thread and for any
+ * team size. The batch's own barriers are w's. Once a thread has its
+ * result the others no longer read the batch, so the caller's first
+ * thread may make the next one. */
+double gbr_nn_net_step_team(const gbr_nn_net *net, float *par,
+                            const gbr_nn_batch *b, float *grad, float *m,
+                            float *v, const gbr_nn_adam *a, double l2,
+                            double *sq, gbr_nn_work *w);
 
 /* The logits of the rows of x for scoring (z = mu): out is x->n_rows x
  * n_items; h1 and h3 are x->n_rows x hidden, a2 x->n_rows x enc_out

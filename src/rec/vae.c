@@ -7,6 +7,7 @@
 #include "common/parallel.h"
 #include "common/rng.h"
 #include "common/util.h"
+#include "rec/blas.h"
 #include "rec/nn.h"
 
 /* Multi-VAE and Multi-DAE (Liang, Krishnan, Hoffman and Jebara,
@@ -22,7 +23,9 @@
  * input through inverted dropout in training. The layers are in nn.c.
  *
  * An epoch takes the users in a fresh random order in batches of
- * batch_size users, one Adam update each. Every random draw comes from a
+ * batch_size users, one Adam update each, in one parallel region: the
+ * first thread makes each batch while the others wait at the work's
+ * barrier, and then all of them run it (gbr_nn_net_step_team). Every random draw comes from a
  * stream of (seed, what it is for, update, user), and every sum over a
  * batch has a fixed order (nn.h), so the model does not depend on the
  * thread count. Nothing is allocated per batch: the buffers are sized for
@@ -241,7 +244,7 @@ vae_fit(void **state, const gbr_rec_csr *mat, const gbr_rec_params *p,
     gbr_nn_adam adam;
     gbr_nn_batch b;
     uint64_t t = 0;
-    int rc, have_best = 0;
+    int rc, have_best = 0, nt;
 
     *state = NULL;
     memset(&w, 0, sizeof w);
@@ -255,6 +258,10 @@ vae_fit(void **state, const gbr_rec_csr *mat, const gbr_rec_params *p,
         goto done;
     }
     gbr_nn_adam_init(&adam, p->learning_rate);
+    gbr_blas_single_thread();
+    nt = batch * s->net.hidden * s->net.n_items < GBR_PAR_MIN
+             ? 1
+             : gbr_threads(p->n_threads);
     memset(&b, 0, sizeof b);
     b.x.n_cols = b.target.n_cols = mat->n_cols;
     b.x.ptr = w.xptr;
@@ -268,27 +275,36 @@ vae_fit(void **state, const gbr_rec_csr *mat, const gbr_rec_params *p,
         int verdict;
 
         shuffle(w.order, nu, p->seed, ep);
+        (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
         for (size_t b0 = 0; b0 < nu; b0 += batch) {
             const size_t n = nu - b0 < batch ? nu - b0 : batch;
             double loss, sq;
 
-            batch_rows(mat, w.order + b0, n, keep, p->seed, t, &w);
-            b.x.n_rows = b.target.n_rows = n;
-            b.eps_stream = NULL;
-            b.beta = 0;
-            if (variational) {
-                batch_streams(w.order + b0, n, p->seed, t, w.stream);
-                b.eps_stream = w.stream;
-                b.beta = p->anneal_cap *
-                         (steps > 0 && (double)t < steps ? (double)t / steps
-                                                          : 1.0);
+            if (gbr_thread_id() == 0) {
+                batch_rows(mat, w.order + b0, n, keep, p->seed, t, &w);
+                b.x.n_rows = b.target.n_rows = n;
+                b.eps_stream = NULL;
+                b.beta = 0;
+                if (variational) {
+                    batch_streams(w.order + b0, n, p->seed, t, w.stream);
+                    b.eps_stream = w.stream;
+                    b.beta = p->anneal_cap *
+                             (steps > 0 && (double)t < steps
+                                  ? (double)t / steps
+                                  : 1.0);
+                }
+                gbr_nn_adam_begin(&adam);
             }
-            gbr_nn_adam_begin(&adam);
-            loss = gbr_nn_net_step(&s->net, s->par, &b, w.grad, w.m, w.v,
-                                   &adam, l2, &sq, &w.nn, p->n_threads);
-            loss += 0.5 * l2 * sq;
-            sum_loss += loss;
-            t++;
+            gbr_barrier_wait(&w.nn.bar);
+            loss = gbr_nn_net_step_team(&s->net, s->par, &b, w.grad, w.m,
+                                        w.v, &adam, l2, &sq, &w.nn);
+            if (gbr_thread_id() == 0) {
+                sum_loss += loss + 0.5 * l2 * sq;
+                t++;
+            }
         }
         verdict = gbr_rec_epoch_end(ctx, s, ep,
                                     n_batches ? sum_loss / (double)n_batches
