@@ -782,6 +782,115 @@ test_rec_dae_step(void **state)
     step_check(0);
 }
 
+/* gbr_nn_net_step_team, run by every thread of a region of two (one
+ * without OpenMP) that makes its batch on the first thread, against
+ * gbr_nn_net_step: the same losses, sums of squares, parameters and
+ * moments to the bit over three updates, on every thread. */
+static void
+team_check(int variational)
+{
+    const double l2 = variational ? 0.0 : 0.01;
+    big_case c;
+    float *st[2][3];
+    gbr_nn_adam a[2];
+    double loss[3], sq[3], got_loss[2][3], got_sq[2][3];
+    int team = 1;
+
+    big_case_init(&c, variational);
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < 3; j++) {
+            st[k][j] = calloc(c.net.n_par, sizeof(float));
+            assert_non_null(st[k][j]);
+        }
+        memcpy(st[k][0], c.par, c.net.n_par * sizeof(float));
+        gbr_nn_adam_init(&a[k], 0.01);
+    }
+    for (int t = 0; t < 3; t++) {
+        gbr_nn_adam_begin(&a[0]);
+        loss[t] = gbr_nn_net_step(&c.net, st[0][0], &c.b, c.grad, st[0][1],
+                                  st[0][2], &a[0], l2, &sq[t], &c.w, 1);
+    }
+    memset(got_loss, 0, sizeof got_loss);
+    memset(got_sq, 0, sizeof got_sq);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(2)
+#endif
+    for (int t = 0; t < 3; t++) {
+        const int me = gbr_thread_id();
+
+        if (me == 0) {
+            team = gbr_team_size();
+            gbr_nn_adam_begin(&a[1]);
+        }
+        gbr_barrier_wait(&c.w.bar);
+        got_loss[me][t] = gbr_nn_net_step_team(&c.net, st[1][0], &c.b,
+                                               c.grad, st[1][1], st[1][2],
+                                               &a[1], l2, &got_sq[me][t],
+                                               &c.w);
+    }
+    for (int t = 0; t < 3; t++) {
+        assert_true(got_loss[0][t] == loss[t]);
+        assert_true(got_sq[0][t] == sq[t]);
+        if (team == 2) {
+            assert_true(got_loss[1][t] == loss[t]);
+            assert_true(got_sq[1][t] == sq[t]);
+        }
+    }
+    for (int j = 0; j < 3; j++)
+        assert_true(memcmp(st[0][j], st[1][j], c.net.n_par * sizeof(float)) ==
+                    0);
+    for (int k = 0; k < 2; k++)
+        for (int j = 0; j < 3; j++)
+            free(st[k][j]);
+    big_case_free(&c);
+}
+
+static void
+test_rec_vae_step_team(void **state)
+{
+    (void)state;
+    team_check(1);
+}
+
+static void
+test_rec_dae_step_team(void **state)
+{
+    (void)state;
+    team_check(0);
+}
+
+/* The draws of eps made by the pass's row blocks from the batch's streams
+ * against the same draws made beforehand and given as eps: the same loss
+ * and gradient to the bit, for 1 and 2 threads. */
+static void
+test_rec_vae_eps_stream(void **state)
+{
+    uint64_t stream[BN];
+    big_case c;
+    double loss;
+    float *g2;
+
+    (void)state;
+    big_case_init(&c, 1);
+    g2 = malloc(c.net.n_par * sizeof *g2);
+    assert_non_null(g2);
+    for (size_t r = 0; r < BN; r++) {
+        stream[r] = 0x5eed0000u + 7 * r;
+        gbr_nn_normal(stream[r], c.eps + r * BL, BL, 1.0);
+    }
+    loss = gbr_nn_net_grad(&c.net, c.par, &c.b, c.grad, &c.w, 1);
+    c.b.eps = NULL;
+    c.b.eps_stream = stream;
+    for (int nt = 1; nt <= 2; nt++) {
+        memset(g2, 0, c.net.n_par * sizeof *g2);
+        assert_true(gbr_nn_net_grad(&c.net, c.par, &c.b, g2, &c.w, nt) ==
+                    loss);
+        assert_true(memcmp(g2, c.grad, c.net.n_par * sizeof *g2) == 0);
+    }
+    free(g2);
+    big_case_free(&c);
+}
+
 /* ---- Adam --------------------------------------------------------------- */
 
 /* Two steps worked by hand: lr 0.01, w 0.5, gradients 0.2 then -0.1.
@@ -1236,6 +1345,9 @@ main(void)
         cmocka_unit_test(test_rec_dae_blocked_grad),
         cmocka_unit_test(test_rec_vae_step),
         cmocka_unit_test(test_rec_dae_step),
+        cmocka_unit_test(test_rec_vae_eps_stream),
+        cmocka_unit_test(test_rec_vae_step_team),
+        cmocka_unit_test(test_rec_dae_step_team),
         cmocka_unit_test(test_rec_vae_adam_step),
         cmocka_unit_test(test_rec_vae_threads),
         cmocka_unit_test(test_rec_dae_threads),

@@ -657,6 +657,7 @@ gbr_nn_work_free(gbr_nn_work *w)
     gbr_free(w->d_h);
     gbr_free(w->d_a2);
     gbr_free(w->d_z);
+    gbr_free(w->eps);
     gbr_free(w->tptr);
     gbr_free(w->trow);
     gbr_free(w->tval);
@@ -664,6 +665,7 @@ gbr_nn_work_free(gbr_nn_work *w)
     gbr_free(w->kl);
     gbr_free(w->sq);
     gbr_free(w->d_h1);
+    gbr_free(w->task_sq);
     memset(w, 0, sizeof *w);
 }
 
@@ -693,6 +695,7 @@ gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
     w->d_h = gbr_reallocarray(NULL, n * net->hidden, sizeof(float));
     w->d_a2 = gbr_reallocarray(NULL, n * net->enc_out, sizeof(float));
     w->d_z = gbr_reallocarray(NULL, n * net->latent, sizeof(float));
+    w->eps = gbr_reallocarray(NULL, n * net->latent, sizeof(float));
     w->tptr = gbr_reallocarray(NULL, net->n_items + 1, sizeof(size_t));
     w->trow = gbr_reallocarray(NULL, nnz, sizeof(uint32_t));
     w->tval = gbr_reallocarray(NULL, nnz, sizeof(float));
@@ -700,9 +703,12 @@ gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
     w->kl = gbr_reallocarray(NULL, n, sizeof(double));
     w->sq = gbr_reallocarray(NULL, n_sq, sizeof(double));
     w->d_h1 = gbr_reallocarray(NULL, n * net->hidden, sizeof(float));
+    w->task_sq = gbr_reallocarray(NULL, GBR_NN_TASKS, sizeof(double));
+    gbr_barrier_init(&w->bar);
     if (!w->h1 || !w->a2 || !w->z || !w->h3 || !w->logits || !w->d_h ||
-        !w->d_a2 || !w->d_z || !w->tptr || !w->trow || !w->tval ||
-        !w->loss || !w->kl || !w->sq || !w->d_h1) {
+        !w->d_a2 || !w->d_z || !w->eps || !w->tptr || !w->trow ||
+        !w->tval || !w->loss || !w->kl || !w->sq || !w->d_h1 ||
+        !w->task_sq) {
         gbr_nn_work_free(w);
         return GBR_ENOMEM;
     }
@@ -779,10 +785,11 @@ adam_block(const net_upd *u, size_t off, size_t rows, size_t cols,
     return sq;
 }
 
-/* Rows [r0, r1) of the batch, on the calling thread: the forward pass,
- * the likelihood, and the backward pass down to the gradients of the
- * layers' outputs (d_h of h3, d_z or d_a2 of the code, d_h1 of h1), all
- * of which are row by row. */
+/* Rows [r0, r1) of the batch, on the calling thread: the draws of eps
+ * when the batch gives their streams, the forward pass, the likelihood,
+ * and the backward pass down to the gradients of the layers' outputs (d_h
+ * of h3, d_z or d_a2 of the code, d_h1 of h1), all of which are row by
+ * row. */
 static void
 rows_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
           gbr_nn_work *w, size_t r0, size_t r1)
@@ -798,6 +805,13 @@ rows_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
     const float *eps = b->eps ? b->eps + r0 * l : NULL;
     gbr_nn_sparse xs = b->x, ts = b->target;
 
+    if (var && b->eps_stream) {
+        float *er = w->eps + r0 * l;
+
+        for (size_t r = r0; r < r1; r++)
+            gbr_nn_normal(b->eps_stream[r], er + (r - r0) * l, l, 1.0);
+        eps = er;
+    }
     xs.n_rows = ts.n_rows = nr;
     xs.ptr = b->x.ptr + r0;
     ts.ptr = b->target.ptr + r0;
@@ -832,7 +846,6 @@ typedef struct grad_task {
     size_t lo, hi;              /* W4's columns, W1's rows */
 } grad_task;
 
-#define MAX_TASKS (GBR_NN_OUT_CHUNKS + GBR_NN_W1_GROUPS + 3)
 
 /* One task of the weight gradients of the batch (n rows) into grad, and
  * with u, Adam's update of the same parameters right after (W4 by
@@ -915,26 +928,35 @@ grad_task_run(const gbr_nn_net *net, const gbr_nn_batch *b, float *grad,
     return sq;
 }
 
-/* One batch as one parallel region: the row blocks (rows_pass), a
- * barrier, then the tasks of the weight gradients (grad_task_run), both
- * shared out dynamically. The input's transpose, for W1's gradient, is
- * made before. With u, every parameter is updated by its task; par, read
- * through the const pointer, is then the memory u->par writes, and W4
- * and W1, which the row blocks read, are written only after the barrier.
- * The sums of squares of the tasks are added up in task order. */
+/* One batch, run by every thread of the enclosing parallel region (or by
+ * the caller alone outside one): the row blocks (rows_pass), a barrier,
+ * then the tasks of the weight gradients (grad_task_run), both shared out
+ * dynamically, and a barrier at the end. The barriers are w's gbr_barrier
+ * (common/parallel.h), which yields the processor while it waits rather
+ * than spinning. The input's transpose, for W1's gradient, is made by the
+ * first thread before its row blocks. With u, every parameter is updated
+ * by its task; par, read through the const pointer, is then the memory
+ * u->par writes, and W4 and W1, which the row blocks read, are written
+ * only after the barrier. Every thread returns the loss and, with u, sets
+ * u->sq, the sums of squares of the tasks added up in task order; after
+ * the last barrier they read only w's sums, so the caller may make its
+ * next batch as soon as it has its own result. */
 static double
-net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
-         float *grad, gbr_nn_work *w, net_upd *u, int n_threads)
+net_pass_team(const gbr_nn_net *net, const float *par,
+              const gbr_nn_batch *b, float *grad, gbr_nn_work *w,
+              net_upd *u)
 {
     const size_t n = b->x.n_rows, ni = net->n_items;
     const size_t nc = ni < GBR_NN_OUT_CHUNKS ? ni : GBR_NN_OUT_CHUNKS;
     const size_t ng = ni < GBR_NN_W1_GROUPS ? ni : GBR_NN_W1_GROUPS;
-    const long n_blocks = (long)((n + GBR_NN_ROWS - 1) / GBR_NN_ROWS);
-    double sum_nll = 0, sum_kl = 0, sq_t[MAX_TASKS];
-    grad_task tasks[MAX_TASKS];
+    const size_t nb_rows = (n + GBR_NN_ROWS - 1) / GBR_NN_ROWS;
+    const long n_blocks = (long)(nb_rows == 1 && n >= 2 * GBR_NN_MIN_ROWS
+                                     ? 2 : nb_rows);
+    const double beta = b->beta;
+    double sum_nll = 0, sum_kl = 0;
+    grad_task tasks[GBR_NN_TASKS];
     long n_tasks = 0;
     gbr_nn_sparse xt;
-    int nt;
 
     if (n == 0)
         return 0;
@@ -947,38 +969,30 @@ net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
         tasks[n_tasks++] = (grad_task){ TASK_W1, ni * g / ng,
                                         ni * (g + 1) / ng };
     tasks[n_tasks++] = (grad_task){ TASK_B1, 0, 0 };
-    gbr_nn_sparse_transpose(&b->x, w->tptr, w->trow, w->tval);
+    if (gbr_thread_id() == 0)
+        gbr_nn_sparse_transpose(&b->x, w->tptr, w->trow, w->tval);
     xt.n_rows = ni;
     xt.n_cols = n;
     xt.ptr = w->tptr;
     xt.idx = w->trow;
     xt.val = w->tval;
-    gbr_blas_single_thread();
-    nt = loop_threads(n_threads, n * net->hidden * ni);
-    (void)nt;
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nt)
+#pragma omp for schedule(dynamic, 1) nowait
 #endif
-    {
+    for (long bi = 0; bi < n_blocks; bi++)
+        rows_pass(net, par, b, w, n * (size_t)bi / (size_t)n_blocks,
+                  n * (size_t)(bi + 1) / (size_t)n_blocks);
+    gbr_barrier_wait(&w->bar);
 #ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
 #endif
-        for (long bi = 0; bi < n_blocks; bi++) {
-            const size_t r0 = (size_t)bi * GBR_NN_ROWS;
-
-            rows_pass(net, par, b, w, r0,
-                      n - r0 < GBR_NN_ROWS ? n : r0 + GBR_NN_ROWS);
-        }
-#ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-        for (long k = 0; k < n_tasks; k++)
-            sq_t[k] = grad_task_run(net, b, grad, w, &xt, u, &tasks[k]);
-    }
+    for (long k = 0; k < n_tasks; k++)
+        w->task_sq[k] = grad_task_run(net, b, grad, w, &xt, u, &tasks[k]);
+    gbr_barrier_wait(&w->bar);
     if (u) {
         u->sq = 0;
         for (long k = 0; k < n_tasks; k++)
-            u->sq += sq_t[k];
+            u->sq += w->task_sq[k];
         if (!(u->l2 > 0))
             u->sq = 0;
     }
@@ -987,7 +1001,37 @@ net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
         if (net->variational)
             sum_kl += w->kl[r];
     }
-    return (sum_nll + b->beta * sum_kl) / (double)n;
+    return (sum_nll + beta * sum_kl) / (double)n;
+}
+
+/* The batch in a parallel region of its own. */
+static double
+net_pass(const gbr_nn_net *net, const float *par, const gbr_nn_batch *b,
+         float *grad, gbr_nn_work *w, net_upd *u, int n_threads)
+{
+    const int nt = loop_threads(n_threads,
+                                b->x.n_rows * net->hidden * net->n_items);
+    double loss = 0;
+
+    gbr_blas_single_thread();
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+    {
+        net_upd mine;
+        double l;
+
+        if (u)
+            mine = *u;
+        l = net_pass_team(net, par, b, grad, w, u ? &mine : NULL);
+        if (gbr_thread_id() == 0) {
+            loss = l;
+            if (u)
+                u->sq = mine.sq;
+        }
+    }
+    return loss;
 }
 
 double
@@ -1012,6 +1056,26 @@ gbr_nn_net_step(const gbr_nn_net *net, float *par, const gbr_nn_batch *b,
     u.l2 = l2;
     u.sq = 0;
     loss = net_pass(net, par, b, grad, w, &u, nt);
+    *sq = u.sq;
+    return loss;
+}
+
+double
+gbr_nn_net_step_team(const gbr_nn_net *net, float *par,
+                     const gbr_nn_batch *b, float *grad, float *m, float *v,
+                     const gbr_nn_adam *a, double l2, double *sq,
+                     gbr_nn_work *w)
+{
+    net_upd u;
+    double loss;
+
+    u.a = a;
+    u.par = par;
+    u.m = m;
+    u.v = v;
+    u.l2 = l2;
+    u.sq = 0;
+    loss = net_pass_team(net, par, b, grad, w, &u);
     *sq = u.sq;
     return loss;
 }

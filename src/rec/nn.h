@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/parallel.h"
 #include "gbrank/error.h"
 
 /* The layers of the recommenders' neural networks (Multi-VAE and
@@ -166,11 +167,16 @@ void gbr_nn_net_init(const gbr_nn_net *net, float *par, uint64_t seed);
 
 /* A training batch: x the normalised (and dropped-out) input, target the
  * binary rows of the same users, eps (n x latent) the draws of the
- * reparameterisation (NULL: z = mu), beta the KL weight. */
+ * reparameterisation (NULL: z = mu), beta the KL weight. With
+ * eps_stream (n entries) instead of eps, row r's draws are
+ * gbr_nn_normal(eps_stream[r], ..., latent, 1), made by the pass itself
+ * in its row blocks (into the work's buffer), so that they cost no
+ * parallel region of their own. */
 typedef struct gbr_nn_batch {
     gbr_nn_sparse x;
     gbr_nn_sparse target;
     const float *eps;
+    const uint64_t *eps_stream;
     double beta;
 } gbr_nn_batch;
 
@@ -180,29 +186,38 @@ typedef struct gbr_nn_batch {
 typedef struct gbr_nn_work {
     size_t max_rows, max_nnz;
     float *h1, *a2, *z, *h3, *logits, *d_h, *d_a2, *d_z;
+    float *eps;                 /* max_rows x latent: eps_stream's draws */
     size_t *tptr;               /* n_items + 1: the input's transpose */
     uint32_t *trow;
     float *tval;
     double *loss, *kl;          /* max_rows */
     double *sq;                 /* per-row sums of squares for Adam */
     float *d_h1;                /* max_rows x hidden */
+    double *task_sq;            /* GBR_NN_TASKS: the tasks' sums of squares */
+    gbr_barrier bar;            /* the batch's barriers */
 } gbr_nn_work;
 
 int gbr_nn_work_init(gbr_nn_work *w, const gbr_nn_net *net, size_t max_rows,
                      size_t max_nnz);
 void gbr_nn_work_free(gbr_nn_work *w);
 
-/* The batch's rows are cut into blocks of GBR_NN_ROWS (the last one
- * shorter), each one thread's through the whole forward pass and the
- * backward pass down to the input layer's outputs: those steps are row by
- * row. The weight gradients, sums over the rows, are then made in fixed
+/* The batch's rows are cut into the fewest blocks of at most GBR_NN_ROWS
+ * rows, their lengths equal but for one row, so that two threads finish
+ * them together (and at least two blocks from 2 GBR_NN_MIN_ROWS rows on,
+ * so that the short last batch of an epoch is shared too): a function of
+ * the batch's length alone. Each block is one thread's through the whole
+ * forward pass and the backward pass down to the input layer's outputs:
+ * those steps are row by row. The weight gradients, sums over the rows, are then made in fixed
  * tasks (GBR_NN_OUT_CHUNKS chunks of W4's columns, GBR_NN_W1_GROUPS
  * groups of W1's rows, and one task per small tensor), each one thread's.
- * So a batch is one parallel region with one barrier in it, and its sums
- * do not depend on the thread count. */
+ * So a batch is one parallel region with one barrier in it (a gbr_gate,
+ * which waits by yielding the processor), and its sums do not depend on
+ * the thread count. */
 #define GBR_NN_ROWS 128
+#define GBR_NN_MIN_ROWS 16
 #define GBR_NN_OUT_CHUNKS 8
 #define GBR_NN_W1_GROUPS 16
+#define GBR_NN_TASKS (GBR_NN_OUT_CHUNKS + GBR_NN_W1_GROUPS + 3)
 
 /* The mean loss of the batch,
  *     (1/n) sum_r (nll_r + beta kl_r)     (nll_r alone for the DAE),
@@ -235,6 +250,19 @@ double gbr_nn_net_step(const gbr_nn_net *net, float *par,
                        const gbr_nn_batch *b, float *grad, float *m,
                        float *v, const gbr_nn_adam *a, double l2,
                        double *sq, gbr_nn_work *w, int nt);
+
+/* gbr_nn_net_step for a caller inside a parallel region, called by every
+ * thread of its team with the same arguments (the batch made, and
+ * gbr_nn_adam_begin called, before a barrier that they have all passed;
+ * gbr_blas_single_thread called before the region): the same loss,
+ * updated parameters and *sq, to the bit, for every thread and for any
+ * team size. The batch's own barriers are w's. Once a thread has its
+ * result the others no longer read the batch, so the caller's first
+ * thread may make the next one. */
+double gbr_nn_net_step_team(const gbr_nn_net *net, float *par,
+                            const gbr_nn_batch *b, float *grad, float *m,
+                            float *v, const gbr_nn_adam *a, double l2,
+                            double *sq, gbr_nn_work *w);
 
 /* The logits of the rows of x for scoring (z = mu): out is x->n_rows x
  * n_items; h1 and h3 are x->n_rows x hidden, a2 x->n_rows x enc_out

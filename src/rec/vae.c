@@ -7,6 +7,7 @@
 #include "common/parallel.h"
 #include "common/rng.h"
 #include "common/util.h"
+#include "rec/blas.h"
 #include "rec/nn.h"
 
 /* Multi-VAE and Multi-DAE (Liang, Krishnan, Hoffman and Jebara,
@@ -22,7 +23,9 @@
  * input through inverted dropout in training. The layers are in nn.c.
  *
  * An epoch takes the users in a fresh random order in batches of
- * batch_size users, one Adam update each. Every random draw comes from a
+ * batch_size users, one Adam update each, in one parallel region: the
+ * first thread makes each batch while the others wait at the work's
+ * barrier, and then all of them run it (gbr_nn_net_step_team). Every random draw comes from a
  * stream of (seed, what it is for, update, user), and every sum over a
  * batch has a fixed order (nn.h), so the model does not depend on the
  * thread count. Nothing is allocated per batch: the buffers are sized for
@@ -104,7 +107,7 @@ typedef struct fit_work {
     size_t *tptr, *xptr;        /* batch + 1 */
     uint32_t *tidx, *xidx;      /* max_nnz */
     float *xval;
-    float *eps;                 /* batch x latent (VAE) */
+    uint64_t *stream;           /* batch: the streams of eps (VAE) */
     float *grad, *m, *v, *best; /* n_par; best with early stopping */
     gbr_nn_work nn;
 } fit_work;
@@ -118,7 +121,7 @@ fit_work_free(fit_work *w)
     gbr_free(w->tidx);
     gbr_free(w->xidx);
     gbr_free(w->xval);
-    gbr_free(w->eps);
+    gbr_free(w->stream);
     gbr_free(w->grad);
     gbr_free(w->m);
     gbr_free(w->v);
@@ -144,14 +147,14 @@ fit_work_init(fit_work *w, const gbr_rec_csr *mat, const gbr_nn_net *net,
     w->tidx = gbr_reallocarray(NULL, nnz, sizeof *w->tidx);
     w->xidx = gbr_reallocarray(NULL, nnz, sizeof *w->xidx);
     w->xval = gbr_reallocarray(NULL, nnz, sizeof *w->xval);
-    w->eps = gbr_reallocarray(NULL, batch * net->latent, sizeof *w->eps);
+    w->stream = gbr_reallocarray(NULL, batch, sizeof *w->stream);
     w->grad = gbr_reallocarray(NULL, np, sizeof *w->grad);
     w->m = gbr_calloc(np, sizeof *w->m);
     w->v = gbr_calloc(np, sizeof *w->v);
     if (keep_best)
         w->best = gbr_reallocarray(NULL, np, sizeof *w->best);
     if (!w->tptr || !w->xptr || !w->tidx || !w->xidx || !w->xval ||
-        !w->eps || !w->grad || !w->m || !w->v || (keep_best && !w->best))
+        !w->stream || !w->grad || !w->m || !w->v || (keep_best && !w->best))
         return GBR_ENOMEM;
     return gbr_nn_work_init(&w->nn, net, batch, nnz);
 }
@@ -193,21 +196,14 @@ batch_rows(const gbr_rec_csr *mat, const size_t *users, size_t n,
     }
 }
 
-/* eps of row r from the stream of (seed, update t, user). */
+/* The stream of row r's eps, (seed, update t, user); the draws are made
+ * in the pass's row blocks (gbr_nn_batch). */
 static void
-batch_eps(const size_t *users, size_t n, size_t latent, uint64_t seed,
-          uint64_t t, float *eps, int n_threads)
+batch_streams(const size_t *users, size_t n, uint64_t seed, uint64_t t,
+              uint64_t *stream)
 {
-    const long nr = (long)n;
-    const int nt = gbr_threads(n_threads);
-
-    (void)nt;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
-#endif
-    for (long r = 0; r < nr; r++)
-        gbr_nn_normal(gbr_mix64(gbr_mix64(seed, STREAM_EPS, t), users[r], 0),
-                      eps + (size_t)r * latent, latent, 1.0);
+    for (size_t r = 0; r < n; r++)
+        stream[r] = gbr_mix64(gbr_mix64(seed, STREAM_EPS, t), users[r], 0);
 }
 
 /* A fresh permutation of the users for epoch ep (Fisher and Yates). */
@@ -248,7 +244,7 @@ vae_fit(void **state, const gbr_rec_csr *mat, const gbr_rec_params *p,
     gbr_nn_adam adam;
     gbr_nn_batch b;
     uint64_t t = 0;
-    int rc, have_best = 0;
+    int rc, have_best = 0, nt;
 
     *state = NULL;
     memset(&w, 0, sizeof w);
@@ -262,6 +258,10 @@ vae_fit(void **state, const gbr_rec_csr *mat, const gbr_rec_params *p,
         goto done;
     }
     gbr_nn_adam_init(&adam, p->learning_rate);
+    gbr_blas_single_thread();
+    nt = batch * s->net.hidden * s->net.n_items < GBR_PAR_MIN
+             ? 1
+             : gbr_threads(p->n_threads);
     memset(&b, 0, sizeof b);
     b.x.n_cols = b.target.n_cols = mat->n_cols;
     b.x.ptr = w.xptr;
@@ -275,28 +275,36 @@ vae_fit(void **state, const gbr_rec_csr *mat, const gbr_rec_params *p,
         int verdict;
 
         shuffle(w.order, nu, p->seed, ep);
+        (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
         for (size_t b0 = 0; b0 < nu; b0 += batch) {
             const size_t n = nu - b0 < batch ? nu - b0 : batch;
             double loss, sq;
 
-            batch_rows(mat, w.order + b0, n, keep, p->seed, t, &w);
-            b.x.n_rows = b.target.n_rows = n;
-            b.eps = NULL;
-            b.beta = 0;
-            if (variational) {
-                batch_eps(w.order + b0, n, s->net.latent, p->seed, t, w.eps,
-                          p->n_threads);
-                b.eps = w.eps;
-                b.beta = p->anneal_cap *
-                         (steps > 0 && (double)t < steps ? (double)t / steps
-                                                          : 1.0);
+            if (gbr_thread_id() == 0) {
+                batch_rows(mat, w.order + b0, n, keep, p->seed, t, &w);
+                b.x.n_rows = b.target.n_rows = n;
+                b.eps_stream = NULL;
+                b.beta = 0;
+                if (variational) {
+                    batch_streams(w.order + b0, n, p->seed, t, w.stream);
+                    b.eps_stream = w.stream;
+                    b.beta = p->anneal_cap *
+                             (steps > 0 && (double)t < steps
+                                  ? (double)t / steps
+                                  : 1.0);
+                }
+                gbr_nn_adam_begin(&adam);
             }
-            gbr_nn_adam_begin(&adam);
-            loss = gbr_nn_net_step(&s->net, s->par, &b, w.grad, w.m, w.v,
-                                   &adam, l2, &sq, &w.nn, p->n_threads);
-            loss += 0.5 * l2 * sq;
-            sum_loss += loss;
-            t++;
+            gbr_barrier_wait(&w.nn.bar);
+            loss = gbr_nn_net_step_team(&s->net, s->par, &b, w.grad, w.m,
+                                        w.v, &adam, l2, &sq, &w.nn);
+            if (gbr_thread_id() == 0) {
+                sum_loss += loss + 0.5 * l2 * sq;
+                t++;
+            }
         }
         verdict = gbr_rec_epoch_end(ctx, s, ep,
                                     n_batches ? sum_loss / (double)n_batches
