@@ -36,7 +36,7 @@
 # the metric the test AUC.
 #
 # Usage (from the build directory): bench/run.sh
-# Environment: SIZES (training rows, default "100000"), ROUNDS (20),
+# Environment: SIZES (training rows, default "100000"), ROUNDS (100),
 # RUNS (3), THREADS (thread counts, default "2"), PROPOSAL (fixed; XGBoost
 # then uses approx for global and local, hist otherwise), QUANTIZED (0),
 # TASK (ltr or higgs), XGB (0 to leave XGBoost out), LIGHTGBM (the
@@ -44,7 +44,7 @@
 # directory).
 set -eu
 sizes=${SIZES:-100000}
-rounds=${ROUNDS:-20}
+rounds=${ROUNDS:-100}
 runs=${RUNS:-3}
 thread_list=${THREADS:-2}
 quantized=${QUANTIZED:-0}
