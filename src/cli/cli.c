@@ -411,7 +411,7 @@ cli_model_args_parse(int argc, char **argv, int is_eval,
 
 int
 cli_predict_all(const char *model_path, const char *data_path, int margin,
-                int n_threads, gbr_booster **b, gbr_dataset **ds,
+                int n_threads, int scored, gbr_booster **b, gbr_dataset **ds,
                 double **pred)
 {
     gbr_error err;
@@ -419,8 +419,8 @@ cli_predict_all(const char *model_path, const char *data_path, int margin,
 
     if (gbr_booster_load(model_path, b, &err) != GBR_OK)
         return cli_error(CLI_FAIL, "%s", err.msg);
-    if (cli_load(data_path, gbr_booster_params(*b), n_threads, ds) !=
-        CLI_OK)
+    if (cli_load(data_path, scored ? gbr_booster_params(*b) : NULL,
+                 n_threads, ds) != CLI_OK)
         return CLI_FAIL;
     n = gbr_dataset_n_rows(*ds);
     *pred = malloc(n * sizeof **pred);

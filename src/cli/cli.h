@@ -115,10 +115,12 @@ int cli_model_args_parse(int argc, char **argv, int is_eval,
                          struct cli_model_args *m);
 
 /* Load the model and the data named by a predict or eval command line and
- * compute predictions. CLI_OK or CLI_FAIL (message printed); the caller
- * frees *b, *ds and *pred either way. */
+ * compute predictions; with scored, the data's labels must have gains
+ * under the model's label_gain (eval scores them; predict ignores them).
+ * CLI_OK or CLI_FAIL (message printed); the caller frees *b, *ds and
+ * *pred either way. */
 int cli_predict_all(const char *model_path, const char *data_path,
-                    int margin, int n_threads, gbr_booster **b,
+                    int margin, int n_threads, int scored, gbr_booster **b,
                     gbr_dataset **ds, double **pred);
 
 #endif

@@ -19,7 +19,7 @@ cmd_eval(int argc, char **argv)
 
     if (status != CLI_OK || m.help)
         return status;
-    status = cli_predict_all(m.model, m.data, 0, m.n_threads, &b, &ds,
+    status = cli_predict_all(m.model, m.data, 0, m.n_threads, 1, &b, &ds,
                              &pred);
     if (status != CLI_OK)
         goto done;

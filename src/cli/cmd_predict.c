@@ -69,8 +69,8 @@ cmd_predict(int argc, char **argv)
 
     if (status != CLI_OK || m.help)
         return status;
-    status = cli_predict_all(m.model, m.data, m.margin, m.n_threads, &b, &ds,
-                             &pred);
+    status = cli_predict_all(m.model, m.data, m.margin, m.n_threads, 0, &b,
+                             &ds, &pred);
     if (status == CLI_OK &&
         (status = cli_out_open(&out, m.output)) == CLI_OK) {
         size_t n = gbr_dataset_n_rows(ds);

@@ -392,7 +392,8 @@ ranker_scores(const char *ranker, const char *features, size_t n_rows,
 
     if (is_blend(ranker) == 1)
         return blend_scores(ranker, features, n_rows, score);
-    status = cli_predict_all(ranker, features, 0, n_threads, &b, &ds, score);
+    status = cli_predict_all(ranker, features, 0, n_threads, 0, &b, &ds,
+                             score);
     if (status == CLI_OK && gbr_dataset_n_rows(ds) != n_rows)
         status = cli_error(CLI_FAIL, "%s: %zu rows, but its .pairs lists "
                            "%zu", features, gbr_dataset_n_rows(ds), n_rows);

@@ -416,6 +416,8 @@ printf '5 qid:1 1:1\n0 qid:1 1:2\n' >"$work/gain5.svm"
 g eval --model=gain.model gain5.svm
 need "eval with the model's table refuses label 5" status_is 1
 need "at gain5.svm:1" msg_has "gain5.svm:1: label 5 has no gain"
+g predict --model=gain.model gain5.svm
+need "predict does not score labels, so it takes any" status_is 0
 end "--label-gain: labels beyond it fail with file:line; tables equal the closed forms"
 check_table src/rec/rec_params.c ease_lambda "rec fit" RECOMMENDERS
 
