@@ -350,6 +350,11 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
     if (p->objective == GBR_OBJ_AUTO)
         b->params.objective = train->group_ptr ? GBR_OBJ_LAMBDARANK
                                                : GBR_OBJ_SQUARED_ERROR;
+    /* objective auto on data without groups would drop it silently */
+    if (p->lambdarank_unbiased && p->objective != GBR_OBJ_LAMBDARANK)
+        return gbr_fail(err, GBR_EPARAM, "lambdarank-unbiased needs "
+                        "objective lambdarank and query groups (qid: in "
+                        "the data or a .query file)");
     mlist = p->metric[0] ? p->metric
                          : gbr_objective_default_metric(p->objective);
 

@@ -419,6 +419,15 @@ need "at gain5.svm:1" msg_has "gain5.svm:1: label 5 has no gain"
 g predict --model=gain.model gain5.svm
 need "predict does not score labels, so it takes any" status_is 0
 end "--label-gain: labels beyond it fail with file:line; tables equal the closed forms"
+
+# --lambdarank-unbiased where objective auto finds no groups is an error,
+# not an option silently dropped.
+begin
+printf '1 1:1\n0 1:2\n' >"$work/nogroups.svm"
+g fit --lambdarank-unbiased=yes --rounds=2 -o unb.model nogroups.svm
+need "unbiased on data without groups fails" status_is 1
+need "saying it needs groups" msg_has "lambdarank-unbiased needs" "groups"
+end "--lambdarank-unbiased on data without groups exits 1"
 check_table src/rec/rec_params.c ease_lambda "rec fit" RECOMMENDERS
 
 if command -v mandoc >/dev/null 2>&1; then
