@@ -118,22 +118,6 @@ fit(const gbr_params *p, const set *train, const set *valid)
     return b;
 }
 
-/* The saved model text of b. */
-static char *
-model_text(const gbr_booster *b, size_t *size)
-{
-    char path[256];
-    gbr_error err = { 0, "" };
-
-    tu_temp_path(path, sizeof path);
-    if (gbr_booster_save(b, path, &err) != GBR_OK)
-        fail_msg("save: %s", err.msg);
-    char *text = tu_read_file(path, size);
-
-    unlink(path);
-    return text;
-}
-
 /* Predictions of b on s into a new array. */
 static double *
 predict(const gbr_booster *b, const set *s, int margin, int nt)
@@ -224,7 +208,7 @@ check_determinism_q(const set *train, int objective, int grow, int proposal,
         p.n_threads = nt;
         gbr_booster *b = fit(&p, train, NULL);
         size_t size;
-        char *text = model_text(b, &size);
+        char *text = tu_model_text(b, &size);
 
         gbr_booster_free(b);
         if (nt == 1) {
@@ -355,7 +339,7 @@ test_booster_quantized_leaves_from_exact_gradients(void **state)
     p.quantized_grad = 0;
     gbr_booster *e = fit(&p, train, NULL);
     size_t size_q, size_e;
-    char *tq = model_text(b, &size_q), *te = model_text(e, &size_e);
+    char *tq = tu_model_text(b, &size_q), *te = tu_model_text(e, &size_e);
 
     assert_true(size_q != size_e || memcmp(tq, te, size_q) != 0);
     free(tq);
@@ -1170,7 +1154,7 @@ test_booster_refit_replaces(void **state)
 
     assert_int_equal(gbr_booster_fit(b2, c->ds, NULL, NULL, 0, NULL),
                      GBR_OK);
-    char *t1 = model_text(b1, &n1), *t2 = model_text(b2, &n2);
+    char *t1 = tu_model_text(b1, &n1), *t2 = tu_model_text(b2, &n2);
 
     assert_int_equal(n1, n2);
     assert_memory_equal(t1, t2, n1);
@@ -1478,7 +1462,7 @@ check_lazy_margins(const gbr_params *p, const set *train, const char *text,
     gbr_booster_free(b);
     q.eval_train = GBR_EVAL_TRAIN_NO;
     b = fit(&q, train, NULL);
-    char *lazy = model_text(b, &size);
+    char *lazy = tu_model_text(b, &size);
     const char *t0 = strstr(text, "\nn_trees="), *t1 = strstr(lazy,
                                                                "\nn_trees=");
 
@@ -1534,7 +1518,7 @@ test_booster_query_sampled_fits(void **state)
                 p.n_threads = nt;
                 gbr_booster *b = fit(&p, train, NULL);
                 size_t size;
-                char *text = model_text(b, &size);
+                char *text = tu_model_text(b, &size);
 
                 gbr_booster_free(b);
                 if (nt == 1) {
@@ -1580,7 +1564,7 @@ test_booster_query_sample_needs_groups(void **state)
     gbr_booster_free(b);
     p.subsample_by = GBR_SUBSAMPLE_BY_ROW;
     b = fit(&p, train, NULL);
-    char *text = model_text(b, &size);
+    char *text = tu_model_text(b, &size);
 
     assert_null(strstr(text, "subsample_by"));
     free(text);

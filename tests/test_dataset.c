@@ -173,22 +173,6 @@ test_dataset_layouts_same_values(void **state)
     }
 }
 
-/* The saved model text of b. */
-static char *
-model_text(const gbr_booster *b, size_t *size)
-{
-    char path[256];
-    gbr_error err = { 0, "" };
-
-    tu_temp_path(path, sizeof path);
-    if (gbr_booster_save(b, path, &err) != GBR_OK)
-        fail_msg("save: %s", err.msg);
-    char *text = tu_read_file(path, size);
-
-    unlink(path);
-    return text;
-}
-
 static gbr_booster *
 fit(const gbr_params *p, const gbr_dataset *train, const gbr_dataset *valid)
 {
@@ -232,7 +216,7 @@ test_dataset_layouts_same_model(void **state)
             p.n_threads = 2;
             gbr_booster *bs = fit(&p, sparse, dense);
             gbr_booster *bd = fit(&p, dense, sparse);
-            char *ts = model_text(bs, &n_s), *td = model_text(bd, &n_d);
+            char *ts = tu_model_text(bs, &n_s), *td = tu_model_text(bd, &n_d);
 
             if (n_s != n_d || memcmp(ts, td, n_s) != 0)
                 fail_msg("p_absent %g, case %zu: the models differ",

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gbrank/booster.h"
 #include "gbrank/dataset.h"
 #include "gbrank/error.h"
 #include "gbrank/rec.h"
@@ -163,6 +164,22 @@ tu_write_file(const char *path, const void *data, size_t size)
     assert_non_null(fp);
     assert_int_equal(fwrite(data, 1, size, fp), size);
     assert_int_equal(fclose(fp), 0);
+}
+
+/* The saved model file of b, read back whole (*size bytes), or fail. */
+static inline char *
+tu_model_text(const gbr_booster *b, size_t *size)
+{
+    char path[256];
+    gbr_error err = { 0, "" };
+
+    tu_temp_path(path, sizeof path);
+    if (gbr_booster_save(b, path, &err) != GBR_OK)
+        fail_msg("save: %s", err.msg);
+    char *text = tu_read_file(path, size);
+
+    unlink(path);
+    return text;
 }
 
 /* The interaction log of text (every line kept), through a temporary

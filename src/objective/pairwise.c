@@ -318,7 +318,7 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
     const double *disc = rk->discount;
     gbr_scored *buf = sl->buf;
     const float *py = sl->py;
-    const double *ps = sl->ps, *pe = sl->pe, *pgain = sl->gain;
+    const double *ps = sl->ps, *pe = sl->pe;
     double *pg = sl->pg, *ph = sl->ph;
     double n_rel = 0, s_max = -INFINITY, s_min = INFINITY, sum_abs = 0;
     const int debias = rk->pos_id != NULL;
@@ -383,22 +383,10 @@ gbr_rank_lambda_add(const gbr_rank *rk, size_t q, const float *y,
         const float ya = py[a];
 
         for (size_t b = a + 1; b < n; b++) {
-            double dz;
-
-            if (py[b] == ya)
+            if (py[b] == ya || (is_map && (ya > 0) == (py[b] > 0)))
                 continue;
-            if (is_map) {
-                const int rel_a = ya > 0;
 
-                if (rel_a == (py[b] > 0))
-                    continue;
-                dz = map_delta(rel_a, a, b, sl->hits, sl->acc, n_rel);
-            } else {
-                dz = fabs(pgain[a] - pgain[b]) * (disc[a] - disc[b]) *
-                     inv_idcg;
-            }
-            if (norm)
-                dz /= SCORE_NORM_EPS + fabs(ps[a] - ps[b]);
+            double dz = pair_weight(rk, sl, a, b, inv_idcg, n_rel, norm);
 
             /* hi holds the higher label */
             const size_t hi = ya > py[b] ? a : b, lo = a + b - hi;

@@ -1041,21 +1041,29 @@ gbr_nn_net_grad(const gbr_nn_net *net, const float *par,
     return net_pass(net, par, b, grad, w, NULL, nt);
 }
 
-double
-gbr_nn_net_step(const gbr_nn_net *net, float *par, const gbr_nn_batch *b,
-                float *grad, float *m, float *v, const gbr_nn_adam *a,
-                double l2, double *sq, gbr_nn_work *w, int nt)
+/* The Adam update a step applies, its squared-norm sum still 0. */
+static net_upd
+upd_of(const gbr_nn_adam *a, float *par, float *m, float *v, double l2)
 {
     net_upd u;
-    double loss;
 
+    memset(&u, 0, sizeof u);
     u.a = a;
     u.par = par;
     u.m = m;
     u.v = v;
     u.l2 = l2;
-    u.sq = 0;
-    loss = net_pass(net, par, b, grad, w, &u, nt);
+    return u;
+}
+
+double
+gbr_nn_net_step(const gbr_nn_net *net, float *par, const gbr_nn_batch *b,
+                float *grad, float *m, float *v, const gbr_nn_adam *a,
+                double l2, double *sq, gbr_nn_work *w, int nt)
+{
+    net_upd u = upd_of(a, par, m, v, l2);
+    const double loss = net_pass(net, par, b, grad, w, &u, nt);
+
     *sq = u.sq;
     return loss;
 }
@@ -1066,16 +1074,9 @@ gbr_nn_net_step_team(const gbr_nn_net *net, float *par,
                      const gbr_nn_adam *a, double l2, double *sq,
                      gbr_nn_work *w)
 {
-    net_upd u;
-    double loss;
+    net_upd u = upd_of(a, par, m, v, l2);
+    const double loss = net_pass_team(net, par, b, grad, w, &u);
 
-    u.a = a;
-    u.par = par;
-    u.m = m;
-    u.v = v;
-    u.l2 = l2;
-    u.sq = 0;
-    loss = net_pass_team(net, par, b, grad, w, &u);
     *sq = u.sq;
     return loss;
 }
