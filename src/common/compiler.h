@@ -14,4 +14,20 @@
 #define GBR_FORCE_INLINE static inline
 #endif
 
+/* GBR_VECTOR_CLONES starts the definition of a function whose loops the
+ * compiler vectorises: with GCC on x86-64 Linux it is also built for
+ * AVX2 and for AVX-512 (x86-64-v4), and the loader picks the widest
+ * build the machine runs (target_clones). The builds give the same bits
+ * as long as the function's loops only do +, -, *, /, sqrt and exact
+ * operations element by element (ISO C mode contracts nothing into FMAs)
+ * and leave sums to scalar loops: only the widths of the vectors
+ * differ. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__)
+#define GBR_VECTOR_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define GBR_VECTOR_CLONES
+#endif
+
 #endif

@@ -180,6 +180,43 @@ anchor_pairs(gbr_rank_slot *sl, const double *disc, size_t a, size_t n,
     }
 }
 
+/* Lanes of the anchors' sums (lane_sums). */
+#define SUM_LANES 8
+
+/* The sums of x[from .. n), of y[from .. n) and of |x[from .. n)|: element
+ * from + i goes into lane i % SUM_LANES, and the lanes are added in a
+ * fixed order at the end. One running sum would be a chain of dependent
+ * adds, as long as the query; the lanes make eight independent chains,
+ * which the compiler may run as vectors of any width with the same
+ * bits. */
+GBR_FORCE_INLINE void
+lane_sums(const double *x, const double *y, size_t from, size_t n,
+          double *sum_x, double *sum_y, double *sum_abs)
+{
+    double lx[SUM_LANES] = { 0 }, ly[SUM_LANES] = { 0 };
+    double la[SUM_LANES] = { 0 };
+    size_t b = from;
+
+    for (; b + SUM_LANES <= n; b += SUM_LANES)
+        for (size_t j = 0; j < SUM_LANES; j++) {
+            lx[j] += x[b + j];
+            ly[j] += y[b + j];
+            la[j] += fabs(x[b + j]);
+        }
+    for (size_t j = 0; b < n; b++, j++) {
+        lx[j] += x[b];
+        ly[j] += y[b];
+        la[j] += fabs(x[b]);
+    }
+    _Static_assert(SUM_LANES == 8, "the lanes are added as 8");
+    *sum_x = ((lx[0] + lx[1]) + (lx[2] + lx[3])) +
+             ((lx[4] + lx[5]) + (lx[6] + lx[7]));
+    *sum_y = ((ly[0] + ly[1]) + (ly[2] + ly[3])) +
+             ((ly[4] + ly[5]) + (ly[6] + ly[7]));
+    *sum_abs = ((la[0] + la[1]) + (la[2] + la[3])) +
+               ((la[4] + la[5]) + (la[6] + la[7]));
+}
+
 /* The gradient pairs of lambdarank in the common case (one exp per
  * document, see gbr_rank_lambda_add), over the position-ordered copies
  * in sl. Each pair's weight is w = |dNDCG| IDCG (over the score norm),
@@ -187,7 +224,7 @@ anchor_pairs(gbr_rank_slot *sl, const double *disc, size_t a, size_t n,
  * IDCG. For each anchor position a, one loop works out all its pairs at
  * once and adds them to the other positions (anchor_pairs); a second sums
  * them for a, in order, in registers. */
-static double
+GBR_VECTOR_CLONES static double
 lambda_ndcg_pairs(gbr_rank_slot *sl, const double *disc, size_t n, size_t k,
                   double sigma, double inv_idcg, int norm)
 {
@@ -197,19 +234,16 @@ lambda_ndcg_pairs(gbr_rank_slot *sl, const double *disc, size_t n, size_t k,
     const double c_g = sigma * inv_idcg, c_h = sigma * sigma * inv_idcg;
 
     for (size_t a = 0; a < k; a++) {
-        double sum_g = 0, sum_h = 0;
+        double sum_g, sum_h, abs_a;
 
         if (norm)
             anchor_pairs(sl, disc, a, n, c_g, c_h, 1);
         else
             anchor_pairs(sl, disc, a, n, c_g, c_h, 0);
-        for (size_t b = a + 1; b < n; b++) {
-            sum_g += pair_g[b];
-            sum_h += pair_h[b];
-            sum_abs += fabs(pair_g[b]);
-        }
+        lane_sums(pair_g, pair_h, a + 1, n, &sum_g, &sum_h, &abs_a);
         pg[a] += sum_g;
         ph[a] += sum_h;
+        sum_abs += abs_a;
     }
     return sum_abs;
 }
