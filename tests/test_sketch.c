@@ -426,6 +426,19 @@ test_sketch_fixed_blocks_match_columns(void **state)
 
     (void)state;
     rows_make(&d, 2000, 19, 99);
+    float *dmat = malloc(d.n_rows * d.n_features * sizeof *dmat);
+    uint32_t *iota = malloc(d.n_features * sizeof *iota);
+
+    assert_non_null(dmat);
+    assert_non_null(iota);
+    for (uint32_t f = 0; f < d.n_features; f++)
+        iota[f] = f;
+    for (size_t r = 0; r < d.n_rows; r++) {
+        for (uint32_t f = 0; f < d.n_features; f++)
+            dmat[r * d.n_features + f] = NAN;
+        for (size_t k = d.row_ptr[r]; k < d.row_ptr[r + 1]; k++)
+            dmat[r * d.n_features + d.index[k]] = d.value[k];
+    }
     assert_int_equal(columns_build_csr(&cols, d.n_rows, d.n_features,
                                        d.row_ptr, d.index, d.value, 2, NULL),
                      GBR_OK);
@@ -438,25 +451,41 @@ test_sketch_fixed_blocks_match_columns(void **state)
                                               d.n_features, max_bin, NULL),
                              GBR_OK);
             gbr_binmat_fill(&bm_want, &cols, &want, 1);
-            assert_int_equal(fixed_bin_csr(&bm_got, &got, d.n_rows,
-                                              d.n_features, d.row_ptr,
-                                              d.index, d.value, max_bin, nt,
-                                              NULL), GBR_OK);
-            assert_memory_equal(got.cut_ptr, want.cut_ptr,
-                                (d.n_features + 1) * sizeof(size_t));
-            assert_memory_equal(got.cut_val, want.cut_val,
-                                want.cut_ptr[d.n_features] * sizeof(float));
-            for (size_t r = 0; r < d.n_rows; r++)
-                for (uint32_t f = 0; f < d.n_features; f++)
-                    assert_int_equal(gbr_binmat_get(&bm_got, r, f),
-                                     gbr_binmat_get(&bm_want, r, f));
+            /* the same rows as CSR and dense (absent cells NaN), whose
+             * gather has a path of its own */
+            for (int dense = 0; dense <= 1; dense++) {
+                if (dense) {
+                    const gbr_rows rs = { d.n_rows, d.n_features, NULL,
+                                          NULL, NULL, dmat, iota };
+
+                    assert_int_equal(gbr_fixed_bin(&bm_got, &got, &rs,
+                                                   max_bin, nt, NULL),
+                                     GBR_OK);
+                } else {
+                    assert_int_equal(fixed_bin_csr(&bm_got, &got, d.n_rows,
+                                                   d.n_features, d.row_ptr,
+                                                   d.index, d.value, max_bin,
+                                                   nt, NULL), GBR_OK);
+                }
+                assert_memory_equal(got.cut_ptr, want.cut_ptr,
+                                    (d.n_features + 1) * sizeof(size_t));
+                assert_memory_equal(got.cut_val, want.cut_val,
+                                    want.cut_ptr[d.n_features] *
+                                        sizeof(float));
+                for (size_t r = 0; r < d.n_rows; r++)
+                    for (uint32_t f = 0; f < d.n_features; f++)
+                        assert_int_equal(gbr_binmat_get(&bm_got, r, f),
+                                         gbr_binmat_get(&bm_want, r, f));
+                gbr_cuts_free(&got);
+                gbr_binmat_free(&bm_got);
+            }
             gbr_cuts_free(&want);
-            gbr_cuts_free(&got);
             gbr_binmat_free(&bm_want);
-            gbr_binmat_free(&bm_got);
         }
     }
     gbr_columns_free(&cols);
+    free(dmat);
+    free(iota);
     rows_free(&d);
 }
 
@@ -648,11 +677,96 @@ test_sketch_fine_runs(void **state)
     rows_free(&d);
 }
 
+/* gbr_sort_column against a brute-force stable sort (insertion by value,
+ * equal values in their first order) on columns that take each path: the
+ * three digits' passes, digits equal for every key (skipped), negatives,
+ * zeros of both signs (which compare equal, and come back +0), infinities,
+ * subnormals and long runs of ties. */
+static void
+test_sketch_sort_column_oracle(void **state)
+{
+    static const size_t sizes[] = { 0, 1, 2, 7, 100, 3000 };
+
+    (void)state;
+    rng_state = 17;
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+        for (int kind = 0; kind < 4; kind++) {
+            const size_t n = sizes[si];
+            float *val = malloc((n + 1) * sizeof *val);
+            float *want = malloc((n + 1) * sizeof *want);
+            uint32_t *row = malloc((n + 1) * sizeof *row);
+            uint32_t *want_row = malloc((n + 1) * sizeof *want_row);
+            uint64_t *tmp = malloc((2 * n + 1) * sizeof *tmp);
+
+            assert_non_null(val);
+            assert_non_null(want);
+            assert_non_null(row);
+            assert_non_null(want_row);
+            assert_non_null(tmp);
+            for (size_t j = 0; j < n; j++) {
+                const uint64_t z = rng_next();
+                float v;
+
+                switch (kind) {
+                case 0: /* anything: spread over the exponents */
+                    v = (float)((double)(int64_t)z / 9.2e18) *
+                        ldexpf(1.0f, (int)(z % 60) - 30);
+                    break;
+                case 1: /* few values, both zeros, infinities, subnormals */
+                    switch (z % 8) {
+                    case 0: v = -0.0f; break;
+                    case 1: v = 0.0f; break;
+                    case 2: v = INFINITY; break;
+                    case 3: v = -INFINITY; break;
+                    case 4: v = 1e-40f; break;
+                    case 5: v = -1e-40f; break;
+                    case 6: v = 3.0f; break;
+                    default: v = -2.5f; break;
+                    }
+                    break;
+                case 2: /* keys equal in their low bits: skipped passes */
+                    v = (float)(z % 5) * 1024.0f;
+                    break;
+                default: /* one value */
+                    v = 0.75f;
+                    break;
+                }
+                val[j] = v;
+                row[j] = (uint32_t)(n - j) * 3;
+            }
+            /* the oracle: a stable insertion sort */
+            for (size_t j = 0; j < n; j++) {
+                size_t at = j;
+
+                while (at > 0 && val[j] < want[at - 1]) {
+                    want[at] = want[at - 1];
+                    want_row[at] = want_row[at - 1];
+                    at--;
+                }
+                want[at] = val[j];
+                want_row[at] = row[j];
+            }
+            gbr_sort_column(val, row, tmp, n);
+            for (size_t j = 0; j < n; j++) {
+                assert_true(val[j] == want[j]);
+                assert_int_equal(row[j], want_row[j]);
+                if (val[j] == 0)
+                    assert_false(signbit(val[j]));
+            }
+            free(val);
+            free(want);
+            free(row);
+            free(want_row);
+            free(tmp);
+        }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sketch_columns_sorted),
+        cmocka_unit_test(test_sketch_sort_column_oracle),
         cmocka_unit_test(test_sketch_weighted_bins_oracle),
         cmocka_unit_test(test_sketch_distinct_values_own_bins),
         cmocka_unit_test(test_sketch_width_for_codes),

@@ -11,10 +11,19 @@
  * this many, so a thread holds GATHER_COLS columns, not a block's. */
 #define GATHER_COLS 8
 
+/* Rows ahead whose values the dense gather asks for. */
+#define GATHER_AHEAD 32
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
 /* One thread's buffers for a few columns. */
 struct block_buf {
-    float *val, *tmp_val;
-    uint32_t *row, *tmp_row;
+    float *val;
+    uint32_t *row;
+    uint64_t *tmp;              /* the sort's, 2 n_rows words */
     size_t fill[GATHER_COLS];
 };
 
@@ -51,7 +60,7 @@ fixed_column(gbr_binmat *bm, gbr_cuts *cuts, struct block_buf *bb, size_t c,
     size_t mb = max_bin;
 
     if (n > 0)
-        gbr_sort_column(val, row, bb->tmp_val, bb->tmp_row, n);
+        gbr_sort_column(val, row, bb->tmp, n);
     for (size_t j = 0; j < n; j++)
         nd += j == 0 || val[j] != val[j - 1];
     if (n < n_rows && mb > 1)
@@ -87,7 +96,27 @@ fixed_block(gbr_binmat *bm, gbr_cuts *cuts, struct block_buf *bb,
         const uint32_t f1 = f0 + GATHER_COLS < b1 ? f0 + GATHER_COLS : b1;
 
         memset(bb->fill, 0, sizeof bb->fill);
-        for (size_t r = 0; r < n_rows; r++) {
+        if (rs->dense) {
+            /* Entry k of a dense row is feature k: no indices to read, and
+             * the rows ahead asked for, a page apart from each other. */
+            const size_t nf = rs->n_features;
+
+            for (size_t r = 0; r < n_rows; r++) {
+                const float *value = rs->dense + r * nf + f0;
+
+                if (r + GATHER_AHEAD < n_rows)
+                    PREFETCH(value + GATHER_AHEAD * nf);
+                for (uint32_t c = 0; c < f1 - f0; c++) {
+                    if (isnan(value[c]))
+                        continue;
+                    size_t at = c * n_rows + bb->fill[c]++;
+
+                    bb->val[at] = value[c];
+                    bb->row[at] = (uint32_t)r;
+                }
+            }
+        }
+        for (size_t r = 0; !rs->dense && r < n_rows; r++) {
             const uint32_t *index;
             const float *value;
             const size_t n = gbr_rows_get(rs, r, &index, &value);
@@ -137,9 +166,8 @@ gbr_fixed_bin(gbr_binmat *bm, gbr_cuts *cuts, const gbr_rows *rs,
                                      sizeof(float));
         bb[t].row = gbr_reallocarray(NULL, n_rows * GATHER_COLS + 1,
                                      sizeof(uint32_t));
-        bb[t].tmp_val = gbr_reallocarray(NULL, n_rows + 1, sizeof(float));
-        bb[t].tmp_row = gbr_reallocarray(NULL, n_rows + 1, sizeof(uint32_t));
-        if (!bb[t].val || !bb[t].row || !bb[t].tmp_val || !bb[t].tmp_row)
+        bb[t].tmp = gbr_reallocarray(NULL, 2 * n_rows + 1, sizeof(uint64_t));
+        if (!bb[t].val || !bb[t].row || !bb[t].tmp)
             goto nomem;
     }
     (void)nt;
@@ -161,8 +189,7 @@ done:
     for (int t = 0; bb && t < nt; t++) {
         gbr_free(bb[t].val);
         gbr_free(bb[t].row);
-        gbr_free(bb[t].tmp_val);
-        gbr_free(bb[t].tmp_row);
+        gbr_free(bb[t].tmp);
     }
     gbr_free(bb);
     return rc;

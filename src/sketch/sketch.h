@@ -63,10 +63,10 @@ int gbr_columns_build(gbr_columns *cols, const gbr_rows *rs, int nt,
                       gbr_error *err);
 void gbr_columns_free(gbr_columns *cols);
 
-/* Sort n (value, row) pairs by value, stably, in place; tmp_val and
- * tmp_row have room for n. A radix sort over the floats' bits: linear. */
-void gbr_sort_column(float *val, uint32_t *row, float *tmp_val,
-                     uint32_t *tmp_row, size_t n);
+/* Sort n (value, row) pairs by value, stably, in place; tmp has room
+ * for 2 n words. A radix sort over the floats' bits: linear. -0 comes
+ * back as +0, which compares equal to it. */
+void gbr_sort_column(float *val, uint32_t *row, uint64_t *tmp, size_t n);
 
 /* The cuts of one sorted column of n values (n_distinct of them) into
  * out, as gbr_cuts_propose makes them for a feature; returns how many. */
