@@ -1475,6 +1475,70 @@ check_lazy_margins(const gbr_params *p, const set *train, const char *text,
     gbr_booster_free(b);
 }
 
+/* subsample_leaves=all: a tree grown on drawn rows (by row, and by query)
+ * takes each leaf's value from the gradients of every row that falls in
+ * it, for the binned proposals (rows walked on the bins) and the exact
+ * one (on the values); drawn, some leaf's value is not that. */
+static void
+test_booster_subsample_leaves_from_every_row(void **state)
+{
+    static const int proposals[] = { GBR_PROPOSAL_FIXED, GBR_PROPOSAL_GLOBAL,
+                                     GBR_PROPOSAL_EXACT };
+    set *train = set_make(3000, 6, 0.1, LABEL_REGRESSION, 41);
+    const size_t n = train->n_rows;
+
+    (void)state;
+    set_group(train, 3);
+    for (size_t i = 0; i < N_OF(proposals); i++)
+        for (int by = 0; by <= 1; by++)
+            for (int all = 0; all <= 1; all++) {
+                gbr_params p;
+
+                base_params(&p, GBR_OBJ_SQUARED_ERROR, proposals[i]);
+                p.n_rounds = 1;
+                p.base_score = 0.5;
+                p.subsample = 0.3;
+                p.subsample_by = by ? GBR_SUBSAMPLE_BY_QUERY
+                                    : GBR_SUBSAMPLE_BY_ROW;
+                p.subsample_leaves = all ? GBR_SUBSAMPLE_LEAVES_ALL
+                                         : GBR_SUBSAMPLE_LEAVES_DRAWN;
+
+                gbr_booster *b = fit(&p, train, NULL);
+                double *m = predict(b, train, 1, 1);
+                const gbr_tree *t = &b->trees[0];
+                size_t leaves = 0, off = 0;
+
+                for (size_t nid = 0; nid < t->n_nodes; nid++) {
+                    if (t->feature[nid] >= 0)
+                        continue;
+                    double g = 0, h = 0;
+                    const double v = t->value[nid];
+
+                    leaves++;
+                    for (size_t r = 0; r < n; r++)
+                        if (m[r] == 0.5 + v) {
+                            /* set_group's labels, the dataset's */
+                            g += (float)(0.5 - train->ds->label[r]);
+                            h += 1;
+                        }
+                    assert_true(h > 0);
+                    off += !(fabs(v - -p.learning_rate * g / (h + p.lambda)) <=
+                             1e-9 * (1 + fabs(v)));
+                }
+                assert_true(leaves >= 4);
+                if (all && off > 0)
+                    fail_msg("proposal %d, by %s: %zu of %zu leaves not from "
+                             "every row", p.proposal, by ? "query" : "row",
+                             off, leaves);
+                if (!all && off == 0)
+                    fail_msg("proposal %d, by %s: drawn leaves are those of "
+                             "every row", p.proposal, by ? "query" : "row");
+                free(m);
+                gbr_booster_free(b);
+            }
+    set_free(train);
+}
+
 /* Fits drawn by query, for a ranking and a pointwise objective and every
  * proposal (and quantized-grad on the binned ones): the same model bytes
  * on 1 and 3 threads, the model file names subsample_by, and the
@@ -1509,6 +1573,9 @@ test_booster_query_sampled_fits(void **state)
             p.n_rounds = 5;
             p.subsample = 0.4;
             p.subsample_by = GBR_SUBSAMPLE_BY_QUERY;
+            /* leaves from every row on every other proposal */
+            p.subsample_leaves = (i + j) % 2 ? GBR_SUBSAMPLE_LEAVES_ALL
+                                             : GBR_SUBSAMPLE_LEAVES_DRAWN;
             p.eval_train = GBR_EVAL_TRAIN_YES;
             strcpy(p.metric, "rmse,mae");
             snprintf(what, sizeof what, "objective %d, proposal %d%s",
@@ -1524,6 +1591,9 @@ test_booster_query_sampled_fits(void **state)
                 if (nt == 1) {
                     assert_non_null(strstr(text,
                                            "param.subsample_by=query\n"));
+                    assert_true((strstr(text, "param.subsample_leaves=all\n")
+                                 != NULL) == (p.subsample_leaves ==
+                                              GBR_SUBSAMPLE_LEAVES_ALL));
                     check_lazy_margins(&p, train, text, what);
                     want = text;
                     want_size = size;
@@ -1622,6 +1692,7 @@ main(void)
         cmocka_unit_test(test_booster_infinite_values),
         cmocka_unit_test(test_booster_query_sample_whole_queries),
         cmocka_unit_test(test_booster_query_sampled_fits),
+        cmocka_unit_test(test_booster_subsample_leaves_from_every_row),
         cmocka_unit_test(test_booster_query_sample_needs_groups),
     };
 

@@ -39,6 +39,14 @@ enum gbr_subsample_by {
     GBR_SUBSAMPLE_BY_QUERY      /* each query group whole */
 };
 
+/* Which rows' gradients make the leaf values of a tree grown on a sample
+ * (subsample < 1): the drawn rows', as XGBoost and LightGBM do, or every
+ * row's, the splits still chosen on the drawn rows. */
+enum gbr_subsample_leaves {
+    GBR_SUBSAMPLE_LEAVES_DRAWN = 0,
+    GBR_SUBSAMPLE_LEAVES_ALL
+};
+
 enum gbr_eval_train {
     GBR_EVAL_TRAIN_AUTO = 0,    /* when there is no validation set */
     GBR_EVAL_TRAIN_YES,
@@ -97,6 +105,7 @@ typedef struct gbr_params {
     double bpr_max_reg;         /* bpr-max's score regulariser */
     double subsample;
     int subsample_by;           /* enum gbr_subsample_by */
+    int subsample_leaves;       /* enum gbr_subsample_leaves */
     double colsample_bytree;
     int quantized_grad;         /* integer gradients and histograms */
     int grad_quant_bins;        /* levels of the quantised hessian */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "boost/sample.h"
+#include "node/split.h"
 #include "common/parallel.h"
 #include "common/util.h"
 #include "data/dataset_impl.h"
@@ -134,7 +135,11 @@ struct fit {
     uint8_t *in_tree;           /* rows drawn for the current tree */
     uint8_t *q_on;              /* subsample_by=query: its queries */
     size_t *q_next;             /* and each query's first tree not yet in
-                                   its margins, when subsample < 1 */
+                                   its margins, when subsample < 1 and
+                                   the leaves come from the drawn rows */
+    uint32_t *leaf_of;          /* leaves from every row: each row's leaf
+                                   in the current tree */
+    double *leaf_sums;          /* and its blocks' sums per leaf */
     double **valid_margin;
     gbr_rowcodes *vcodes;       /* fixed cuts: each valid set's codes */
     double *pred;               /* transformed predictions, for metrics */
@@ -144,6 +149,14 @@ struct fit {
     size_t n_valid;
     int with_train;             /* train is the log's first set */
 };
+
+/* Whether a tree grown on a sample takes its leaf values from every
+ * row's gradients. */
+static int
+leaves_from_all(const gbr_params *p)
+{
+    return p->subsample_leaves == GBR_SUBSAMPLE_LEAVES_ALL;
+}
 
 static void
 fit_free(struct fit *f)
@@ -157,6 +170,8 @@ fit_free(struct fit *f)
     gbr_free(f->in_tree);
     gbr_free(f->q_on);
     gbr_free(f->q_next);
+    gbr_free(f->leaf_of);
+    gbr_free(f->leaf_sums);
     for (size_t i = 0; f->valid_margin && i < f->n_valid; i++)
         gbr_free(f->valid_margin[i]);
     gbr_free(f->valid_margin);
@@ -376,11 +391,18 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
                             "query groups: qid: in the data or a .query "
                             "file");
         f->q_on = gbr_calloc(train->n_groups, 1);
-        if (p->subsample < 1)
+        if (p->subsample < 1 && !leaves_from_all(p))
             f->q_next = gbr_calloc(train->n_groups, sizeof *f->q_next);
-        if (!f->q_on || (p->subsample < 1 && !f->q_next))
+        if (!f->q_on || (p->subsample < 1 && !leaves_from_all(p) &&
+                         !f->q_next))
             return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu "
                             "queries", train->n_groups);
+    }
+    if (p->subsample < 1 && leaves_from_all(p)) {
+        f->leaf_of = gbr_reallocarray(NULL, n ? n : 1, sizeof *f->leaf_of);
+        if (!f->leaf_of)
+            return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu rows",
+                            n);
     }
     if (gbr_objective_is_rank(p->objective) &&
         (rc = rank_prepare(f, p, train, nt, err)) != GBR_OK)
@@ -503,6 +525,92 @@ margins_catch_up(struct fit *f, const gbr_booster *b,
     }
 }
 
+/* The leaf of row r in tree t, just grown on the bins bm holds (node
+ * nid split at bin nodes[nid].split.bin): leaf_of_bins without looking
+ * up the cuts. */
+static size_t
+leaf_of_grown_bins(const gbr_tree *t, const gbr_node *nodes,
+                   const gbr_cuts *cuts, const gbr_binmat *bm, size_t r)
+{
+    size_t n = 0;
+
+    while (t->feature[n] >= 0) {
+        const uint32_t f = (uint32_t)t->feature[n];
+        const uint32_t bin = gbr_binmat_get(bm, r, f);
+        const int left = bin == cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]
+                             ? t->default_left[n]
+                             : bin <= nodes[n].split.bin;
+
+        n = (size_t)(left ? t->left[n] : t->right[n]);
+    }
+    return n;
+}
+
+/* Fixed blocks of rows whose leaf sums leaves_from_every_row adds up in
+ * order, so that the sums do not depend on the thread count. */
+#define LEAF_BLOCKS 64
+
+/* Leaves from every row: each row's leaf in tree t (the drawn rows from
+ * the tree's own slices of the row list, the others by walking it on the
+ * bins it was grown on, or on their values) into f->leaf_of, and each
+ * leaf's value from the sums of the gradients of all its rows, made block
+ * by block in row order and added up in block order. update_margins then
+ * adds every row's leaf. */
+static int
+leaves_from_every_row(struct fit *f, const gbr_params *p,
+                      const gbr_dataset *train, gbr_tree *t,
+                      gbr_error *err)
+{
+    const size_t n = train->n_rows, nn = t->n_nodes;
+    const int nt = f->ws.nt;
+    const int bins = f->pr.cuts_fixed ||
+                     p->proposal == GBR_PROPOSAL_GLOBAL;
+    double *sums = gbr_reallocarray(f->leaf_sums, LEAF_BLOCKS * 2 * nn,
+                                    sizeof *sums);
+
+    if (!sums)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for leaf sums");
+    f->leaf_sums = sums;
+    for (size_t nid = 0; nid < nn; nid++) {
+        if (t->feature[nid] >= 0)
+            continue;
+        const gbr_node *nd = &f->ws.nodes[nid];
+
+        for (size_t i = nd->begin; i < nd->end; i++)
+            f->leaf_of[f->ws.rows[i]] = (uint32_t)nid;
+    }
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) \
+    if (n >= GBR_PAR_MIN / 8)
+    for (size_t blk = 0; blk < LEAF_BLOCKS; blk++) {
+        double *sg = sums + blk * 2 * nn, *sh = sg + nn;
+
+        memset(sg, 0, 2 * nn * sizeof *sg);
+        for (size_t r = n * blk / LEAF_BLOCKS;
+             r < n * (blk + 1) / LEAF_BLOCKS; r++) {
+            if (!f->in_tree[r])
+                f->leaf_of[r] = (uint32_t)(bins
+                    ? leaf_of_grown_bins(t, f->ws.nodes, &f->pr.cuts,
+                                         &f->pr.bm, r)
+                    : gbr_tree_leaf_row(t, train, r));
+            sg[f->leaf_of[r]] += f->gp[r].g;
+            sh[f->leaf_of[r]] += f->gp[r].h;
+        }
+    }
+    for (size_t nid = 0; nid < nn; nid++) {
+        if (t->feature[nid] >= 0)
+            continue;
+        double g = 0, h = 0;
+
+        for (size_t blk = 0; blk < LEAF_BLOCKS; blk++) {
+            g += sums[blk * 2 * nn + nid];
+            h += sums[blk * 2 * nn + nn + nid];
+        }
+        t->value[nid] = p->learning_rate * gbr_split_leaf_value(g, h, p);
+    }
+    return GBR_OK;
+}
+
 /* One round's tree: the rows drawn for the tree, gradients at the current
  * margins, the proposal's start of a tree, the features drawn, the rounded
  * pairs for quantized-grad, then growth. The rows come first so that,
@@ -528,8 +636,10 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
     if (f->q_next)
         margins_catch_up(f, b, train, b->n_trees, 0);
 
+    /* With leaves from every row, every query's gradients are needed. */
     if (f->rank)
-        gbr_rank_gradients_masked(f->rank, f->margin, f->q_on, f->gp, nt);
+        gbr_rank_gradients_masked(f->rank, f->margin,
+                                  f->leaf_of ? NULL : f->q_on, f->gp, nt);
     else
         gbr_objective_gradients(p->objective, &od, f->margin, f->gp, nt);
     /* Drawn by query, the other queries' rows weigh nothing in the round
@@ -557,6 +667,9 @@ fit_round(gbr_booster *b, struct fit *f, const gbr_dataset *train,
         gd.qp = f->qp;
     }
     if ((rc = gbr_grow_tree(&f->ws, &f->pr, n_in, &gd, t, err)) != GBR_OK)
+        return rc;
+    if (f->leaf_of && (rc = leaves_from_every_row(f, p, train, t, err)) !=
+                          GBR_OK)
         return rc;
     *out = t;
     return GBR_OK;
@@ -593,6 +706,13 @@ update_margins(struct fit *f, const gbr_tree *t, const gbr_dataset *train,
     const int nt = f->ws.nt;
 
     (void)nt;
+    if (f->leaf_of) {
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if (train->n_rows >= GBR_PAR_MIN / 8)
+        for (size_t r = 0; r < train->n_rows; r++)
+            f->margin[r] += t->value[f->leaf_of[r]];
+        goto valid;
+    }
     /* Leaves own disjoint slices of the row list. */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) \
     if (train->n_rows >= GBR_PAR_MIN)
@@ -614,6 +734,7 @@ update_margins(struct fit *f, const gbr_tree *t, const gbr_dataset *train,
             if (!f->in_tree[r])
                 f->margin[r] += t->value[gbr_tree_leaf_row(t, train, r)];
     }
+valid:
     for (size_t i = 0; i < f->n_valid; i++) {
         double *m = f->valid_margin[i];
         const gbr_dataset *ds = valid[i];

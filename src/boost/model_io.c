@@ -88,14 +88,16 @@ gbr_booster_save(const gbr_booster *b, const char *path, gbr_error *err)
         char value[GBR_METRIC_LIST_SIZE + 8];
 
         /* The thread count shapes no model: leaving it out keeps the
-         * file the same for any count. subsample_by came after the
-         * format: at its default it is left out, so that the files of
-         * models that draw rows keep their bytes (a reader without it
-         * takes the default). */
+         * file the same for any count. subsample_by and
+         * subsample_leaves came after the format: at their defaults they
+         * are left out, so that the files of models that draw rows keep
+         * their bytes (a reader without them takes the defaults). */
         if (strcmp(info->name, "objective") == 0 ||
             strcmp(info->name, "threads") == 0 ||
             (strcmp(info->name, "subsample_by") == 0 &&
-             b->params.subsample_by == GBR_SUBSAMPLE_BY_ROW))
+             b->params.subsample_by == GBR_SUBSAMPLE_BY_ROW) ||
+            (strcmp(info->name, "subsample_leaves") == 0 &&
+             b->params.subsample_leaves == GBR_SUBSAMPLE_LEAVES_DRAWN))
             continue;
         gbr_params_get(&b->params, info->name, value, sizeof value, NULL);
         fprintf(fp, "param.%s=%s\n", info->name, value);

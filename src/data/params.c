@@ -26,6 +26,7 @@ static const char *const pairs_names[] = { "topk", "mean", NULL };
 static const char *const idcg_names[] = { "all", "top-k", NULL };
 static const char *const grow_names[] = { "depthwise", "lossguide", NULL };
 static const char *const subsample_by_names[] = { "row", "query", NULL };
+static const char *const subsample_leaves_names[] = { "drawn", "all", NULL };
 static const char *const eval_train_names[] = { "auto", "yes", "no", NULL };
 
 #define OFF(field) offsetof(gbr_params, field)
@@ -132,6 +133,12 @@ static const gbr_pdef defs[] = {
         "what subsample draws: each row on its own, or each query group "
         "whole (needs query groups)" },
       GBR_P_CHOICE, OFF(subsample_by), 0, 0, 0, 0, subsample_by_names },
+    { { "subsample_leaves", "choice", "drawn", "drawn|all",
+        "subsample < 1: whose gradients give a tree's leaf values, the drawn "
+        "rows' or every row's (the splits are still chosen on the drawn "
+        "rows); all computes every query's gradients each round" },
+      GBR_P_CHOICE, OFF(subsample_leaves), 0, 0, 0, 0,
+      subsample_leaves_names },
     { { "colsample_bytree", "double", "1", "(0, 1]",
         "fraction of features drawn for each tree" },
       GBR_P_DOUBLE, OFF(colsample_bytree), 0, 1, 1, 0, NULL },

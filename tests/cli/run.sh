@@ -1343,6 +1343,22 @@ if [ "$have_default" -eq 1 ]; then
         grep -q -x "param.subsample_by=query" "$tmp/ltr.q1"
     need "the model drawn by row does not name subsample_by" \
         test -z "$(grep subsample_by "$tmp/ltr.1")"
+    for nt in 1 2; do
+        g fit --rounds=4 --subsample=0.3 --subsample-by=query --seed=7 \
+            --subsample-leaves=all --threads=$nt -o "$tmp/ltr.qa$nt" \
+            "$default_data/ltr.train"
+        need "fit --subsample-leaves=all --threads=$nt exits 0" status_is 0
+    done
+    need "--subsample-leaves=all: --threads=1 and 2 give the same model bytes" \
+        cmp -s "$tmp/ltr.qa1" "$tmp/ltr.qa2"
+    need "the model file says subsample_leaves=all" \
+        grep -q -x "param.subsample_leaves=all" "$tmp/ltr.qa1"
+    grep -v '^param\.' "$tmp/ltr.qa1" >"$tmp/ltr.qa1.trees"
+    grep -v '^param\.' "$tmp/ltr.q1" >"$tmp/ltr.q1.trees"
+    need "leaves from every row give other trees than from the drawn rows" \
+        test -n "$(cmp "$tmp/ltr.qa1.trees" "$tmp/ltr.q1.trees" 2>&1)"
+    need "a model with the drawn rows' leaves does not name subsample_leaves" \
+        test -z "$(grep subsample_leaves "$tmp/ltr.q1")"
 else
     need "$missing_default" false
 fi
