@@ -619,10 +619,17 @@ test_quantile_prune_sorted_matches(void **state)
                                  GBR_OK);
                 gbr_qsummary_prune(&want, &s, b);
                 gbr_qsummary_prune_sorted(&got, f->val, f->row, f->weight,
-                                          n, b);
+                                          n, b, NAN);
                 assert_int_equal(got.n, want.n);
                 assert_true(got.total == want.total);
                 assert_true(got.eps == want.eps);
+                if (want.n)
+                    assert_memory_equal(got.e, want.e,
+                                        want.n * sizeof *want.e);
+                /* W given, as the walk sums it: the same summary */
+                gbr_qsummary_prune_sorted(&got, f->val, f->row, f->weight,
+                                          n, b, want.total);
+                assert_int_equal(got.n, want.n);
                 if (want.n)
                     assert_memory_equal(got.e, want.e,
                                         want.n * sizeof *want.e);
@@ -633,7 +640,7 @@ test_quantile_prune_sorted_matches(void **state)
                     pair[2 * i + 1] = (float)f->weight[f->row[i]];
                     dw[i] = pair[2 * i + 1];
                 }
-                gbr_qsummary_prune_sorted(&want, f->val, NULL, dw, n, b);
+                gbr_qsummary_prune_sorted(&want, f->val, NULL, dw, n, b, NAN);
                 gbr_qsummary_prune_strided(&got, f->val, pair + 1, 2, n, b,
                                            NAN);
                 assert_int_equal(got.n, want.n);

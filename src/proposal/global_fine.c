@@ -333,8 +333,15 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
              * order them as their values do), each cut between a kept
              * bin's first value and the last value of the bin below. */
             if (nd > 0) {
-                gbr_qsummary_prune_sorted(pr, fn->place, NULL,
-                                          fn->wsum + at + f, nd, b);
+                /* The places are distinct: W is the weights' sum in
+                 * order, as the pruning would sum it. */
+                const double *w = fn->wsum + at + f;
+                double total = 0;
+
+                for (size_t j = 0; j < nd; j++)
+                    total += w[j];
+                gbr_qsummary_prune_sorted(pr, fn->place, NULL, w, nd, b,
+                                          total);
                 for (size_t j = 1; j < pr->n; j++) {
                     const size_t g = (size_t)pr->e[j].value;
 

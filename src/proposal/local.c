@@ -61,7 +61,7 @@ node_feature(const gbr_hbin *h, uint32_t n_bins, uint32_t fid, double sum_g,
     }
     if (m == 0)
         return gbr_split_none(fid);
-    gbr_qsummary_prune_sorted(&ns->pr, ns->val, NULL, ns->w, m, b);
+    gbr_qsummary_prune_sorted(&ns->pr, ns->val, NULL, ns->w, m, b, NAN);
 
     const size_t nb = ns->pr.n;
 

@@ -425,13 +425,13 @@ keep_all:
 void
 gbr_qsummary_prune_sorted(gbr_qsummary *out, const float *val,
                           const uint32_t *row, const double *weight, size_t n,
-                          size_t b)
+                          size_t b, double total)
 {
     struct run it = { .val = val, .row = row, .weight = weight, .n = n,
                       .prev = -INFINITY };
     struct bins bn = { .g = NULL };
 
-    prune_run(out, it, b, NAN, &bn);
+    prune_run(out, it, b, total, &bn);
 }
 
 void

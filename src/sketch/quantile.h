@@ -67,10 +67,12 @@ void gbr_qsummary_prune(gbr_qsummary *out, const gbr_qsummary *in,
 /* out = the exact summary of the sorted values pruned to b + 1 entries,
  * the same as gbr_qsummary_from_sorted then gbr_qsummary_prune, without
  * storing the exact summary. Room for min(distinct values, b + 1) entries
- * must be reserved in out. */
+ * must be reserved in out. total is W when the caller knows it, summed
+ * as the walk sums it (run by run of equal values, in order), or NaN to
+ * have it summed. */
 void gbr_qsummary_prune_sorted(gbr_qsummary *out, const float *val,
                                const uint32_t *row, const double *weight,
-                               size_t n, size_t b);
+                               size_t n, size_t b, double total);
 
 /* The same with the j-th value weighing wf[j * stride] (a float field of
  * an array of records). total is W when the caller knows it (then it is

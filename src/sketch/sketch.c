@@ -359,7 +359,7 @@ gbr_cuts_from_summary(float *out, gbr_qsummary *pr, const float *val,
 
     if (n == 0)
         return 0;
-    gbr_qsummary_prune_sorted(pr, val, row, weight, n, b);
+    gbr_qsummary_prune_sorted(pr, val, row, weight, n, b, NAN);
     for (size_t j = 1; j < pr->n; j++) {
         const gbr_qentry *e = &pr->e[j];
 
