@@ -633,6 +633,29 @@ test_quantile_prune_sorted_matches(void **state)
                 if (want.n)
                     assert_memory_equal(got.e, want.e,
                                         want.n * sizeof *want.e);
+                /* Distinct values (their places 0, 1, ...), the j-th
+                 * weighing the j-th sorted weight: the same summary
+                 * without looking for runs. */
+                {
+                    double tw = 0;
+
+                    for (size_t i = 0; i < n; i++) {
+                        pair[i] = (float)i;
+                        dw[i] = f->weight[f->row[i]];
+                        tw += dw[i];
+                    }
+                    gbr_qsummary_prune_sorted(&want, pair, NULL, dw, n, b,
+                                              NAN);
+                    gbr_qsummary_prune_distinct(&got, pair, dw, n, b, tw);
+                    assert_int_equal(got.n, want.n);
+                    assert_true(got.total == want.total);
+                    assert_true(got.eps == want.eps);
+                    if (want.n)
+                        assert_memory_equal(got.e, want.e,
+                                            want.n * sizeof *want.e);
+                    gbr_qsummary_prune_sorted(&want, f->val, f->row,
+                                              f->weight, n, b, NAN);
+                }
                 /* Float weights among other fields, in sorted order: the
                  * same as double weights of the same values. */
                 for (size_t i = 0; i < n; i++) {

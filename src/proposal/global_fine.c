@@ -303,6 +303,24 @@ fine_rebin(const gbr_fine *fn, gbr_binmat *bm, uint32_t blk)
     }
 }
 
+/* Feature f's table, in entries width bytes wide (a constant of each
+ * call): each of its nd fine bins' tree bin, the first cut above its
+ * values, then the absent values' bin, n_bins. */
+GBR_FORCE_INLINE void
+lut_fill(int width, gbr_fine *fn, const float *cut, size_t at, uint32_t f,
+         size_t nd, uint32_t n_bins)
+{
+    const float *last = fn->ulast + at;
+    uint32_t k = 0;
+
+    for (size_t j = 0; j < nd; j++) {
+        while (!(last[j] < cut[k]))
+            k++;
+        gbr_code_put(fn->lut, width, at + f + j, k);
+    }
+    gbr_code_put(fn->lut, width, at + f + nd, n_bins);
+}
+
 void
 gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
                  const double *hess, size_t b, int nt)
@@ -340,8 +358,7 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
 
                 for (size_t j = 0; j < nd; j++)
                     total += w[j];
-                gbr_qsummary_prune_sorted(pr, fn->place, NULL, w, nd, b,
-                                          total);
+                gbr_qsummary_prune_distinct(pr, fn->place, w, nd, b, total);
                 for (size_t j = 1; j < pr->n; j++) {
                     const size_t g = (size_t)pr->e[j].value;
 
@@ -354,15 +371,17 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
             /* Each fine bin's tree bin: the first cut above its values;
              * then absent values' bin, n_bins. The tables are written in
              * the tree's bin width. */
-            uint32_t k = 0;
-
-            for (size_t j = 0; j < nd; j++) {
-                while (!(fn->ulast[at + j] < cut[k]))
-                    k++;
-                gbr_code_put(fn->lut, bm->width, at + f + j, k);
+            switch (bm->width) {
+            case 1:
+                lut_fill(1, fn, cut, at, f, nd, (uint32_t)cuts->count[f]);
+                break;
+            case 2:
+                lut_fill(2, fn, cut, at, f, nd, (uint32_t)cuts->count[f]);
+                break;
+            default:
+                lut_fill(4, fn, cut, at, f, nd, (uint32_t)cuts->count[f]);
+                break;
             }
-            gbr_code_put(fn->lut, bm->width, at + f + nd,
-                         (uint32_t)cuts->count[f]);
         }
     }
     gbr_cuts_pack(cuts);

@@ -254,6 +254,7 @@ struct run {
     size_t n, j;
     float prev;
     double acc;
+    int distinct;               /* the values are known to differ */
 };
 
 /* The walk's helpers are inlined into each entry point, whose constant
@@ -277,7 +278,14 @@ next_entry(struct run *it, gbr_qentry *e, double *g)
     const float x = it->val[it->j];
     double w = 0, sg = 0;
 
-    for (; it->j < it->n && it->val[it->j] == x; it->j++) {
+    if (it->distinct) {
+        /* a run of one: the loop below, without its compares */
+        w += run_weight(it, it->j);
+        if (it->gf)
+            sg += (double)it->gf[it->j * it->stride];
+        it->j++;
+    }
+    for (; !it->distinct && it->j < it->n && it->val[it->j] == x; it->j++) {
         w += run_weight(it, it->j);
         if (it->gf)
             sg += (double)it->gf[it->j * it->stride];
@@ -429,6 +437,18 @@ gbr_qsummary_prune_sorted(gbr_qsummary *out, const float *val,
 {
     struct run it = { .val = val, .row = row, .weight = weight, .n = n,
                       .prev = -INFINITY };
+    struct bins bn = { .g = NULL };
+
+    prune_run(out, it, b, total, &bn);
+}
+
+void
+gbr_qsummary_prune_distinct(gbr_qsummary *out, const float *val,
+                            const double *weight, size_t n, size_t b,
+                            double total)
+{
+    struct run it = { .val = val, .weight = weight, .n = n,
+                      .prev = -INFINITY, .distinct = 1 };
     struct bins bn = { .g = NULL };
 
     prune_run(out, it, b, total, &bn);

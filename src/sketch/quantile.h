@@ -74,6 +74,12 @@ void gbr_qsummary_prune_sorted(gbr_qsummary *out, const float *val,
                                const uint32_t *row, const double *weight,
                                size_t n, size_t b, double total);
 
+/* gbr_qsummary_prune_sorted of n values known to be distinct, the j-th
+ * weighing weight[j]: the same summary, without looking for runs. */
+void gbr_qsummary_prune_distinct(gbr_qsummary *out, const float *val,
+                                 const double *weight, size_t n, size_t b,
+                                 double total);
+
 /* The same with the j-th value weighing wf[j * stride] (a float field of
  * an array of records). total is W when the caller knows it (then it is
  * used as given), or NaN to have it summed. */
