@@ -489,6 +489,79 @@ test_sketch_fixed_blocks_match_columns(void **state)
     rows_free(&d);
 }
 
+/* Fine bins made from the rows a few columns at a time are those made
+ * from the sorted columns: the same counts, first and last values and
+ * codes, and the same summary of the columns (present counts, distinct
+ * values); fine bins that do not fit (mostly distinct values) are not
+ * made, and the summary is still given. Two sets: a quarter of the
+ * features of few values, and 100,000 rows with features of more than
+ * 65,534 values (runs). */
+static void
+test_sketch_fine_from_rows(void **state)
+{
+    static const size_t sizes[] = { 1500, 100000 };
+
+    (void)state;
+    for (size_t si = 0; si < 2; si++) {
+        struct rows d;
+        gbr_columns cols, sum;
+        gbr_fine want, got;
+        int fits = -1;
+
+        rows_make(&d, sizes[si], si ? 5 : 21, 7 + si);
+        for (int round = 0; round < 2; round++) {
+            /* the second round: few distinct values everywhere, so that
+             * the fine bins fit */
+            if (round == 1)
+                for (size_t j = 0; j < d.row_ptr[d.n_rows]; j++)
+                    if (si == 0 || d.index[j] != 1)
+                        d.value[j] = floorf(d.value[j] * 8);
+            const gbr_rows rs = gbr_rows_csr(d.n_rows, d.n_features,
+                                             d.row_ptr, d.index, d.value);
+
+            assert_int_equal(gbr_columns_build(&cols, &rs, 2, NULL), GBR_OK);
+            assert_int_equal(gbr_fine_build_rows(&got, &sum, &rs, 2, &fits,
+                                                 NULL), GBR_OK);
+            assert_int_equal(fits, gbr_fine_fits(&cols));
+            assert_memory_equal(sum.col_ptr, cols.col_ptr,
+                                (d.n_features + 1) * sizeof *cols.col_ptr);
+            assert_memory_equal(sum.n_distinct, cols.n_distinct,
+                                d.n_features * sizeof *cols.n_distinct);
+            if (fits) {
+                assert_int_equal(gbr_fine_build(&want, &cols, 1, NULL),
+                                 GBR_OK);
+                assert_memory_equal(got.uptr, want.uptr,
+                                    (d.n_features + 1) * sizeof *want.uptr);
+                const size_t total = want.uptr[d.n_features];
+
+                assert_memory_equal(got.ufirst, want.ufirst,
+                                    total * sizeof *want.ufirst);
+                assert_memory_equal(got.ulast, want.ulast,
+                                    total * sizeof *want.ulast);
+                assert_int_equal(got.n_blocks, want.n_blocks);
+                for (uint32_t blk = 0; blk < want.n_blocks; blk++) {
+                    const gbr_binmat *a = &got.fb[blk], *b = &want.fb[blk];
+
+                    assert_int_equal(a->width, b->width);
+                    assert_int_equal(a->n_features, b->n_features);
+                    assert_memory_equal(a->bins, b->bins,
+                                        a->n_rows * GBR_FEAT_BLOCK *
+                                            (size_t)a->width);
+                }
+                gbr_fine_free(&want);
+                gbr_fine_free(&got);
+            }
+            gbr_columns_free(&cols);
+            gbr_columns_free(&sum);
+            /* each set fits in its second round only (the second set's
+             * feature 1 then has 100,000 values in runs) */
+            if (si == 0 || round == 1)
+                assert_int_equal(fits, round);
+        }
+        rows_free(&d);
+    }
+}
+
 /* The global proposal through fine bins gives the cuts and bins of
  * walking the sorted columns, for unit, random, heavy-and-tiny and zero
  * hessians, several b and 1 or 3 threads. */
@@ -775,6 +848,7 @@ main(void)
         cmocka_unit_test(test_sketch_fixed_blocks_match_columns),
         cmocka_unit_test(test_sketch_fine_matches_columns),
         cmocka_unit_test(test_sketch_fine_runs),
+        cmocka_unit_test(test_sketch_fine_from_rows),
     };
 
     return cmocka_run_group_tests_name("sketch", tests, setup, teardown);

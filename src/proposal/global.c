@@ -8,10 +8,10 @@
 /* The global proposal: the columns are sorted once per fit, and for every
  * tree each feature's hessian-weighted quantile summary over all rows,
  * pruned to b + 1 entries, gives that tree's bins (gbr_cuts_sketch).
- * With fine bins (gbr_fine_fits) the sorted columns give way to each
- * value's place among its feature's distinct values, and a tree's
- * re-binning is a pass over those (gbr_fine_propose); the cuts are the
- * same. */
+ * With fine bins (gbr_fine_fits) each value's place among its feature's
+ * distinct values stands for the sorted columns, made from the rows a
+ * few columns at a time, and a tree's re-binning is a pass over those
+ * (gbr_fine_propose); the cuts are the same. */
 struct global {
     gbr_columns cols;           /* without fine bins */
     gbr_fine fine;              /* with them */
@@ -33,9 +33,8 @@ global_free(gbr_proposer *pr)
     pr->impl = NULL;
 }
 
-/* Sort the columns, make room for at most b + 1 bins a feature (and the
- * code of absent values) and for the sketches, then trade the sorted
- * columns for fine bins when those pay. */
+/* Fine bins or the sorted columns, room for at most b + 1 bins a feature
+ * (and the code of absent values) and for the sketches. */
 static int
 global_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
 {
@@ -51,9 +50,18 @@ global_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
     pr->impl = gl;
     const gbr_rows rs = gbr_dataset_rows(train);
 
-    if ((rc = gbr_columns_build(&gl->cols, &rs, pr->nt, err)) != GBR_OK ||
-        (rc = gbr_cuts_alloc(&pr->cuts, &gl->cols, max_bins, err)) !=
-            GBR_OK)
+    /* Fine bins straight from the rows when they fit, holding a few
+     * sorted columns at a time; otherwise all the sorted columns. Either
+     * way gl->cols has the columns' counts the cuts are sized by. */
+    if ((rc = gbr_fine_build_rows(&gl->fine, &gl->cols, &rs, pr->nt,
+                                  &gl->use_fine, err)) != GBR_OK)
+        return rc;
+    if (!gl->use_fine) {
+        gbr_columns_free(&gl->cols);
+        if ((rc = gbr_columns_build(&gl->cols, &rs, pr->nt, err)) != GBR_OK)
+            return rc;
+    }
+    if ((rc = gbr_cuts_alloc(&pr->cuts, &gl->cols, max_bins, err)) != GBR_OK)
         return rc;
     for (uint32_t fid = 0; fid < gl->cols.n_features; fid++) {
         size_t nd = gl->cols.n_distinct[fid];
@@ -72,13 +80,6 @@ global_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
     pr->hist_size = pr->cuts.cap + train->n_features;
     if (!(gl->hess = gbr_reallocarray(NULL, n, sizeof *gl->hess)))
         return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu rows", n);
-    if (gbr_fine_fits(&gl->cols)) {
-        if ((rc = gbr_fine_build(&gl->fine, &gl->cols, pr->nt, err)) !=
-            GBR_OK)
-            return rc;
-        gl->use_fine = 1;
-        gbr_columns_free(&gl->cols);
-    }
     return GBR_OK;
 }
 

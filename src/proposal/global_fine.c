@@ -21,63 +21,68 @@ gbr_fine_fits(const gbr_columns *cols)
  * absent one fit two bytes. */
 #define FINE_MAX 65534
 
-/* Rows a fine bin of feature f takes at least before the next distinct
- * value starts another: 1 (a bin per distinct value) up to FINE_MAX
- * distinct values, else an even share of the present rows. */
+/* Rows a fine bin of a feature of nd distinct values among present rows
+ * takes at least before the next distinct value starts another: 1 (a
+ * bin per distinct value) up to FINE_MAX distinct values, else an even
+ * share of the present rows. */
 static size_t
-fine_share(const gbr_columns *cols, uint32_t f)
+fine_share(size_t nd, size_t present)
 {
-    const size_t present = cols->col_ptr[f + 1] - cols->col_ptr[f];
-
-    if (cols->n_distinct[f] <= FINE_MAX)
+    if (nd <= FINE_MAX)
         return 1;
     return (present + FINE_MAX - 1) / FINE_MAX;
 }
 
-/* The fine bins of feature f: each starts at a distinct value once the
- * one before holds fine_share rows. Their first and last values go into
- * first[] and last[], and each row's bin into column c of fb, when these
- * are not NULL. Returns how many bins. */
+/* The fine bins of a sorted column of n values (ties by row), nd of them
+ * distinct: each starts at a distinct value once the one before holds
+ * fine_share rows. Their first and last values go into first[] and
+ * last[], and each row's bin into column c of fb, when these are not
+ * NULL. Returns how many bins. */
+static uint32_t
+column_walk(const float *val, const uint32_t *row, size_t n, size_t nd,
+            float *first, float *last, gbr_binmat *fb, uint32_t c)
+{
+    const size_t share = fine_share(nd, n);
+    uint32_t k = 0;
+    size_t count = 0;
+
+    for (size_t j = 0; j < n; j++) {
+        if (j > 0 && val[j] != val[j - 1] && count >= share) {
+            k++;
+            count = 0;
+        }
+        if (count++ == 0 && first)
+            first[k] = val[j];
+        if (last)
+            last[k] = val[j];
+        if (fb)
+            gbr_binmat_put(fb, row[j], c, k);
+    }
+    return n > 0 ? k + 1 : 0;
+}
+
+/* column_walk of feature f of the sorted columns. */
 static uint32_t
 fine_walk(const gbr_columns *cols, uint32_t f, float *first, float *last,
           gbr_binmat *fb, uint32_t c)
 {
     const size_t b = cols->col_ptr[f], e = cols->col_ptr[f + 1];
-    const size_t share = fine_share(cols, f);
-    uint32_t k = 0;
-    size_t count = 0;
 
-    for (size_t j = b; j < e; j++) {
-        if (j > b && cols->val[j] != cols->val[j - 1] && count >= share) {
-            k++;
-            count = 0;
-        }
-        if (count++ == 0 && first)
-            first[k] = cols->val[j];
-        if (last)
-            last[k] = cols->val[j];
-        if (fb)
-            gbr_binmat_put(fb, cols->row[j], c, k);
-    }
-    return e > b ? k + 1 : 0;
+    return column_walk(cols->val + b, cols->row + b, e - b,
+                       cols->n_distinct[f], first, last, fb, c);
 }
 
-int
-gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
+/* The arrays of fn for the fine bins whose counts per feature are in
+ * fn->uptr[f + 1] (made into starts here), over n_rows rows: each
+ * block's fine bins in the narrowest width its features need. */
+static int
+fine_alloc(gbr_fine *fn, size_t n_rows, gbr_error *err)
 {
-    const uint32_t nf = cols->n_features;
-    size_t total = 0;
+    const uint32_t nf = fn->n_features;
+    const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
+    size_t total;
     int rc;
 
-    memset(fn, 0, sizeof *fn);
-    fn->n_features = nf;
-    fn->uptr = gbr_calloc((size_t)nf + 1, sizeof(size_t));
-    if (!fn->uptr)
-        goto nomem;
-    (void)nt;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (uint32_t f = 0; f < nf; f++)
-        fn->uptr[f + 1] = fine_walk(cols, f, NULL, NULL, NULL, 0);
     for (uint32_t f = 0; f < nf; f++)
         fn->uptr[f + 1] += fn->uptr[f];
     total = fn->uptr[nf];
@@ -87,16 +92,14 @@ gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
     fn->wsum = gbr_reallocarray(NULL, total + nf + 1, sizeof(double));
     /* each feature's table has an entry more, for absent values */
     fn->lut = gbr_reallocarray(NULL, total + nf + 1, sizeof(uint32_t));
-    if (!fn->ufirst || !fn->ulast || !fn->place || !fn->wsum || !fn->lut)
-        goto nomem;
+    fn->fb = gbr_calloc(n_blocks, sizeof *fn->fb);
+    if (!fn->ufirst || !fn->ulast || !fn->place || !fn->wsum || !fn->lut ||
+        !fn->fb)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu fine bins",
+                        total);
     for (uint32_t k = 0; k < FINE_MAX; k++)
         fn->place[k] = (float)k;
-    const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
-
     fn->n_blocks = n_blocks;
-    fn->fb = gbr_calloc(n_blocks, sizeof *fn->fb);
-    if (!fn->fb)
-        goto nomem;
     for (uint32_t blk = 0; blk < n_blocks; blk++) {
         const uint32_t f0 = blk * GBR_FEAT_BLOCK;
         const uint32_t f1 = f0 + GBR_FEAT_BLOCK < nf ? f0 + GBR_FEAT_BLOCK
@@ -106,34 +109,137 @@ gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
         for (uint32_t f = f0; f < f1; f++)
             if (fn->uptr[f + 1] - fn->uptr[f] + 1 > most)
                 most = fn->uptr[f + 1] - fn->uptr[f] + 1;
-        if ((rc = gbr_binmat_alloc(&fn->fb[blk], cols->n_rows, f1 - f0, most,
-                                   err)) != GBR_OK) {
-            gbr_fine_free(fn);
+        if ((rc = gbr_binmat_alloc(&fn->fb[blk], n_rows, f1 - f0, most,
+                                   err)) != GBR_OK)
             return rc;
-        }
+    }
+    return GBR_OK;
+}
+
+/* Column c of fb: the fine bins of a sorted column of n of the n_rows
+ * rows, nd of its values distinct, n_fine fine bins, the absent rows'
+ * code n_fine; their first and last values into first and last. */
+static void
+fine_fill(gbr_binmat *fb, uint32_t c, const float *val, const uint32_t *row,
+          size_t n, size_t nd, uint32_t n_fine, float *first, float *last)
+{
+    if (n < fb->n_rows)
+        for (size_t r = 0; r < fb->n_rows; r++)
+            gbr_binmat_put(fb, r, c, n_fine);
+    column_walk(val, row, n, nd, first, last, fb, c);
+}
+
+int
+gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
+{
+    const uint32_t nf = cols->n_features;
+    int rc;
+
+    memset(fn, 0, sizeof *fn);
+    fn->n_features = nf;
+    fn->uptr = gbr_calloc((size_t)nf + 1, sizeof(size_t));
+    if (!fn->uptr)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for fine bins");
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (uint32_t f = 0; f < nf; f++)
+        fn->uptr[f + 1] = fine_walk(cols, f, NULL, NULL, NULL, 0);
+    if ((rc = fine_alloc(fn, cols->n_rows, err)) != GBR_OK) {
+        gbr_fine_free(fn);
+        return rc;
     }
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (uint32_t blk = 0; blk < n_blocks; blk++) {
+    for (uint32_t blk = 0; blk < fn->n_blocks; blk++) {
         const uint32_t f0 = blk * GBR_FEAT_BLOCK;
         gbr_binmat *fb = &fn->fb[blk];
 
         for (uint32_t f = f0; f < f0 + fb->n_features; f++) {
-            const size_t present = cols->col_ptr[f + 1] - cols->col_ptr[f];
-            const uint32_t n_fine = (uint32_t)(fn->uptr[f + 1] -
-                                               fn->uptr[f]);
+            const size_t b = cols->col_ptr[f];
 
-            if (present < cols->n_rows)
-                for (size_t r = 0; r < cols->n_rows; r++)
-                    gbr_binmat_put(fb, r, f - f0, n_fine);
-            fine_walk(cols, f, fn->ufirst + fn->uptr[f],
-                      fn->ulast + fn->uptr[f], fb, f - f0);
+            fine_fill(fb, f - f0, cols->val + b, cols->row + b,
+                      cols->col_ptr[f + 1] - b, cols->n_distinct[f],
+                      (uint32_t)(fn->uptr[f + 1] - fn->uptr[f]),
+                      fn->ufirst + fn->uptr[f], fn->ulast + fn->uptr[f]);
         }
     }
     return GBR_OK;
-nomem:
+}
+
+/* gbr_fine_build_rows' two visits of the columns. */
+struct fine_visit {
+    gbr_fine *fn;
+    gbr_columns *cols;
+};
+
+/* The first: a column's distinct values, present rows and fine bins. */
+static void
+count_column(void *ctx, const gbr_column *col, int tid)
+{
+    const struct fine_visit *v = ctx;
+    size_t nd = 0;
+
+    (void)tid;
+    for (size_t j = 0; j < col->n; j++)
+        nd += j == 0 || col->val[j] != col->val[j - 1];
+    v->cols->n_distinct[col->f] = (uint32_t)nd;
+    v->cols->col_ptr[col->f + 1] = col->n;
+    v->fn->uptr[col->f + 1] = column_walk(col->val, col->row, col->n, nd,
+                                          NULL, NULL, NULL, 0);
+}
+
+/* The second: a column's fine bins into its block. */
+static void
+fill_column(void *ctx, const gbr_column *col, int tid)
+{
+    const struct fine_visit *v = ctx;
+    const gbr_fine *fn = v->fn;
+    const uint32_t f = col->f;
+
+    (void)tid;
+    fine_fill(&fn->fb[f / GBR_FEAT_BLOCK], f % GBR_FEAT_BLOCK, col->val,
+              col->row, col->n, v->cols->n_distinct[f],
+              (uint32_t)(fn->uptr[f + 1] - fn->uptr[f]),
+              fn->ufirst + fn->uptr[f], fn->ulast + fn->uptr[f]);
+}
+
+int
+gbr_fine_build_rows(gbr_fine *fn, gbr_columns *cols, const gbr_rows *rs,
+                    int nt, int *fits, gbr_error *err)
+{
+    const uint32_t nf = rs->n_features;
+    struct fine_visit v = { fn, cols };
+    int rc;
+
+    *fits = 0;
+    memset(fn, 0, sizeof *fn);
+    memset(cols, 0, sizeof *cols);
+    fn->n_features = nf;
+    cols->n_rows = rs->n_rows;
+    cols->n_features = nf;
+    fn->uptr = gbr_calloc((size_t)nf + 1, sizeof(size_t));
+    cols->col_ptr = gbr_calloc((size_t)nf + 1, sizeof(size_t));
+    cols->n_distinct = gbr_calloc((size_t)nf + 1, sizeof(uint32_t));
+    if (!fn->uptr || !cols->col_ptr || !cols->n_distinct) {
+        rc = gbr_fail(err, GBR_ENOMEM, "out of memory for fine bins");
+        goto fail;
+    }
+    if ((rc = gbr_columns_visit(rs, nt, count_column, &v, err)) != GBR_OK)
+        goto fail;
+    for (uint32_t f = 0; f < nf; f++)
+        cols->col_ptr[f + 1] += cols->col_ptr[f];
+    if (!gbr_fine_fits(cols)) {
+        gbr_fine_free(fn);
+        return GBR_OK;
+    }
+    if ((rc = fine_alloc(fn, rs->n_rows, err)) != GBR_OK ||
+        (rc = gbr_columns_visit(rs, nt, fill_column, &v, err)) != GBR_OK)
+        goto fail;
+    *fits = 1;
+    return GBR_OK;
+fail:
     gbr_fine_free(fn);
-    return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu fine bins",
-                    total);
+    gbr_columns_free(cols);
+    return rc;
 }
 
 void

@@ -55,6 +55,15 @@ int gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt,
                    gbr_error *err);
 void gbr_fine_free(gbr_fine *fn);
 
+/* The same fine bins made from the rows, a few columns at a time
+ * (gbr_columns_visit), without holding the sorted columns: a first visit
+ * counts, and when the fine bins fit (gbr_fine_fits) a second fills them
+ * and *fits is set. cols gets the columns' summary either way: their
+ * present counts (col_ptr), n_distinct and no values. GBR_OK or
+ * GBR_ENOMEM. */
+int gbr_fine_build_rows(gbr_fine *fn, gbr_columns *cols, const gbr_rows *rs,
+                        int nt, int *fits, gbr_error *err);
+
 /* The cuts gbr_cuts_sketch makes from the hessians hess with b (cuts must
  * have the room and the summaries of gbr_cuts_sketch_init), and bm filled
  * as gbr_binmat_fill would fill it under them. Features and blocks run in

@@ -6,6 +6,7 @@
 
 #include "common/parallel.h"
 #include "common/util.h"
+#include "sketch/binmat.h"
 
 /* The bits of a float as an unsigned key that sorts as the float does
  * (negative values have all bits flipped, others only the sign bit); -0
@@ -85,6 +86,151 @@ gbr_sort_column(float *val, uint32_t *row, uint64_t *tmp, size_t n)
         val[j] = float_of_key((uint32_t)(src[j] >> 32));
         row[j] = (uint32_t)src[j];
     }
+}
+
+/* Columns gathered at once within a block: a pass over the rows fills
+ * this many, so a thread holds GATHER_COLS columns, not a block's. */
+#define GATHER_COLS 8
+
+/* Rows ahead whose values the dense gather asks for. */
+#define GATHER_AHEAD 32
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* One thread's buffers for a few columns. */
+struct block_buf {
+    float *val;
+    uint32_t *row;
+    uint64_t *tmp;              /* the sort's, 2 n_rows words */
+    size_t fill[GATHER_COLS];
+};
+
+/* The first of the n entries of a row whose index is at least f0: f0
+ * itself in a dense row, where entry k is feature k. */
+static size_t
+first_at_least(const gbr_rows *rs, const uint32_t *index, size_t n,
+               uint32_t f0)
+{
+    size_t lo = 0, hi = n;
+
+    if (rs->dense)
+        return f0 < n ? f0 : n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (index[mid] < f0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Gather and sort the columns of block blk, GATHER_COLS at a time, and
+ * hand each to visit. */
+static void
+visit_block(const gbr_rows *rs, struct block_buf *bb, uint32_t blk,
+            gbr_column_visitor visit, void *ctx, int tid)
+{
+    const size_t n_rows = rs->n_rows;
+    const uint32_t b0 = blk * GBR_FEAT_BLOCK;
+    const uint32_t b1 = b0 + GBR_FEAT_BLOCK < rs->n_features
+                            ? b0 + GBR_FEAT_BLOCK
+                            : rs->n_features;
+
+    for (uint32_t f0 = b0; f0 < b1; f0 += GATHER_COLS) {
+        const uint32_t f1 = f0 + GATHER_COLS < b1 ? f0 + GATHER_COLS : b1;
+
+        memset(bb->fill, 0, sizeof bb->fill);
+        if (rs->dense) {
+            /* Entry k of a dense row is feature k: no indices to read, and
+             * the rows ahead asked for, a page apart from each other. */
+            const size_t nf = rs->n_features;
+
+            for (size_t r = 0; r < n_rows; r++) {
+                const float *value = rs->dense + r * nf + f0;
+
+                if (r + GATHER_AHEAD < n_rows)
+                    PREFETCH(value + GATHER_AHEAD * nf);
+                for (uint32_t c = 0; c < f1 - f0; c++) {
+                    if (isnan(value[c]))
+                        continue;
+                    size_t at = c * n_rows + bb->fill[c]++;
+
+                    bb->val[at] = value[c];
+                    bb->row[at] = (uint32_t)r;
+                }
+            }
+        }
+        for (size_t r = 0; !rs->dense && r < n_rows; r++) {
+            const uint32_t *index;
+            const float *value;
+            const size_t n = gbr_rows_get(rs, r, &index, &value);
+
+            for (size_t j = first_at_least(rs, index, n, f0);
+                 j < n && index[j] < f1; j++) {
+                if (isnan(value[j]))
+                    continue;
+                uint32_t c = index[j] - f0;
+                size_t at = c * n_rows + bb->fill[c]++;
+
+                bb->val[at] = value[j];
+                bb->row[at] = (uint32_t)r;
+            }
+        }
+        for (uint32_t f = f0; f < f1; f++) {
+            const size_t c = f - f0;
+            gbr_column col = { f, bb->fill[c], bb->val + c * n_rows,
+                               bb->row + c * n_rows };
+
+            if (col.n > 0)
+                gbr_sort_column(col.val, col.row, bb->tmp, col.n);
+            visit(ctx, &col, tid);
+        }
+    }
+}
+
+
+int
+gbr_columns_visit(const gbr_rows *rs, int nt, gbr_column_visitor visit,
+                  void *ctx, gbr_error *err)
+{
+    const size_t n_rows = rs->n_rows;
+    const uint32_t n_blocks = (rs->n_features + GBR_FEAT_BLOCK - 1) /
+                              GBR_FEAT_BLOCK;
+    struct block_buf *bb = gbr_calloc((size_t)nt, sizeof *bb);
+    int rc = GBR_OK;
+
+    if (!bb)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for columns");
+    for (int t = 0; t < nt; t++) {
+        bb[t].val = gbr_reallocarray(NULL, n_rows * GATHER_COLS + 1,
+                                     sizeof(float));
+        bb[t].row = gbr_reallocarray(NULL, n_rows * GATHER_COLS + 1,
+                                     sizeof(uint32_t));
+        bb[t].tmp = gbr_reallocarray(NULL, 2 * n_rows + 1, sizeof(uint64_t));
+        if (!bb[t].val || !bb[t].row || !bb[t].tmp) {
+            rc = gbr_fail(err, GBR_ENOMEM, "out of memory for the columns "
+                          "of %zu rows", n_rows);
+            goto done;
+        }
+    }
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (uint32_t blk = 0; blk < n_blocks; blk++)
+        visit_block(rs, &bb[gbr_thread_id()], blk, visit, ctx,
+                    gbr_thread_id());
+done:
+    for (int t = 0; t < nt; t++) {
+        gbr_free(bb[t].val);
+        gbr_free(bb[t].row);
+        gbr_free(bb[t].tmp);
+    }
+    gbr_free(bb);
+    return rc;
 }
 
 /* Transpose the rows into columns (a counting pass, then a scatter in row

@@ -63,6 +63,29 @@ int gbr_columns_build(gbr_columns *cols, const gbr_rows *rs, int nt,
                       gbr_error *err);
 void gbr_columns_free(gbr_columns *cols);
 
+/* One feature's present values, sorted (ties by row), as
+ * gbr_columns_visit hands them out; the arrays are the visit's and may
+ * be reordered by the visitor. */
+typedef struct gbr_column {
+    uint32_t f;
+    size_t n;
+    float *val;
+    uint32_t *row;
+} gbr_column;
+
+/* Called once per feature, on the thread that gathered it (tid). */
+typedef void (*gbr_column_visitor)(void *ctx, const gbr_column *col,
+                                   int tid);
+
+/* Each feature of the rows as a sorted column, handed to visit: the
+ * features of a block of GBR_FEAT_BLOCK are gathered a few at a time in
+ * one pass over the rows and sorted, so that a thread holds those few
+ * columns and never the whole matrix's. Blocks run in parallel, each on
+ * one thread, in increasing order of features within it. GBR_OK or
+ * GBR_ENOMEM. */
+int gbr_columns_visit(const gbr_rows *rs, int nt, gbr_column_visitor visit,
+                      void *ctx, gbr_error *err);
+
 /* Sort n (value, row) pairs by value, stably, in place; tmp has room
  * for 2 n words. A radix sort over the floats' bits: linear. -0 comes
  * back as +0, which compares equal to it. */
