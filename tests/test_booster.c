@@ -292,6 +292,37 @@ test_booster_deterministic_quantized_logistic(void **state)
     check_determinism_quantized(*state, GBR_OBJ_LOGISTIC);
 }
 
+/* For a squared-error fit of one round from base score 0.5: how many of
+ * its first tree's leaves (counted into *leaves) do not have the value
+ * -lr G / (H + lambda) over the n rows predicted into them (margins
+ * m), g = 0.5 - label and h = 1 each. */
+static size_t
+leaves_off(const gbr_booster *b, const gbr_params *p, const float *label,
+           const double *m, size_t n, size_t *leaves)
+{
+    const gbr_tree *t = &b->trees[0];
+    size_t off = 0;
+
+    *leaves = 0;
+    for (size_t nid = 0; nid < t->n_nodes; nid++) {
+        if (t->feature[nid] >= 0)
+            continue;
+        double g = 0, h = 0;
+        const double v = t->value[nid];
+
+        ++*leaves;
+        for (size_t r = 0; r < n; r++)
+            if (m[r] == 0.5 + v) {
+                g += (float)(0.5 - label[r]);
+                h += 1;
+            }
+        assert_true(h > 0);
+        off += !(fabs(v - -p->learning_rate * g / (h + p->lambda)) <=
+                 1e-9 * (1 + fabs(v)));
+    }
+    return off;
+}
+
 /* quantized-grad picks splits on rounded sums, but each leaf's value is
  * -eta G / (H + lambda) over the exact gradients of the leaf's rows: for
  * squared error from base score b, G = sum (b - y) and H = the count.
@@ -314,25 +345,9 @@ test_booster_quantized_leaves_from_exact_gradients(void **state)
 
     gbr_booster *b = fit(&p, train, NULL);
     double *m = predict(b, train, 1, 1);
-    const gbr_tree *t = &b->trees[0];
     size_t leaves = 0;
 
-    for (size_t nid = 0; nid < t->n_nodes; nid++) {
-        if (t->feature[nid] >= 0)
-            continue;
-        double g = 0, h = 0;
-        const double v = t->value[nid];
-
-        leaves++;
-        for (size_t r = 0; r < n; r++)
-            if (m[r] == 0.5 + v) {
-                g += (float)(0.5 - train->label[r]);
-                h += 1;
-            }
-        assert_true(h > 0);
-        assert_true(fabs(v - -p.learning_rate * g / (h + p.lambda)) <=
-                    1e-9 * (1 + fabs(v)));
-    }
+    assert_int_equal(leaves_off(b, &p, train->ds->label, m, n, &leaves), 0);
     assert_true(leaves >= 4);
 
     /* the exact model, for contrast */
@@ -1505,26 +1520,11 @@ test_booster_subsample_leaves_from_every_row(void **state)
 
                 gbr_booster *b = fit(&p, train, NULL);
                 double *m = predict(b, train, 1, 1);
-                const gbr_tree *t = &b->trees[0];
-                size_t leaves = 0, off = 0;
+                size_t leaves = 0;
+                /* set_group's labels, the dataset's */
+                const size_t off = leaves_off(b, &p, train->ds->label, m, n,
+                                              &leaves);
 
-                for (size_t nid = 0; nid < t->n_nodes; nid++) {
-                    if (t->feature[nid] >= 0)
-                        continue;
-                    double g = 0, h = 0;
-                    const double v = t->value[nid];
-
-                    leaves++;
-                    for (size_t r = 0; r < n; r++)
-                        if (m[r] == 0.5 + v) {
-                            /* set_group's labels, the dataset's */
-                            g += (float)(0.5 - train->ds->label[r]);
-                            h += 1;
-                        }
-                    assert_true(h > 0);
-                    off += !(fabs(v - -p.learning_rate * g / (h + p.lambda)) <=
-                             1e-9 * (1 + fabs(v)));
-                }
                 assert_true(leaves >= 4);
                 if (all && off > 0)
                     fail_msg("proposal %d, by %s: %zu of %zu leaves not from "

@@ -590,6 +590,17 @@ test_quantile_candidates(void **state)
     gbr_qsummary_free(&p);
 }
 
+/* Two summaries the same: entries, total and error bound. */
+static void
+summary_equal(const gbr_qsummary *got, const gbr_qsummary *want)
+{
+    assert_int_equal(got->n, want->n);
+    assert_true(got->total == want->total);
+    assert_true(got->eps == want->eps);
+    if (want->n)
+        assert_memory_equal(got->e, want->e, want->n * sizeof *want->e);
+}
+
 /* Pruning while reading the sorted values gives the same entries, bit for
  * bit, as building the exact summary and pruning it, for every kind of
  * weight, with few and many distinct values and every small b. */
@@ -620,12 +631,7 @@ test_quantile_prune_sorted_matches(void **state)
                 gbr_qsummary_prune(&want, &s, b);
                 gbr_qsummary_prune_sorted(&got, f->val, f->row, f->weight,
                                           n, b, NAN);
-                assert_int_equal(got.n, want.n);
-                assert_true(got.total == want.total);
-                assert_true(got.eps == want.eps);
-                if (want.n)
-                    assert_memory_equal(got.e, want.e,
-                                        want.n * sizeof *want.e);
+                summary_equal(&got, &want);
                 /* W given, as the walk sums it: the same summary */
                 gbr_qsummary_prune_sorted(&got, f->val, f->row, f->weight,
                                           n, b, want.total);
@@ -647,12 +653,7 @@ test_quantile_prune_sorted_matches(void **state)
                     gbr_qsummary_prune_sorted(&want, pair, NULL, dw, n, b,
                                               NAN);
                     gbr_qsummary_prune_distinct(&got, pair, dw, n, b, tw);
-                    assert_int_equal(got.n, want.n);
-                    assert_true(got.total == want.total);
-                    assert_true(got.eps == want.eps);
-                    if (want.n)
-                        assert_memory_equal(got.e, want.e,
-                                            want.n * sizeof *want.e);
+                    summary_equal(&got, &want);
                     gbr_qsummary_prune_sorted(&want, f->val, f->row,
                                               f->weight, n, b, NAN);
                 }

@@ -37,6 +37,24 @@ fixed_bin_csr(gbr_binmat *bm, gbr_cuts *cuts, size_t n_rows,
     return gbr_fixed_bin(bm, cuts, &rs, max_bin, nt, err);
 }
 
+/* The same cuts, and the same bin for every cell. */
+static void
+cuts_bins_equal(const gbr_cuts *got, const gbr_binmat *bm_got,
+                const gbr_cuts *want, const gbr_binmat *bm_want)
+{
+    const uint32_t nf = want->n_features;
+
+    assert_int_equal(got->n_features, nf);
+    assert_memory_equal(got->cut_ptr, want->cut_ptr,
+                        (nf + 1) * sizeof *want->cut_ptr);
+    assert_memory_equal(got->cut_val, want->cut_val,
+                        want->cut_ptr[nf] * sizeof *want->cut_val);
+    for (size_t r = 0; r < bm_want->n_rows; r++)
+        for (uint32_t f = 0; f < nf; f++)
+            assert_int_equal(gbr_binmat_get(bm_got, r, f),
+                             gbr_binmat_get(bm_want, r, f));
+}
+
 /* Random sparse rows with ties, NaN and absent values, in CSR form. */
 struct rows {
     size_t n_rows;
@@ -467,15 +485,7 @@ test_sketch_fixed_blocks_match_columns(void **state)
                                                    d.index, d.value, max_bin,
                                                    nt, NULL), GBR_OK);
                 }
-                assert_memory_equal(got.cut_ptr, want.cut_ptr,
-                                    (d.n_features + 1) * sizeof(size_t));
-                assert_memory_equal(got.cut_val, want.cut_val,
-                                    want.cut_ptr[d.n_features] *
-                                        sizeof(float));
-                for (size_t r = 0; r < d.n_rows; r++)
-                    for (uint32_t f = 0; f < d.n_features; f++)
-                        assert_int_equal(gbr_binmat_get(&bm_got, r, f),
-                                         gbr_binmat_get(&bm_want, r, f));
+                cuts_bins_equal(&got, &bm_got, &want, &bm_want);
                 gbr_cuts_free(&got);
                 gbr_binmat_free(&bm_got);
             }
@@ -627,15 +637,7 @@ test_sketch_fine_matches_columns(void **state)
                 gbr_cuts_sketch(&want, &cols, hess, b);
                 gbr_binmat_fill(&bw, &cols, &want, 1);
                 gbr_fine_propose(&fn, &got, &bg, hess, b, nt);
-                assert_memory_equal(got.cut_ptr, want.cut_ptr,
-                                    (d.n_features + 1) * sizeof(size_t));
-                assert_memory_equal(got.cut_val, want.cut_val,
-                                    want.cut_ptr[d.n_features] *
-                                        sizeof(float));
-                for (size_t r = 0; r < d.n_rows; r++)
-                    for (uint32_t f = 0; f < d.n_features; f++)
-                        assert_int_equal(gbr_binmat_get(&bg, r, f),
-                                         gbr_binmat_get(&bw, r, f));
+                cuts_bins_equal(&got, &bg, &want, &bw);
                 gbr_cuts_free(&want);
                 gbr_cuts_free(&got);
                 gbr_binmat_free(&bw);

@@ -6,6 +6,7 @@
 
 #include "boost/sample.h"
 #include "node/split.h"
+#include "common/compiler.h"
 #include "common/parallel.h"
 #include "common/util.h"
 #include "data/dataset_impl.h"
@@ -460,6 +461,30 @@ eval_set(const gbr_booster *b, struct fit *f, const gbr_dataset *ds,
     return GBR_OK;
 }
 
+/* The leaf of row r in tree t, grown on the cuts its codes are under,
+ * node nid split at bin nodes[nid].split.bin: the codes are bm's when
+ * from_bm (a constant at each call), else rc's; a code of n_bins is an
+ * absent value, which follows the node's default. */
+GBR_FORCE_INLINE size_t
+grown_leaf(const int from_bm, const gbr_tree *t, const gbr_node *nodes,
+           const gbr_cuts *cuts, const gbr_binmat *bm, const gbr_rowcodes *rc,
+           size_t r)
+{
+    size_t n = 0;
+
+    while (t->feature[n] >= 0) {
+        const uint32_t f = (uint32_t)t->feature[n];
+        const uint32_t code = from_bm ? gbr_binmat_get(bm, r, f)
+                                      : gbr_rowcodes_get(rc, r, f);
+        const int left = code == cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]
+                             ? t->default_left[n]
+                             : code <= nodes[n].split.bin;
+
+        n = (size_t)(left ? t->left[n] : t->right[n]);
+    }
+    return n;
+}
+
 /* The leaf of training row r in tree t, walked on the training bins under
  * fixed cuts: a row of bin k of feature f holds a value v with
  * cut_val[k - 1] <= v < cut_val[k], and the node's threshold is one of the
@@ -532,18 +557,7 @@ static size_t
 leaf_of_grown_bins(const gbr_tree *t, const gbr_node *nodes,
                    const gbr_cuts *cuts, const gbr_binmat *bm, size_t r)
 {
-    size_t n = 0;
-
-    while (t->feature[n] >= 0) {
-        const uint32_t f = (uint32_t)t->feature[n];
-        const uint32_t bin = gbr_binmat_get(bm, r, f);
-        const int left = bin == cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]
-                             ? t->default_left[n]
-                             : bin <= nodes[n].split.bin;
-
-        n = (size_t)(left ? t->left[n] : t->right[n]);
-    }
-    return n;
+    return grown_leaf(1, t, nodes, cuts, bm, NULL, r);
 }
 
 /* Fixed blocks of rows whose leaf sums leaves_from_every_row adds up in
@@ -682,18 +696,7 @@ static size_t
 leaf_of_codes(const gbr_tree *t, const gbr_node *nodes, const gbr_cuts *cuts,
               const gbr_rowcodes *rc, size_t r)
 {
-    size_t n = 0;
-
-    while (t->feature[n] >= 0) {
-        const uint32_t f = (uint32_t)t->feature[n];
-        const uint32_t code = gbr_rowcodes_get(rc, r, f);
-        const int left = code == cuts->cut_ptr[f + 1] - cuts->cut_ptr[f]
-                             ? t->default_left[n]
-                             : code <= nodes[n].split.bin;
-
-        n = (size_t)(left ? t->left[n] : t->right[n]);
-    }
-    return n;
+    return grown_leaf(0, t, nodes, cuts, NULL, rc, r);
 }
 
 /* Add tree t to the margins: rows in the tree by their leaf's slice of the
