@@ -254,7 +254,6 @@ struct run {
     size_t n, j;
     float prev;
     double acc;
-    int distinct;               /* the values are known to differ */
 };
 
 /* The walk's helpers are inlined into each entry point, whose constant
@@ -278,14 +277,7 @@ next_entry(struct run *it, gbr_qentry *e, double *g)
     const float x = it->val[it->j];
     double w = 0, sg = 0;
 
-    if (it->distinct) {
-        /* a run of one: the loop below, without its compares */
-        w += run_weight(it, it->j);
-        if (it->gf)
-            sg += (double)it->gf[it->j * it->stride];
-        it->j++;
-    }
-    for (; !it->distinct && it->j < it->n && it->val[it->j] == x; it->j++) {
+    for (; it->j < it->n && it->val[it->j] == x; it->j++) {
         w += run_weight(it, it->j);
         if (it->gf)
             sg += (double)it->gf[it->j * it->stride];
@@ -447,11 +439,79 @@ gbr_qsummary_prune_distinct(gbr_qsummary *out, const float *val,
                             const double *weight, size_t n, size_t b,
                             double total)
 {
-    struct run it = { .val = val, .weight = weight, .n = n,
-                      .prev = -INFINITY, .distinct = 1 };
-    struct bins bn = { .g = NULL };
+    double acc = 0;
 
-    prune_run(out, it, b, total, &bn);
+    assert(b >= 1);
+    if (!(total >= 0)) {
+        total = 0;
+        for (size_t j = 0; j < n; j++)
+            total += weight[j];
+    }
+    out->total = total;
+    out->n = 0;
+    out->eps = 0;
+    if (n == 0)
+        return;
+    if (b + 1 >= n) {
+        /* every entry kept, as prune_run's keep_all */
+        for (size_t j = 0; j < n; j++) {
+            gbr_qentry *e = &out->e[j];
+
+            e->value = val[j];
+            e->prev = j ? val[j - 1] : -INFINITY;
+            e->rmin = acc;
+            e->rmax = acc + weight[j];
+            e->w = weight[j];
+            acc = e->rmax;
+        }
+        out->n = n;
+        return;
+    }
+    assert(out->cap >= b + 1);
+    /* prune_run's walk, its entries made in registers: hi is entry i, lo
+     * the one before; the queries, decisions and arithmetic are its
+     * own. */
+    gbr_qentry lo = { 0, 0, 0, 0, 0 }, hi;
+    size_t k = 0, i = 0, last = 0, j = 1;
+
+    hi.value = val[0];
+    hi.prev = -INFINITY;
+    hi.rmin = 0;
+    hi.rmax = 0 + weight[0];
+    hi.w = weight[0];
+    acc = hi.rmax;
+    out->e[k++] = hi;
+
+    double d2 = 2 * (total * (double)j / (double)b);
+
+    for (;;) {
+        while (j < b && hi.rmin + hi.rmax > d2) {
+            size_t a = i;
+
+            if (i > 0 && d2 < lo.rmin + lo.w + hi.rmax - hi.w)
+                a = i - 1;
+            if (a > last) {
+                out->e[k++] = a == i ? hi : lo;
+                last = a;
+            }
+            j++;
+            d2 = 2 * (total * (double)j / (double)b);
+        }
+        lo = hi;
+        if (i + 1 >= n)
+            break;
+        i++;
+        hi.value = val[i];
+        hi.prev = val[i - 1];
+        hi.rmin = acc;
+        hi.w = weight[i];
+        hi.rmax = acc + hi.w;
+        acc = hi.rmax;
+    }
+    if (last < i)
+        out->e[k++] = lo;
+    out->n = k;
+    out->eps = 1.0 / (double)b;
 }
 
 void
