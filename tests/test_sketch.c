@@ -499,6 +499,79 @@ test_sketch_fixed_blocks_match_columns(void **state)
     rows_free(&d);
 }
 
+/* Fine bins whose features of at most b + 1 fine bins take the first
+ * blocks (gbr_fine_build_rows with keep b + 1) propose the cuts and bins
+ * of those in the features' order (want, from the columns cols), at a
+ * first proposal and at a second one on other hessians that leaves the
+ * blocks of whole features as they are (bm_kept); every feature's fine
+ * bins are the same, wherever its block. */
+static void
+fine_permuted_propose(gbr_fine *want, const gbr_columns *cols,
+                      const gbr_rows *rs)
+{
+    const size_t n = rs->n_rows;
+    double *hess = malloc(n * sizeof *hess);
+
+    assert_non_null(hess);
+    for (size_t b = 3; b <= 40; b = 3 * b + 1) {
+        gbr_fine got;
+        gbr_columns sum;
+        gbr_cuts cw, cg;
+        gbr_binmat bw, bg;
+        int fits = 0;
+        size_t n_whole = 0;
+
+        assert_int_equal(gbr_fine_build_rows(&got, &sum, rs, b + 1, 2, &fits,
+                                             NULL), GBR_OK);
+        assert_true(fits);
+        for (uint32_t f = 0; f < rs->n_features; f++) {
+            const uint32_t p = got.pos[f];
+            const gbr_binmat *fg = &got.fb[p / GBR_FEAT_BLOCK];
+            const gbr_binmat *fw = &want->fb[f / GBR_FEAT_BLOCK];
+
+            assert_int_equal(got.perm[p], f);
+            n_whole += got.uptr[f + 1] - got.uptr[f] <= b + 1;
+            for (size_t r = 0; r < n; r++)
+                assert_int_equal(
+                    gbr_code_get(fg->bins, fg->width,
+                                 r * GBR_FEAT_BLOCK + p % GBR_FEAT_BLOCK),
+                    gbr_code_get(fw->bins, fw->width,
+                                 r * GBR_FEAT_BLOCK + f % GBR_FEAT_BLOCK));
+        }
+        /* the features kept whole come first */
+        for (uint32_t p = 0; p < rs->n_features; p++) {
+            const uint32_t f = got.perm[p];
+
+            assert_int_equal(got.uptr[f + 1] - got.uptr[f] <= b + 1,
+                             p < n_whole);
+        }
+        assert_int_equal(gbr_cuts_alloc(&cw, cols, b + 1, NULL), GBR_OK);
+        assert_int_equal(gbr_cuts_sketch_init(&cw, cols, b, 2, NULL),
+                         GBR_OK);
+        assert_int_equal(gbr_cuts_alloc(&cg, cols, b + 1, NULL), GBR_OK);
+        assert_int_equal(gbr_cuts_sketch_init(&cg, cols, b, 2, NULL),
+                         GBR_OK);
+        assert_int_equal(gbr_binmat_alloc(&bw, n, rs->n_features, 256, NULL),
+                         GBR_OK);
+        assert_int_equal(gbr_binmat_alloc(&bg, n, rs->n_features, 256, NULL),
+                         GBR_OK);
+        for (int call = 0; call < 2; call++) {
+            for (size_t r = 0; r < n; r++)
+                hess[r] = call ? rng_unif() : 1.0 + (double)(r % 7);
+            gbr_fine_propose(want, &cw, &bw, hess, b, 0, 2);
+            gbr_fine_propose(&got, &cg, &bg, hess, b, call, 1);
+            cuts_bins_equal(&cg, &bg, &cw, &bw);
+        }
+        gbr_cuts_free(&cw);
+        gbr_cuts_free(&cg);
+        gbr_binmat_free(&bw);
+        gbr_binmat_free(&bg);
+        gbr_fine_free(&got);
+        gbr_columns_free(&sum);
+    }
+    free(hess);
+}
+
 /* Fine bins made from the rows a few columns at a time are those made
  * from the sorted columns: the same counts, first and last values and
  * codes, and the same summary of the columns (present counts, distinct
@@ -520,17 +593,19 @@ test_sketch_fine_from_rows(void **state)
 
         rows_make(&d, sizes[si], si ? 5 : 21, 7 + si);
         for (int round = 0; round < 2; round++) {
-            /* the second round: few distinct values everywhere, so that
-             * the fine bins fit */
+            /* the second round: few distinct values in most features
+             * (the first set's first block and two more, all of the second's but
+             * feature 1), so that the fine bins fit */
             if (round == 1)
                 for (size_t j = 0; j < d.row_ptr[d.n_rows]; j++)
-                    if (si == 0 || d.index[j] != 1)
-                        d.value[j] = floorf(d.value[j] * 8);
+                    if (si == 0 ? d.index[j] < GBR_FEAT_BLOCK + 2
+                                : d.index[j] != 1)
+                        d.value[j] = floorf(d.value[j] / 8);
             const gbr_rows rs = gbr_rows_csr(d.n_rows, d.n_features,
                                              d.row_ptr, d.index, d.value);
 
             assert_int_equal(gbr_columns_build(&cols, &rs, 2, NULL), GBR_OK);
-            assert_int_equal(gbr_fine_build_rows(&got, &sum, &rs, 2, &fits,
+            assert_int_equal(gbr_fine_build_rows(&got, &sum, &rs, 0, 2, &fits,
                                                  NULL), GBR_OK);
             assert_int_equal(fits, gbr_fine_fits(&cols));
             assert_memory_equal(sum.col_ptr, cols.col_ptr,
@@ -554,10 +629,17 @@ test_sketch_fine_from_rows(void **state)
 
                     assert_int_equal(a->width, b->width);
                     assert_int_equal(a->n_features, b->n_features);
-                    assert_memory_equal(a->bins, b->bins,
-                                        a->n_rows * GBR_FEAT_BLOCK *
-                                            (size_t)a->width);
+                    /* the entries in use: a block of fewer features
+                     * leaves the rest of each row's run unwritten */
+                    for (size_t r = 0; r < a->n_rows; r++)
+                        for (uint32_t j = 0; j < a->n_features; j++)
+                            assert_int_equal(
+                                gbr_code_get(a->bins, a->width,
+                                             r * GBR_FEAT_BLOCK + j),
+                                gbr_code_get(b->bins, b->width,
+                                             r * GBR_FEAT_BLOCK + j));
                 }
+                fine_permuted_propose(&want, &cols, &rs);
                 gbr_fine_free(&want);
                 gbr_fine_free(&got);
             }
@@ -636,7 +718,7 @@ test_sketch_fine_matches_columns(void **state)
                                  GBR_OK);
                 gbr_cuts_sketch(&want, &cols, hess, b);
                 gbr_binmat_fill(&bw, &cols, &want, 1);
-                gbr_fine_propose(&fn, &got, &bg, hess, b, nt);
+                gbr_fine_propose(&fn, &got, &bg, hess, b, 0, nt);
                 cuts_bins_equal(&got, &bg, &want, &bw);
                 gbr_cuts_free(&want);
                 gbr_cuts_free(&got);
@@ -699,7 +781,7 @@ test_sketch_fine_runs(void **state)
                                           NULL), GBR_OK);
         assert_int_equal(gbr_binmat_alloc(&bw, d.n_rows, d.n_features, 256,
                                           NULL), GBR_OK);
-        gbr_fine_propose(&fn, &got, &bg, hess, b, 2);
+        gbr_fine_propose(&fn, &got, &bg, hess, b, 0, 2);
         gbr_binmat_fill(&bw, &cols, &got, 1);
         for (size_t r = 0; r < d.n_rows; r++)
             for (uint32_t f = 0; f < d.n_features; f++)

@@ -16,6 +16,7 @@ struct global {
     gbr_columns cols;           /* without fine bins */
     gbr_fine fine;              /* with them */
     int use_fine;
+    int proposed;               /* bm holds the fine bins' last bins */
     double *hess;               /* the sketches' weights, per row */
 };
 
@@ -53,8 +54,8 @@ global_prepare(gbr_proposer *pr, const gbr_dataset *train, gbr_error *err)
     /* Fine bins straight from the rows when they fit, holding a few
      * sorted columns at a time; otherwise all the sorted columns. Either
      * way gl->cols has the columns' counts the cuts are sized by. */
-    if ((rc = gbr_fine_build_rows(&gl->fine, &gl->cols, &rs, pr->nt,
-                                  &gl->use_fine, err)) != GBR_OK)
+    if ((rc = gbr_fine_build_rows(&gl->fine, &gl->cols, &rs, max_bins,
+                                  pr->nt, &gl->use_fine, err)) != GBR_OK)
         return rc;
     if (!gl->use_fine) {
         gbr_columns_free(&gl->cols);
@@ -95,7 +96,9 @@ global_begin_tree(gbr_proposer *pr, const gbr_grow_data *gd)
     for (size_t r = 0; r < n; r++)
         gl->hess[r] = gd->gp[r].h;
     if (gl->use_fine) {
-        gbr_fine_propose(&gl->fine, &pr->cuts, &pr->bm, gl->hess, b, pr->nt);
+        gbr_fine_propose(&gl->fine, &pr->cuts, &pr->bm, gl->hess, b,
+                         gl->proposed, pr->nt);
+        gl->proposed = 1;
     } else {
         gbr_cuts_sketch(&pr->cuts, &gl->cols, gl->hess, b);
         gbr_binmat_fill(&pr->bm, &gl->cols, &pr->cuts, pr->nt);

@@ -72,6 +72,31 @@ fine_walk(const gbr_columns *cols, uint32_t f, float *first, float *last,
                        cols->n_distinct[f], first, last, fb, c);
 }
 
+/* The blocks' order of the features, whose counts of fine bins are in
+ * fn->uptr[f + 1]: with keep > 0, those of at most keep fine bins first,
+ * then the others, each in increasing order; with keep 0, as they are. */
+static int
+fine_order(gbr_fine *fn, size_t keep, gbr_error *err)
+{
+    const uint32_t nf = fn->n_features;
+    uint32_t p = 0;
+
+    fn->perm = gbr_reallocarray(NULL, (size_t)nf + 1, sizeof *fn->perm);
+    fn->pos = gbr_reallocarray(NULL, (size_t)nf + 1, sizeof *fn->pos);
+    if (!fn->perm || !fn->pos)
+        return gbr_fail(err, GBR_ENOMEM, "out of memory for fine bins");
+    for (int pass = keep > 0 ? 0 : 1; pass < 2; pass++)
+        for (uint32_t f = 0; f < nf; f++) {
+            const int whole = keep > 0 && fn->uptr[f + 1] <= keep;
+
+            if (pass == 0 ? whole : keep == 0 || !whole) {
+                fn->perm[p] = f;
+                fn->pos[f] = p++;
+            }
+        }
+    return GBR_OK;
+}
+
 /* The arrays of fn for the fine bins whose counts per feature are in
  * fn->uptr[f + 1] (made into starts here), over n_rows rows: each
  * block's fine bins in the narrowest width its features need. */
@@ -106,9 +131,12 @@ fine_alloc(gbr_fine *fn, size_t n_rows, gbr_error *err)
                                                      : nf;
         size_t most = 1;
 
-        for (uint32_t f = f0; f < f1; f++)
+        for (uint32_t q = f0; q < f1; q++) {
+            const uint32_t f = fn->perm[q];
+
             if (fn->uptr[f + 1] - fn->uptr[f] + 1 > most)
                 most = fn->uptr[f + 1] - fn->uptr[f] + 1;
+        }
         if ((rc = gbr_binmat_alloc(&fn->fb[blk], n_rows, f1 - f0, most,
                                    err)) != GBR_OK)
             return rc;
@@ -144,7 +172,8 @@ gbr_fine_build(gbr_fine *fn, const gbr_columns *cols, int nt, gbr_error *err)
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (uint32_t f = 0; f < nf; f++)
         fn->uptr[f + 1] = fine_walk(cols, f, NULL, NULL, NULL, 0);
-    if ((rc = fine_alloc(fn, cols->n_rows, err)) != GBR_OK) {
+    if ((rc = fine_order(fn, 0, err)) != GBR_OK ||
+        (rc = fine_alloc(fn, cols->n_rows, err)) != GBR_OK) {
         gbr_fine_free(fn);
         return rc;
     }
@@ -196,7 +225,8 @@ fill_column(void *ctx, const gbr_column *col, int tid)
     const uint32_t f = col->f;
 
     (void)tid;
-    fine_fill(&fn->fb[f / GBR_FEAT_BLOCK], f % GBR_FEAT_BLOCK, col->val,
+    fine_fill(&fn->fb[fn->pos[f] / GBR_FEAT_BLOCK],
+              fn->pos[f] % GBR_FEAT_BLOCK, col->val,
               col->row, col->n, v->cols->n_distinct[f],
               (uint32_t)(fn->uptr[f + 1] - fn->uptr[f]),
               fn->ufirst + fn->uptr[f], fn->ulast + fn->uptr[f]);
@@ -204,7 +234,7 @@ fill_column(void *ctx, const gbr_column *col, int tid)
 
 int
 gbr_fine_build_rows(gbr_fine *fn, gbr_columns *cols, const gbr_rows *rs,
-                    int nt, int *fits, gbr_error *err)
+                    size_t keep, int nt, int *fits, gbr_error *err)
 {
     const uint32_t nf = rs->n_features;
     struct fine_visit v = { fn, cols };
@@ -231,7 +261,8 @@ gbr_fine_build_rows(gbr_fine *fn, gbr_columns *cols, const gbr_rows *rs,
         gbr_fine_free(fn);
         return GBR_OK;
     }
-    if ((rc = fine_alloc(fn, rs->n_rows, err)) != GBR_OK ||
+    if ((rc = fine_order(fn, keep, err)) != GBR_OK ||
+        (rc = fine_alloc(fn, rs->n_rows, err)) != GBR_OK ||
         (rc = gbr_columns_visit(rs, nt, fill_column, &v, err)) != GBR_OK)
         goto fail;
     *fits = 1;
@@ -253,6 +284,8 @@ gbr_fine_free(gbr_fine *fn)
     gbr_free(fn->place);
     gbr_free(fn->wsum);
     gbr_free(fn->lut);
+    gbr_free(fn->perm);
+    gbr_free(fn->pos);
     for (uint32_t blk = 0; fn->fb && blk < fn->n_blocks; blk++)
         gbr_binmat_free(&fn->fb[blk]);
     gbr_free(fn->fb);
@@ -271,18 +304,37 @@ gbr_fine_free(gbr_fine *fn)
  * tested per cell. */
 GBR_FORCE_INLINE void
 weights_block(int width, gbr_fine *fn, const double *hess, uint32_t blk,
-              uint32_t j0, uint32_t j1)
+              uint32_t j0, uint32_t j1, size_t keep)
 {
     const gbr_binmat *fb = &fn->fb[blk];
     const void *block = fb->bins;
-    const uint32_t f0 = blk * GBR_FEAT_BLOCK;
+    const uint32_t p0 = blk * GBR_FEAT_BLOCK;
     double *wsum[GBR_FEAT_BLOCK];
+    uint32_t on[GBR_FEAT_BLOCK], n_on = 0;
 
+    /* The features of at most keep fine bins keep them all whatever they
+     * weigh: theirs are not summed. */
     for (uint32_t j = j0; j < j1; j++) {
-        const size_t nd = fn->uptr[f0 + j + 1] - fn->uptr[f0 + j];
+        const uint32_t f = fn->perm[p0 + j];
+        const size_t nd = fn->uptr[f + 1] - fn->uptr[f];
 
-        wsum[j] = fn->wsum + fn->uptr[f0 + j] + f0 + j;
+        wsum[j] = fn->wsum + fn->uptr[f] + f;
+        if (nd <= keep)
+            continue;
         memset(wsum[j], 0, (nd + 1) * sizeof **wsum);
+        on[n_on++] = j;
+    }
+    if (n_on == 0)
+        return;
+    if (n_on < j1 - j0) {
+        for (size_t r = 0; r < fb->n_rows; r++) {
+            const void *b = gbr_code_ptr(block, width, r * GBR_FEAT_BLOCK);
+            const double w = hess[r];
+
+            for (uint32_t k = 0; k < n_on; k++)
+                wsum[on[k]][gbr_code_get(b, width, on[k])] += w;
+        }
+        return;
     }
     if (j1 - j0 == WEIGHTS_SPLIT) {
         /* A full half block: the tables' bases in registers and the eight
@@ -321,7 +373,7 @@ weights_block(int width, gbr_fine *fn, const double *hess, uint32_t blk,
 /* Task task of the weights pass: one half of a block's features, summed
  * by the kernel for the width of the block's fine bins. */
 static void
-fine_weights(gbr_fine *fn, const double *hess, uint32_t task)
+fine_weights(gbr_fine *fn, const double *hess, uint32_t task, size_t keep)
 {
     const uint32_t blk = task / 2, nb = fn->fb[blk].n_features;
     const uint32_t j0 = task % 2 ? WEIGHTS_SPLIT : 0;
@@ -332,13 +384,13 @@ fine_weights(gbr_fine *fn, const double *hess, uint32_t task)
         return;
     switch (fn->fb[blk].width) {
     case 1:
-        weights_block(1, fn, hess, blk, j0, j1);
+        weights_block(1, fn, hess, blk, j0, j1, keep);
         break;
     case 2:
-        weights_block(2, fn, hess, blk, j0, j1);
+        weights_block(2, fn, hess, blk, j0, j1, keep);
         break;
     default:
-        weights_block(4, fn, hess, blk, j0, j1);
+        weights_block(4, fn, hess, blk, j0, j1, keep);
         break;
     }
 }
@@ -355,21 +407,25 @@ rebin_block(int win, int wout, const gbr_fine *fn, gbr_binmat *bm,
     const gbr_binmat *fb = &fn->fb[blk];
     const size_t n_rows = fb->n_rows;
     const void *const in = fb->bins;
-    /* Held here: one-byte bins may alias bm, so bm->bins would be loaded
-     * again after every store. */
-    void *const out = bm->bins;
-    const size_t at = (size_t)blk * bm->n_rows * GBR_FEAT_BLOCK;
-    const uint32_t f0 = blk * GBR_FEAT_BLOCK, nb = fb->n_features;
+    const uint32_t p0 = blk * GBR_FEAT_BLOCK, nb = fb->n_features;
     const void *lut[GBR_FEAT_BLOCK];
+    /* Each feature's column of bm, a run GBR_FEAT_BLOCK entries apart:
+     * the block's features need not be one block of bm. Held here, as
+     * one-byte bins may alias bm. */
+    void *out[GBR_FEAT_BLOCK];
 
-    for (uint32_t j = 0; j < nb; j++)
-        lut[j] = gbr_code_ptr(fn->lut, wout, fn->uptr[f0 + j] + (f0 + j));
+    for (uint32_t j = 0; j < nb; j++) {
+        const uint32_t f = fn->perm[p0 + j];
+
+        lut[j] = gbr_code_ptr(fn->lut, wout, fn->uptr[f] + f);
+        out[j] = (unsigned char *)bm->bins +
+                 (size_t)wout * gbr_binmat_at(bm, 0, f);
+    }
     for (size_t r = 0; r < n_rows; r++) {
         const void *b = gbr_code_ptr(in, win, r * GBR_FEAT_BLOCK);
-        const size_t o = at + r * GBR_FEAT_BLOCK;
 
         for (uint32_t j = 0; j < nb; j++)
-            gbr_code_put(out, wout, o + j,
+            gbr_code_put(out[j], wout, r * GBR_FEAT_BLOCK,
                          gbr_code_get(lut[j], wout,
                                       gbr_code_get(b, win, j)));
     }
@@ -429,7 +485,7 @@ lut_fill(int width, gbr_fine *fn, const float *cut, size_t at, uint32_t f,
 
 void
 gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
-                 const double *hess, size_t b, int nt)
+                 const double *hess, size_t b, int bm_kept, int nt)
 {
     const uint32_t nf = fn->n_features;
     const uint32_t n_blocks = (nf + GBR_FEAT_BLOCK - 1) / GBR_FEAT_BLOCK;
@@ -444,7 +500,7 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
     {
 #pragma omp for schedule(dynamic, 1)
         for (uint32_t task = 0; task < 2 * n_blocks; task++)
-            fine_weights(fn, hess, task);
+            fine_weights(fn, hess, task, b + 1);
 #pragma omp for schedule(dynamic, 1)
         for (uint32_t f = 0; f < nf; f++) {
             const size_t at = fn->uptr[f], nd = fn->uptr[f + 1] - at;
@@ -456,7 +512,14 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
             /* The summary over the fine bins (by their places, which
              * order them as their values do), each cut between a kept
              * bin's first value and the last value of the bin below. */
-            if (nd > 0) {
+            if (nd > 0 && nd <= b + 1) {
+                /* Every fine bin kept, as the summary would keep it:
+                 * its weights are not needed (nor summed). */
+                for (size_t j = 1; j < nd; j++)
+                    cut[c++] = gbr_cut_between(fn->ulast[at + j - 1],
+                                               fn->ufirst[at + j]);
+                cut[c++] = INFINITY;
+            } else if (nd > 0) {
                 /* The places are distinct: W is the weights' sum in
                  * order, as the pruning would sum it. */
                 const double *w = fn->wsum + at + f;
@@ -492,6 +555,16 @@ gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
     }
     gbr_cuts_pack(cuts);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (uint32_t blk = 0; blk < n_blocks; blk++)
-        fine_rebin(fn, bm, blk);
+    for (uint32_t blk = 0; blk < n_blocks; blk++) {
+        const gbr_binmat *fb = &fn->fb[blk];
+        int whole = bm_kept;
+
+        for (uint32_t j = 0; whole && j < fb->n_features; j++) {
+            const uint32_t f = fn->perm[blk * GBR_FEAT_BLOCK + j];
+
+            whole = fn->uptr[f + 1] - fn->uptr[f] <= b + 1;
+        }
+        if (!whole)
+            fine_rebin(fn, bm, blk);
+    }
 }

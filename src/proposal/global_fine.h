@@ -42,9 +42,12 @@ typedef struct gbr_fine {
                                    at uptr[f] + f; entries are as wide as
                                    the tree's bins */
     uint32_t n_blocks;
-    gbr_binmat *fb;             /* per block, (r, f - first feature): the
-                                   row's fine bin, or the feature's count
-                                   of them when absent */
+    gbr_binmat *fb;             /* per block, (r, p - the block's first
+                                   place): the row's fine bin of feature
+                                   perm[p], or the feature's count of them
+                                   when absent */
+    uint32_t *perm;             /* the features in the blocks' order */
+    uint32_t *pos;              /* and each feature's place in it */
 } gbr_fine;
 
 /* Whether fine bins pay for cols (see above). */
@@ -59,16 +62,23 @@ void gbr_fine_free(gbr_fine *fn);
  * (gbr_columns_visit), without holding the sorted columns: a first visit
  * counts, and when the fine bins fit (gbr_fine_fits) a second fills them
  * and *fits is set. cols gets the columns' summary either way: their
- * present counts (col_ptr), n_distinct and no values. GBR_OK or
- * GBR_ENOMEM. */
+ * present counts (col_ptr), n_distinct and no values. The features of at
+ * most keep fine bins (which a sketch of keep - 1 cuts keeps whole, so
+ * that their bins never change) take the first blocks, the others the
+ * rest; keep 0 keeps the features' order, as gbr_fine_build does. GBR_OK
+ * or GBR_ENOMEM. */
 int gbr_fine_build_rows(gbr_fine *fn, gbr_columns *cols, const gbr_rows *rs,
-                        int nt, int *fits, gbr_error *err);
+                        size_t keep, int nt, int *fits, gbr_error *err);
 
 /* The cuts gbr_cuts_sketch makes from the hessians hess with b (cuts must
  * have the room and the summaries of gbr_cuts_sketch_init), and bm filled
- * as gbr_binmat_fill would fill it under them. Features and blocks run in
- * parallel; the result does not depend on nt. */
+ * as gbr_binmat_fill would fill it under them. A feature of at most b + 1
+ * fine bins keeps them all as its bins, whatever they weigh: its weights
+ * are not summed, and with bm_kept (bm holds the bins of the last call
+ * with the same fn and b) the blocks of such features only are left as
+ * they are. Features and blocks run in parallel; the result does not
+ * depend on nt. */
 void gbr_fine_propose(gbr_fine *fn, gbr_cuts *cuts, gbr_binmat *bm,
-                      const double *hess, size_t b, int nt);
+                      const double *hess, size_t b, int bm_kept, int nt);
 
 #endif
