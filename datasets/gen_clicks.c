@@ -28,7 +28,6 @@
  * own logarithms and exponentials, and its own number formatting. Each
  * query draws from its own stream.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,13 +114,7 @@ parse_args(int argc, char **argv, struct options *opt)
         } else if (strncmp(a, "--seed=", 7) == 0) {
             opt->seed = gen_parse_u64(a, a + 7, 0, UINT64_MAX);
         } else if (strncmp(a, "--eta=", 6) == 0) {
-            char *end;
-
-            errno = 0;
-            opt->eta = strtod(a + 6, &end);
-            if (end == a + 6 || *end != '\0' || errno != 0 ||
-                !(opt->eta >= 0 && opt->eta <= 10))
-                gen_usage_error("bad value in ", a);
+            opt->eta = gen_parse_real(a, a + 6, 0, 10);
         } else if (a[0] == '-' && a[1] != '\0') {
             gen_usage_error("unknown option ", a);
         } else if (opt->out != NULL) {

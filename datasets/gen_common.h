@@ -218,6 +218,20 @@ gen_parse_u64(const char *arg, const char *val, uint64_t lo, uint64_t hi)
     return (uint64_t)v;
 }
 
+/* The same for a decimal real number in [lo, hi]. */
+static inline double
+gen_parse_real(const char *arg, const char *val, double lo, double hi)
+{
+    char *end;
+
+    errno = 0;
+    const double v = strtod(val, &end);
+
+    if (end == val || *end != '\0' || errno != 0 || !(v >= lo && v <= hi))
+        gen_usage_error("bad value in ", arg);
+    return v;
+}
+
 #define GEN_OUT_BUFSIZE (1 << 20)
 
 /* An output file written as NAME.tmp and renamed over NAME when it is

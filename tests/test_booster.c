@@ -118,6 +118,18 @@ fit(const gbr_params *p, const set *train, const set *valid)
     return b;
 }
 
+/* The model file's text of a booster fitted on train, its length in
+ * *size. */
+static char *
+fit_text(const gbr_params *p, const set *train, size_t *size)
+{
+    gbr_booster *b = fit(p, train, NULL);
+    char *text = tu_model_text(b, size);
+
+    gbr_booster_free(b);
+    return text;
+}
+
 /* Predictions of b on s into a new array. */
 static double *
 predict(const gbr_booster *b, const set *s, int margin, int nt)
@@ -206,11 +218,9 @@ check_determinism_q(const set *train, int objective, int grow, int proposal,
     }
     for (int nt = 1; nt <= 4; nt++) {
         p.n_threads = nt;
-        gbr_booster *b = fit(&p, train, NULL);
         size_t size;
-        char *text = tu_model_text(b, &size);
+        char *text = fit_text(&p, train, &size);
 
-        gbr_booster_free(b);
         if (nt == 1) {
             want = text;
             want_size = size;
@@ -1583,11 +1593,9 @@ test_booster_query_sampled_fits(void **state)
                      quantized ? ", quantized" : "");
             for (int nt = 1; nt <= 3; nt += 2) {
                 p.n_threads = nt;
-                gbr_booster *b = fit(&p, train, NULL);
                 size_t size;
-                char *text = tu_model_text(b, &size);
+                char *text = fit_text(&p, train, &size);
 
-                gbr_booster_free(b);
                 if (nt == 1) {
                     assert_non_null(strstr(text,
                                            "param.subsample_by=query\n"));

@@ -650,6 +650,18 @@ oracle_lambda(const gbr_rank_params *rp, const rdata *d, double *g,
     }
 }
 
+/* The pairs gp of n rows equal the oracle's g and h, to a millionth of
+ * each and a floor for the zeros. */
+static void
+assert_oracle(const gbr_gpair *gp, const double *g, const double *h,
+              size_t n)
+{
+    for (size_t r = 0; r < n; r++) {
+        assert_near(gp[r].g, g[r], 1e-6 * fabs(g[r]) + 1e-12);
+        assert_near(gp[r].h, h[r], 1e-6 * fabs(h[r]) + 1e-30);
+    }
+}
+
 /* lambdarank and map against the brute force, with and without top_k,
  * exp_gain and score_norm, and (variants 3 and 4) LightGBM's per-query
  * normalisation with the ideal DCG over the top k. Query 6 (binary labels) has all its scores
@@ -694,10 +706,7 @@ test_obj_rank_lambda_matches_brute_force(void **state)
                 assert_non_null(h);
                 gbr_rank_gradients(rk, d.score, gp, 2);
                 oracle_lambda(&rp, &d, g, h);
-                for (size_t r = 0; r < d.n_rows; r++) {
-                    assert_near(gp[r].g, g[r], 1e-6 * fabs(g[r]) + 1e-12);
-                    assert_near(gp[r].h, h[r], 1e-6 * fabs(h[r]) + 1e-30);
-                }
+                assert_oracle(gp, g, h, d.n_rows);
                 free(gp);
                 free(g);
                 free(h);
@@ -784,10 +793,7 @@ test_obj_rank_label_gain_table(void **state)
     rp.exp_gain = 2;
     oracle_lambda(&rp, &d, og, oh);
     oracle_table = NULL;
-    for (size_t r = 0; r < d.n_rows; r++) {
-        assert_near(gp[r].g, og[r], 1e-6 * fabs(og[r]) + 1e-12);
-        assert_near(gp[r].h, oh[r], 1e-6 * fabs(oh[r]) + 1e-30);
-    }
+    assert_oracle(gp, og, oh, d.n_rows);
     free(gp);
     free(og);
     free(oh);
@@ -855,10 +861,7 @@ test_obj_rank_mean_pairs_match_brute_force(void **state)
                 assert_memory_equal(gp, gp1, d.n_rows * sizeof *gp);
                 oracle_round = round;
                 oracle_lambda(&rp, &d, g, h);
-                for (size_t r = 0; r < d.n_rows; r++) {
-                    assert_near(gp[r].g, g[r], 1e-6 * fabs(g[r]) + 1e-12);
-                    assert_near(gp[r].h, h[r], 1e-6 * fabs(h[r]) + 1e-30);
-                }
+                assert_oracle(gp, g, h, d.n_rows);
                 if (round > 0)
                     assert_memory_not_equal(gp, prev,
                                             d.n_rows * sizeof *gp);
@@ -1000,10 +1003,7 @@ test_obj_rank_unbiased_matches_brute_force(void **state)
             gbr_rank_gradients(rk1, d.score, gp1, 1);
             assert_memory_equal(gp, gp1, d.n_rows * sizeof *gp);
             oracle_unbiased(&rp, &d, pos, tp, tm, g, h, lp, lm);
-            for (size_t r = 0; r < d.n_rows; r++) {
-                assert_near(gp[r].g, g[r], 1e-6 * fabs(g[r]) + 1e-12);
-                assert_near(gp[r].h, h[r], 1e-6 * fabs(h[r]) + 1e-30);
-            }
+            assert_oracle(gp, g, h, d.n_rows);
             oracle_ratios(lp, n_pos, rp.bias_norm, tp);
             oracle_ratios(lm, n_pos, rp.bias_norm, tm);
             gbr_rank_bias(rk, &got_n, &got_tp, &got_tm);

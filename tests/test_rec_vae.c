@@ -718,6 +718,29 @@ test_rec_dae_blocked_grad(void **state)
     blocked_check(0);
 }
 
+/* n states of c's parameters for Adam: st[k][0] a copy of them,
+ * st[k][1] and st[k][2] zero moments, a[k] a fresh Adam. */
+static void
+states_init(const big_case *c, float *st[][3], gbr_nn_adam *a, int n)
+{
+    for (int k = 0; k < n; k++) {
+        for (int j = 0; j < 3; j++) {
+            st[k][j] = calloc(c->net.n_par, sizeof(float));
+            assert_non_null(st[k][j]);
+        }
+        memcpy(st[k][0], c->par, c->net.n_par * sizeof(float));
+        gbr_nn_adam_init(&a[k], 0.01);
+    }
+}
+
+static void
+states_free(float *st[][3], int n)
+{
+    for (int k = 0; k < n; k++)
+        for (int j = 0; j < 3; j++)
+            free(st[k][j]);
+}
+
 /* gbr_nn_net_step, which updates W4 and W1 inside the backward pass,
  * against gbr_nn_net_grad then gbr_nn_net_adam: the same parameters and
  * moments to the bit over three updates, for 1 and 2 threads, with weight
@@ -731,14 +754,7 @@ step_check(int variational)
     gbr_nn_adam a[3];
 
     big_case_init(&c, variational);
-    for (int k = 0; k < 3; k++) {
-        for (int j = 0; j < 3; j++) {
-            st[k][j] = calloc(c.net.n_par, sizeof(float));
-            assert_non_null(st[k][j]);
-        }
-        memcpy(st[k][0], c.par, c.net.n_par * sizeof(float));
-        gbr_nn_adam_init(&a[k], 0.01);
-    }
+    states_init(&c, st, a, 3);
     for (int t = 0; t < 3; t++) {
         double loss, sq = -1, sq2 = -1, want_sq;
 
@@ -762,9 +778,7 @@ step_check(int variational)
                 assert_true(memcmp(st[0][j], st[k][j],
                                    c.net.n_par * sizeof(float)) == 0);
     }
-    for (int k = 0; k < 3; k++)
-        for (int j = 0; j < 3; j++)
-            free(st[k][j]);
+    states_free(st, 3);
     big_case_free(&c);
 }
 
@@ -797,14 +811,7 @@ team_check(int variational)
     int team = 1;
 
     big_case_init(&c, variational);
-    for (int k = 0; k < 2; k++) {
-        for (int j = 0; j < 3; j++) {
-            st[k][j] = calloc(c.net.n_par, sizeof(float));
-            assert_non_null(st[k][j]);
-        }
-        memcpy(st[k][0], c.par, c.net.n_par * sizeof(float));
-        gbr_nn_adam_init(&a[k], 0.01);
-    }
+    states_init(&c, st, a, 2);
     for (int t = 0; t < 3; t++) {
         gbr_nn_adam_begin(&a[0]);
         loss[t] = gbr_nn_net_step(&c.net, st[0][0], &c.b, c.grad, st[0][1],
@@ -839,9 +846,7 @@ team_check(int variational)
     for (int j = 0; j < 3; j++)
         assert_true(memcmp(st[0][j], st[1][j], c.net.n_par * sizeof(float)) ==
                     0);
-    for (int k = 0; k < 2; k++)
-        for (int j = 0; j < 3; j++)
-            free(st[k][j]);
+    states_free(st, 2);
     big_case_free(&c);
 }
 

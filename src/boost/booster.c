@@ -151,14 +151,6 @@ struct fit {
     int with_train;             /* train is the log's first set */
 };
 
-/* Whether a tree grown on a sample takes its leaf values from every
- * row's gradients. */
-static int
-leaves_from_all(const gbr_params *p)
-{
-    return p->subsample_leaves == GBR_SUBSAMPLE_LEAVES_ALL;
-}
-
 static void
 fit_free(struct fit *f)
 {
@@ -386,20 +378,25 @@ fit_prepare(struct fit *f, gbr_booster *b, const gbr_dataset *train,
     if ((rc = gbr_gain_parse(p->label_gain, p->ndcg_exp_gain, &f->gain,
                              err)) != GBR_OK)
         return rc;
+    /* A tree on a sample whose leaves come from every row's gradients
+     * walks every row each round: no margins wait for their query. */
+    const int sampled = p->subsample < 1;
+    const int leaves_all = sampled &&
+                           p->subsample_leaves == GBR_SUBSAMPLE_LEAVES_ALL;
+
     if (p->subsample_by == GBR_SUBSAMPLE_BY_QUERY) {
         if (!train->group_ptr || train->n_groups == 0)
             return gbr_fail(err, GBR_EPARAM, "subsample-by=query needs "
                             "query groups: qid: in the data or a .query "
                             "file");
         f->q_on = gbr_calloc(train->n_groups, 1);
-        if (p->subsample < 1 && !leaves_from_all(p))
+        if (sampled && !leaves_all)
             f->q_next = gbr_calloc(train->n_groups, sizeof *f->q_next);
-        if (!f->q_on || (p->subsample < 1 && !leaves_from_all(p) &&
-                         !f->q_next))
+        if (!f->q_on || (sampled && !leaves_all && !f->q_next))
             return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu "
                             "queries", train->n_groups);
     }
-    if (p->subsample < 1 && leaves_from_all(p)) {
+    if (leaves_all) {
         f->leaf_of = gbr_reallocarray(NULL, n ? n : 1, sizeof *f->leaf_of);
         if (!f->leaf_of)
             return gbr_fail(err, GBR_ENOMEM, "out of memory for %zu rows",
@@ -577,8 +574,8 @@ leaves_from_every_row(struct fit *f, const gbr_params *p,
 {
     const size_t n = train->n_rows, nn = t->n_nodes;
     const int nt = f->ws.nt;
-    const int bins = f->pr.cuts_fixed ||
-                     p->proposal == GBR_PROPOSAL_GLOBAL;
+    /* The binned proposals grow each tree on pr.bm; exact has none. */
+    const int bins = f->pr.bm.bins != NULL;
     double *sums = gbr_reallocarray(f->leaf_sums, LEAF_BLOCKS * 2 * nn,
                                     sizeof *sums);
 

@@ -324,19 +324,7 @@ weights_block(int width, gbr_fine *fn, const double *hess, uint32_t blk,
         memset(wsum[j], 0, (nd + 1) * sizeof **wsum);
         on[n_on++] = j;
     }
-    if (n_on == 0)
-        return;
-    if (n_on < j1 - j0) {
-        for (size_t r = 0; r < fb->n_rows; r++) {
-            const void *b = gbr_code_ptr(block, width, r * GBR_FEAT_BLOCK);
-            const double w = hess[r];
-
-            for (uint32_t k = 0; k < n_on; k++)
-                wsum[on[k]][gbr_code_get(b, width, on[k])] += w;
-        }
-        return;
-    }
-    if (j1 - j0 == WEIGHTS_SPLIT) {
+    if (n_on == WEIGHTS_SPLIT) {
         /* A full half block: the tables' bases in registers and the eight
          * updates of a row written out, each its own load. */
         double *const w0 = wsum[j0], *const w1 = wsum[j0 + 1];
@@ -361,12 +349,13 @@ weights_block(int width, gbr_fine *fn, const double *hess, uint32_t blk,
         }
         return;
     }
-    for (size_t r = 0; r < fb->n_rows; r++) {
+    /* A short or mixed half block: the features summed, in a loop. */
+    for (size_t r = 0; n_on > 0 && r < fb->n_rows; r++) {
         const void *b = gbr_code_ptr(block, width, r * GBR_FEAT_BLOCK);
         const double w = hess[r];
 
-        for (uint32_t j = j0; j < j1; j++)
-            wsum[j][gbr_code_get(b, width, j)] += w;
+        for (uint32_t k = 0; k < n_on; k++)
+            wsum[on[k]][gbr_code_get(b, width, on[k])] += w;
     }
 }
 
